@@ -1,0 +1,49 @@
+# Moo-Sic: `make run` starts the bot (console chat without tokens), `make test` runs the checks.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SONG_MODELS := models/songs/song_models.joblib
+CATALOG := data/catalog/catalog.parquet
+
+.PHONY: setup run test lint typecheck unit bench clean train-songs train-face report
+
+setup: $(STAMP) $(SONG_MODELS) $(CATALOG)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[train,dev]'
+	touch $(STAMP)
+
+$(SONG_MODELS): | $(STAMP)
+	$(BIN)/moosic train songs
+
+$(CATALOG): $(SONG_MODELS) | $(STAMP)
+	$(BIN)/moosic catalog build
+
+run: setup
+	$(BIN)/moosic run
+
+lint: $(STAMP)
+	$(BIN)/ruff check moosic_core bot tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy moosic_core bot
+
+unit: setup
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+train-songs: $(STAMP)
+	$(BIN)/moosic train songs
+
+train-face: $(STAMP)
+	$(BIN)/moosic train face
+
+clean:
+	rm -rf $(VENV) data/catalog .pytest_cache .mypy_cache .ruff_cache

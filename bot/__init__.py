@@ -1,0 +1,1 @@
+"""Chat adapters (Telegram, Discord, console) over :mod:`moosic_core.service`."""

@@ -1,0 +1,47 @@
+"""The ``moosic`` command-line tool."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from moosic_core.cli.common import CommandTree, report_error
+from moosic_core.config import load_config
+
+# Modules that register subcommands (each has ``register(tree: CommandTree)``).
+COMMAND_MODULES = (
+    "moosic_core.cli.config_cmd",
+    "moosic_core.cli.catalog_cmd",
+    "moosic_core.cli.songs_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moosic", description="Moo-Sic: music for your mood.")
+    parser.add_argument("--config", help="path to a config TOML file (default: config.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    tree = CommandTree(parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(tree)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    as_json = bool(getattr(args, "json", False))
+    try:
+        config = load_config(args.config)
+        return int(args.handler(args, config))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the CLI's contract: no traceback, a clear message
+        return report_error(exc, as_json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Shared CLI plumbing: the command tree, JSON output and the error contract.
+
+Every subcommand that a script may read takes ``--json``: one JSON document on stdout, or on
+failure ``{"error": "...", "kind": "..."}`` with a non-zero exit code and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+from moosic_core.config import Config
+from moosic_core.errors import MoosicError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace, Config], int]
+T = TypeVar("T")
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+
+class CommandTree:
+    """Builds nested argparse subcommands from paths such as ``"train songs"``."""
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self._root = parser
+        self._groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+        self._parsers: dict[str, argparse.ArgumentParser] = {"": parser}
+
+    def _subparsers(self, path: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+        if path not in self._groups:
+            parent = self._parser(path)
+            self._groups[path] = parent.add_subparsers(dest=f"cmd_{len(self._groups)}",
+                                                       metavar="COMMAND", required=True)
+        return self._groups[path]
+
+    def _parser(self, path: str) -> argparse.ArgumentParser:
+        if path not in self._parsers:
+            head, _, name = path.rpartition(" ")
+            self._parsers[path] = self._subparsers(head).add_parser(name, help=f"{name} commands")
+        return self._parsers[path]
+
+    def add(self, path: str, handler: Handler, help: str, json_flag: bool = True
+            ) -> argparse.ArgumentParser:
+        """Register ``handler`` under ``path``; returns its parser for arguments."""
+        head, _, name = path.rpartition(" ")
+        parser = self._subparsers(head).add_parser(name, help=help, description=help)
+        parser.set_defaults(handler=handler)
+        if json_flag:
+            parser.add_argument("--json", action="store_true",
+                                help="print one JSON document on stdout")
+        else:
+            parser.set_defaults(json=False)
+        self._parsers[path] = parser
+        return parser
+
+
+def print_json(data: Any) -> None:
+    """Write one JSON document to stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def report_error(exc: BaseException, as_json: bool) -> int:
+    """Report a failure in the CLI's contract and return the exit code."""
+    if isinstance(exc, MoosicError):
+        message, kind, code = str(exc), exc.kind, EXIT_USER_ERROR
+    else:
+        log.debug("internal error", exc_info=exc)
+        message, kind, code = f"internal error: {exc!r}", "InternalError", EXIT_INTERNAL_ERROR
+    if as_json:
+        print_json({"error": message, "kind": kind})
+    else:
+        sys.stderr.write(f"error: {message}\n")
+    return code
+
+
+def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
+    yield from tqdm(items, desc=desc, total=total, file=sys.stderr,
+                    disable=not sys.stderr.isatty(), leave=False)

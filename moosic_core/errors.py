@@ -1,0 +1,91 @@
+"""Typed errors. Each carries the sentence a user sees; adapters never show a traceback."""
+
+from __future__ import annotations
+
+
+class MoosicError(Exception):
+    """Base of every expected failure. ``user_message`` is safe to show to a user."""
+
+    user_message: str = "Something went wrong. Please try again."
+
+    def __init__(self, user_message: str | None = None, *, detail: str | None = None) -> None:
+        if user_message is not None:
+            self.user_message = user_message
+        self.detail = detail
+        super().__init__(self.user_message if detail is None else f"{self.user_message} ({detail})")
+
+    @property
+    def kind(self) -> str:
+        """A stable machine-readable name for the error (the class name)."""
+        return type(self).__name__
+
+
+class ConfigError(MoosicError):
+    user_message = "The bot's configuration is invalid."
+
+
+class DataError(MoosicError):
+    """An input data file (CSV, dataset) is missing or malformed."""
+
+    user_message = "The data file could not be read."
+
+
+class ModelMissing(MoosicError):
+    user_message = "A model this needs has not been built yet (run `make setup`)."
+
+
+class CatalogMissing(ModelMissing):
+    user_message = "The song catalog has not been built yet (run `moosic catalog build`)."
+
+
+class ImageRejected(MoosicError):
+    user_message = "I couldn't read that image. Please send a JPEG or PNG photo."
+
+
+class NoFaceFound(MoosicError):
+    user_message = (
+        "I couldn't find a face in that photo. Try a well-lit selfie, face to the camera."
+    )
+
+
+class FaceTooSmall(NoFaceFound):
+    user_message = "The face in that photo is too small for me to read. Try a closer selfie."
+
+
+class NotLinked(MoosicError):
+    user_message = "You haven't linked your music yet. Use /link spotify, or send a playlist CSV."
+
+
+class SpotifyUnavailable(MoosicError):
+    """Spotify could not be reached or refused; ``retryable`` says whether to try later."""
+
+    user_message = "Spotify isn't answering right now. Please try again in a few minutes."
+    retryable = True
+
+
+class SpotifyRateLimited(SpotifyUnavailable):
+    user_message = "Spotify is rate-limiting this bot right now. Please try again later."
+
+
+class SpotifyUserNotFound(MoosicError):
+    user_message = "There's no Spotify user with that ID. Check the link or ID and try again."
+
+
+class SpotifyFeatureUnavailable(MoosicError):
+    """The configured Spotify app may not use an endpoint (2024/2026 API restrictions)."""
+
+    user_message = (
+        "This bot's Spotify app can't read other users' playlists; "
+        "use /link spotify with no ID to sign in instead."
+    )
+
+
+class Busy(MoosicError):
+    user_message = "I'm busy right now. Please try again in a moment."
+
+
+class ConsentRequired(MoosicError):
+    user_message = (
+        "Before I read the mood on a photo I need your OK: the photo is analysed in memory only "
+        "and never stored. Reply /agree to continue."
+    )

@@ -1,0 +1,95 @@
+"""Small frozen domain types shared by every module and adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A chat user on one platform ("telegram", "discord", "console")."""
+
+    platform: str
+    user_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FaceReading:
+    """One face in a photo: its box (x, y, w, h in original pixels) and its mood."""
+
+    box: tuple[int, int, int, int]
+    mood_score: float
+    emotions: dict[str, float] = field(default_factory=dict)
+    valence: float | None = None
+    arousal: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodReading:
+    """The mood the recommender works from: 0 = saddest, 1 = happiest; energy in [0, 1]."""
+
+    mood_score: float
+    energy: float | None = None
+    source: str = "stated"
+    faces: tuple[FaceReading, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A catalog track with its scores (all in [0, 1])."""
+
+    track_id: str
+    name: str
+    artists: tuple[str, ...]
+    genres: tuple[str, ...]
+    mood_score: float
+    energy: float
+    popularity: float
+
+    @property
+    def url(self) -> str:
+        return spotify_track_url(self.track_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TasteProfile:
+    """What we know of a user's listening."""
+
+    genres: dict[str, float]
+    artists: frozenset[str]
+    known_track_ids: frozenset[str]
+    tracks_total: int
+    tracks_understood: int
+    sources: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        return self.tracks_understood / self.tracks_total if self.tracks_total else 0.0
+
+    def top_genres(self, n: int = 5) -> list[str]:
+        return [g for g, _ in sorted(self.genres.items(), key=lambda kv: -kv[1])[:n]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One named part of a recommendation's score, with a sentence for users."""
+
+    name: str
+    value: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    track: Track
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+def spotify_track_url(track_id: str) -> str:
+    """The public Spotify web link of a track."""
+    return f"https://open.spotify.com/track/{track_id}"
