@@ -1,0 +1,1 @@
+"""The song catalog: built from the Spotify tracks dataset, served from memory."""

@@ -1,0 +1,1 @@
+"""Everything Moo-Sic knows about songs: mood score, emotion proxy and genre models."""
