@@ -1,0 +1,1 @@
+"""``make bench``: timing and memory benchmarks (medians of several runs)."""

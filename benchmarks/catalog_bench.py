@@ -1,0 +1,44 @@
+"""Catalog: load time, ``catalog show``, a 1,000-track lookup, ranking the whole catalog."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+
+from benchmarks.timing import measure, row
+from moosic_core.catalog.store import Catalog
+from moosic_core.config import load_config
+from moosic_core.recommend.ranking import Ranker, RankRequest
+
+
+def main() -> dict[str, Any]:
+    config = load_config()
+    results: dict[str, Any] = {}
+    results["catalog load (parquet -> memory)"] = measure(
+        lambda: Catalog.load(config.paths.catalog_dir), runs=5)
+    catalog = Catalog.load(config.paths.catalog_dir)
+    rng = np.random.default_rng(0)
+    ids = list(rng.choice(catalog.track_ids, 1000, replace=False))
+    results["1,000-track lookup by ID"] = measure(lambda: catalog.rows_of(ids), runs=21)
+    artists = [catalog.track(int(r)).artists[0] for r in rng.integers(0, len(catalog), 1000)]
+    catalog.rows_by_artist("warm-up")
+    results["1,000 artist lookups"] = measure(
+        lambda: [catalog.rows_by_artist(a) for a in artists], runs=21)
+    results["catalog show --limit 20 (CLI process)"] = measure(
+        lambda: subprocess.run([sys.executable, "-m", "moosic_core.cli", "catalog", "show",
+                                "--limit", "20", "--format", "json"], check=True,
+                               capture_output=True), runs=5)
+    ranker = Ranker(catalog)
+    taste = {"rock": 0.4, "indie": 0.3, "pop": 0.2, "acoustic": 0.1}
+    results["rank 90k tracks (match, taste)"] = measure(
+        lambda: ranker.rank(RankRequest(mood=0.8, energy=0.6, taste=taste)), runs=21)
+    results["rank 90k tracks (lift, taste)"] = measure(
+        lambda: ranker.rank(RankRequest(mood=0.2, mode="lift", taste=taste)), runs=21)
+    results["rank 90k tracks (no taste)"] = measure(
+        lambda: ranker.rank(RankRequest(mood=0.3)), runs=21)
+    for name, result in results.items():
+        print(row(name, result))
+    return results

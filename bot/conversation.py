@@ -1,0 +1,216 @@
+"""The chat logic every adapter shares: commands, photos, files and buttons -> replies.
+
+Adapters turn a platform update into one of :meth:`Conversation.command`, ``photo``,
+``document`` or ``button`` and render the :class:`Reply` with their own markup. Expected
+failures become the error's user message; anything else is logged with an id and the user
+gets that id, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+
+from bot import replies
+from moosic_core.errors import ConsentRequired, MoosicError
+from moosic_core.recommend.ranking import Mode
+from moosic_core.service import MoosicService, Suggestions
+from moosic_core.types import MoodReading, UserRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back: text, rows of buttons, and the suggestions for rich rendering."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    suggestions: Suggestions | None = None
+    private: bool = False
+    link_url: str | None = None
+
+
+@dataclass
+class _LastRequest:
+    mood: MoodReading
+    mode: Mode
+    track_ids: list[str] = field(default_factory=list)
+
+
+CONSENT_BUTTONS = ((Button("✅ I agree", "consent:yes"), Button("No thanks", "consent:no")),)
+FORGET_BUTTONS = ((Button("🗑 Yes, delete everything", "forget:yes"),
+                   Button("Cancel", "forget:no")),)
+
+
+def suggestion_buttons(s: Suggestions) -> tuple[tuple[Button, ...], ...]:
+    """👍/👎 per song, then "more" and the other mode."""
+    rows = [tuple([Button(f"👍 {i}", f"fb:+:{r.track.track_id}"),
+                   Button(f"👎 {i}", f"fb:-:{r.track.track_id}")])
+            for i, r in enumerate(s.items, 1)]
+    other = (Button("🌅 lift my mood", "mode:lift") if s.mode == "match"
+             else Button("🎯 match my mood", "mode:match"))
+    rows.append((Button("➕ more", "more"), other))
+    return tuple(rows)
+
+
+class Conversation:
+    """One per bot; keeps each user's last request so "more" and the mode buttons work."""
+
+    def __init__(self, service: MoosicService) -> None:
+        self.service = service
+        self._last: dict[str, _LastRequest] = {}
+        self._pending_photo: dict[str, bytes] = {}
+
+    async def _safely(self, work: Awaitable[Reply]) -> Reply:
+        try:
+            return await work
+        except MoosicError as exc:
+            return Reply(exc.user_message)
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("unexpected error %s", error_id)
+            return Reply(f"Sorry, something went wrong on my side (error id {error_id}). "
+                         "Please try again.")
+
+    # --- entry points ----------------------------------------------------------------------
+    async def command(self, user: UserRef, name: str, arg: str = "") -> Reply:
+        return await self._safely(self._command(user, name.lower().lstrip("/"), arg.strip()))
+
+    async def photo(self, user: UserRef, image: bytes) -> Reply:
+        return await self._safely(self._photo(user, image))
+
+    async def document(self, user: UserRef, data: bytes, filename: str) -> Reply:
+        return await self._safely(self._document(user, data, filename))
+
+    async def button(self, user: UserRef, action: str) -> Reply:
+        return await self._safely(self._button(user, action))
+
+    async def text(self, user: UserRef, text: str) -> Reply | None:
+        """Plain text: a pasted Spotify redirect URL completes sign-in; else nothing."""
+        if "code=" in text and "state=" in text:
+            return await self._safely(self._complete_link(user, text))
+        return None
+
+    # --- handlers --------------------------------------------------------------------------
+    async def _command(self, user: UserRef, name: str, arg: str) -> Reply:
+        if name in {"start", "help"}:
+            return Reply(replies.HELP)
+        if name == "agree":
+            await self.service.give_consent(user)
+            return Reply(replies.CONSENT_THANKS)
+        if name == "mood":
+            if not arg:
+                return Reply("Tell me how you feel, e.g. /mood happy or /mood 0.3 — or send "
+                             "a selfie.")
+            return await self._suggest(user, self.service.stated_mood(arg), "match")
+        if name == "more":
+            return await self._more(user)
+        if name in {"lift", "match"}:
+            return await self._switch_mode(user, name)
+        if name == "link":
+            return await self._link(user, arg)
+        if name == "unlink":
+            await self.service.unlink(user)
+            return Reply("Unlinked. I've deleted your Spotify tokens and your cached taste.",
+                         private=True)
+        if name == "taste":
+            profile = await self.service.taste_profile(user)
+            return Reply(replies.taste_text(profile), private=True)
+        if name == "forget":
+            if arg.lower() in {"yes", "confirm"}:
+                return await self._forget(user)
+            return Reply("This deletes everything I know about you: your links, taste, "
+                         "feedback and history. Are you sure?", FORGET_BUTTONS, private=True)
+        return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
+
+    async def _photo(self, user: UserRef, image: bytes) -> Reply:
+        if not await self.service.has_consent(user):
+            self._pending_photo[user.key] = image  # in memory only, until the user answers
+            return Reply(replies.CONSENT, CONSENT_BUTTONS)
+        mood = await self.service.read_photo(user, image)
+        return await self._suggest(user, mood, "match")
+
+    async def _document(self, user: UserRef, data: bytes, filename: str) -> Reply:
+        if filename.lower().endswith((".csv", ".txt")):
+            profile = await self.service.import_playlist(user, data, filename)
+            return Reply("Got your playlist. " + replies.taste_text(profile), private=True)
+        return await self._photo(user, data)
+
+    async def _button(self, user: UserRef, action: str) -> Reply:
+        kind, _, rest = action.partition(":")
+        if kind == "consent":
+            image = self._pending_photo.pop(user.key, None)
+            if rest != "yes":
+                return Reply("OK, I won't read any faces. You can still use /mood.")
+            await self.service.give_consent(user)
+            if image is None:
+                return Reply(replies.CONSENT_THANKS)
+            return await self._suggest(user, await self.service.read_photo(user, image),
+                                       "match")
+        if kind == "fb":
+            sign, _, track_id = rest.partition(":")
+            await self.service.feedback(user, track_id, 1 if sign == "+" else -1)
+            return Reply("👍 Noted — more like that." if sign == "+"
+                         else "👎 Noted — I won't suggest it again.")
+        if kind == "more":
+            return await self._more(user)
+        if kind == "mode":
+            return await self._switch_mode(user, rest)
+        if kind == "forget":
+            if rest == "yes":
+                return await self._forget(user)
+            return Reply("Nothing was deleted.", private=True)
+        return Reply("That button has expired. Send a selfie or /mood to start again.")
+
+    async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
+        s = await self.service.recommend(user, mood, mode)
+        self._last[user.key] = _LastRequest(mood, mode, [r.track.track_id for r in s.items])
+        return Reply(replies.suggestions_text(s), suggestion_buttons(s), s)
+
+    async def _more(self, user: UserRef) -> Reply:
+        last = self._last.get(user.key)
+        if last is None:
+            return Reply("Send me a selfie or use /mood first.")
+        return await self._suggest(user, last.mood, last.mode)
+
+    async def _switch_mode(self, user: UserRef, mode: str) -> Reply:
+        last = self._last.get(user.key)
+        if last is None:
+            return Reply("Send me a selfie or use /mood first.")
+        return await self._suggest(user, last.mood, "lift" if mode == "lift" else "match")
+
+    async def _link(self, user: UserRef, arg: str) -> Reply:
+        words = arg.split(maxsplit=1)
+        if not words or words[0].lower() != "spotify":
+            return Reply("Use /link spotify to sign in with Spotify, or /link spotify "
+                         "<user id or profile link>.")
+        target = words[1] if len(words) > 1 else ""
+        if target:
+            message = await self.service.link_spotify_user(user, target)
+            return Reply(message, private=True)
+        url = await self.service.start_spotify_sign_in(user)
+        return Reply("Open this link, approve, and you're done. If your browser ends on a page "
+                     "that doesn't load, copy its address and paste it here.", private=True,
+                     link_url=url)
+
+    async def _complete_link(self, user: UserRef, text: str) -> Reply:
+        message = await self.service.complete_spotify_sign_in(user, text.strip())
+        return Reply(message, private=True)
+
+    async def _forget(self, user: UserRef) -> Reply:
+        await self.service.forget(user)
+        self._last.pop(user.key, None)
+        self._pending_photo.pop(user.key, None)
+        return Reply("Done: I've deleted everything I knew about you.", private=True)
+
+
+__all__ = ["Button", "ConsentRequired", "Conversation", "Reply"]

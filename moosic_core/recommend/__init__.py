@@ -1,0 +1,1 @@
+"""Ranking songs for a mood inside a taste: pure functions over the in-memory catalog."""

@@ -1,0 +1,154 @@
+"""The one API every chat adapter calls: photos and moods in, ranked and explained songs out.
+
+CPU work (face detection, inference, ranking) runs in a bounded thread pool so the event loop
+never blocks. At most ``service.max_pending`` requests wait for it; past that the service
+answers :class:`Busy` at once instead of queueing forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from moosic_core.catalog.store import Catalog
+from moosic_core.config import Config
+from moosic_core.errors import Busy, ConsentRequired
+from moosic_core.recommend.moods import describe_mood, parse_mood
+from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
+from moosic_core.types import FaceReading, MoodReading, Recommendation, TasteProfile, UserRef
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Recommended tracks are not repeated to the same user for this long.
+HISTORY_WINDOW_S = 14 * 24 * 3600
+SAD_THRESHOLD = 0.35
+
+
+class FaceReader(Protocol):
+    """Reads the faces in a photo (bytes in memory), largest first."""
+
+    def read(self, image: bytes) -> list[FaceReading]: ...
+
+
+class UserData(Protocol):
+    """The store operations the service needs (consent, feedback, history, forget)."""
+
+    async def has_consent(self, user: UserRef) -> bool: ...
+    async def set_consent(self, user: UserRef) -> None: ...
+    async def add_feedback(self, user: UserRef, track_id: str, value: int) -> None: ...
+    async def feedback(self, user: UserRef) -> dict[str, int]: ...
+    async def add_history(self, user: UserRef, track_ids: list[str]) -> None: ...
+    async def recent_history(self, user: UserRef, seconds: float) -> set[str]: ...
+
+
+class TasteSource(Protocol):
+    """Where a user's taste profile comes from (Spotify links, playlist imports)."""
+
+    async def profile(self, user: UserRef) -> TasteProfile | None: ...
+    async def forget(self, user: UserRef) -> None: ...
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """A ranked, explained list for one user, with one-line hints for the adapters."""
+
+    mood: MoodReading
+    mode: Mode
+    items: tuple[Recommendation, ...]
+    has_taste: bool
+    hints: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def mood_words(self) -> str:
+        return describe_mood(self.mood.mood_score)
+
+
+class MoosicService:
+    """Holds the models, the catalog and the store; safe for many concurrent chats."""
+
+    def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, users: UserData,
+                 taste: TasteSource) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.ranker = Ranker(catalog)
+        self.faces = faces
+        self.users = users
+        self.taste = taste
+        self._executor = ThreadPoolExecutor(max_workers=config.service.workers,
+                                            thread_name_prefix="moosic-cpu")
+        self._pending = 0
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    async def run_cpu(self, fn: Callable[..., T], *args: object) -> T:
+        """Run CPU-bound work in the pool, refusing at once when too much is waiting."""
+        if self._pending >= self.config.service.max_pending:
+            raise Busy()
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        finally:
+            self._pending -= 1
+
+    # --- consent and mood ------------------------------------------------------------------
+    async def has_consent(self, user: UserRef) -> bool:
+        return await self.users.has_consent(user)
+
+    async def give_consent(self, user: UserRef) -> None:
+        await self.users.set_consent(user)
+
+    async def read_photo(self, user: UserRef, image: bytes) -> MoodReading:
+        """The mood of the largest face in a photo (all faces are in ``faces``)."""
+        if not await self.users.has_consent(user):
+            raise ConsentRequired()
+        faces = await self.run_cpu(self.faces.read, image)
+        main = faces[0]
+        return MoodReading(mood_score=main.mood_score, energy=main.arousal, source="face",
+                           faces=tuple(faces))
+
+    @staticmethod
+    def stated_mood(text: str) -> MoodReading:
+        return parse_mood(text)
+
+    # --- recommendations -------------------------------------------------------------------
+    async def recommend(self, user: UserRef, mood: MoodReading, mode: Mode = "match",
+                        n: int | None = None) -> Suggestions:
+        """A ranked list for ``user``; repeated calls give new songs ("more")."""
+        n = n or self.config.service.recommendations
+        profile = await self.taste.profile(user)
+        feedback = await self.users.feedback(user)
+        recent = await self.users.recent_history(user, HISTORY_WINDOW_S)
+        disliked = {t for t, v in feedback.items() if v < 0}
+        liked = tuple(t for t, v in feedback.items() if v > 0)
+        known = profile.known_track_ids if profile else frozenset()
+        request = RankRequest(
+            mood=mood.mood_score, energy=mood.energy, mode=mode, n=n,
+            taste=dict(profile.genres) if profile else {},
+            exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
+        )
+        items = await self.run_cpu(self.ranker.rank, request)
+        await self.users.add_history(user, [r.track.track_id for r in items])
+        hints = []
+        if profile is None:
+            hints.append("Link your music with /link spotify (or send a playlist CSV) "
+                         "and I'll pick from the genres you love.")
+        if mode == "match" and mood.mood_score < SAD_THRESHOLD:
+            hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
+                         "and get happier step by step.")
+        return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
+
+    async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
+        """Record a thumbs up (+1) or down (-1) for a recommended track."""
+        if self.catalog.row_of(track_id) is None:
+            raise ValueError(f"unknown track {track_id}")
+        await self.users.add_feedback(user, track_id, 1 if value > 0 else -1)
+
+    async def forget(self, user: UserRef) -> None:
+        """Delete everything about the user."""
+        await self.taste.forget(user)
