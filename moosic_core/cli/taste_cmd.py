@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import statistics
 import sys
+import time
 from pathlib import Path
 
 from moosic_core.cli.common import CommandTree, print_json, progress
@@ -59,8 +61,12 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
                 tracks = asyncio.run(_spotify_tracks(config, args.spotify_user))
         else:
             assert builder is not None
+            if args.limit is not None:
+                tracks = tracks[: args.limit]
             profile = builder.build(tracks)
     summary = profile_summary(profile, top=args.top)
+    if args.repeat > 1:
+        summary["build_seconds"] = _time_builds(builder, tracks, args.repeat)
     if args.json:
         print_json(summary)
     else:
@@ -69,6 +75,21 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
         print("top genres: " + ", ".join(profile.top_genres(args.top)))
         print("understood by: " + ", ".join(f"{k} {v}" for k, v in profile.sources.items()))
     return 0
+
+
+def _time_builds(builder: object, tracks: list[LibraryTrack], repeat: int) -> dict[str, float]:
+    """Median seconds to build the profile with a fresh builder (catalog indexes warm)."""
+    from moosic_core.taste.profile import ProfileBuilder
+
+    assert isinstance(builder, ProfileBuilder)
+    times = []
+    for _ in range(repeat):
+        fresh = ProfileBuilder(builder.catalog, builder.models)
+        start = time.perf_counter()
+        fresh.build(tracks)
+        times.append(time.perf_counter() - start)
+    return {"median": round(statistics.median(times), 4), "min": round(min(times), 4),
+            "max": round(max(times), 4), "runs": repeat, "tracks": len(tracks)}
 
 
 def register(tree: CommandTree) -> None:
@@ -81,3 +102,6 @@ def register(tree: CommandTree) -> None:
     source.add_argument("--playlist", metavar="CSV", type=Path,
                         help="an exported playlist CSV (Exportify format)")
     parser.add_argument("--top", type=int, default=5, help="how many top genres (default 5)")
+    parser.add_argument("--limit", type=int, help="use only the first N tracks")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="also time N more profile builds and report the median")
