@@ -67,6 +67,14 @@ class SpotifyRateLimited(SpotifyUnavailable):
     user_message = "Spotify is rate-limiting this bot right now. Please try again later."
 
 
+class SpotifyAppRejected(SpotifyUnavailable):
+    """Spotify rejected the bot's own app credentials: waiting will not help."""
+
+    user_message = ("Spotify rejected this bot's app credentials; the bot's owner needs to check "
+                    "its Spotify settings. Meanwhile you can send a playlist CSV.")
+    retryable = False
+
+
 class SpotifyUserNotFound(MoosicError):
     user_message = "There's no Spotify user with that ID. Check the link or ID and try again."
 
@@ -78,6 +86,39 @@ class SpotifyFeatureUnavailable(MoosicError):
         "This bot's Spotify app can't read other users' playlists; "
         "use /link spotify with no ID to sign in instead."
     )
+
+
+class SpotifyNotConfigured(SpotifyFeatureUnavailable):
+    user_message = (
+        "This bot has no Spotify app set up, so it can't read Spotify. Send me an exported "
+        "playlist CSV instead (for example from exportify.app)."
+    )
+
+
+class SpotifyNotAllowed(SpotifyFeatureUnavailable):
+    """403 on the user's own endpoints: a development-mode app and a user not on its list."""
+
+    user_message = (
+        "Spotify refused: this bot's Spotify app is in development mode and your account isn't "
+        "on its list of allowed users. Ask the bot's owner to add you, or send a playlist CSV."
+    )
+
+
+class SpotifyAuthExpired(NotLinked):
+    user_message = ("Your Spotify sign-in has expired or was revoked. "
+                    "Please use /link spotify again.")
+
+
+class OAuthFailed(MoosicError):
+    user_message = (
+        "That Spotify sign-in didn't work (the link may have expired). Use /link spotify to get "
+        "a fresh link."
+    )
+
+
+class EmptyLibrary(MoosicError):
+    user_message = ("I couldn't find any tracks to learn your taste from. Save or like some songs "
+                    "(or make a playlist) and try again, or send a playlist CSV.")
 
 
 class Busy(MoosicError):

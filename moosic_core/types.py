@@ -56,6 +56,21 @@ class Track:
 
 
 @dataclass(frozen=True, slots=True)
+class LibraryTrack:
+    """One track from a user's listening (Spotify library or an exported playlist file).
+
+    ``genres`` are the source's free-text artist genres and ``features`` its audio features;
+    either may be empty: Spotify no longer returns them to new apps.
+    """
+
+    name: str
+    artists: tuple[str, ...]
+    track_id: str | None = None
+    genres: tuple[str, ...] = ()
+    features: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TasteProfile:
     """What we know of a user's listening."""
 

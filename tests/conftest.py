@@ -52,3 +52,14 @@ def dataset_head(config: Config, tmp_path: Path, rows: int) -> Path:
     path = tmp_path / "head.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def fake_spotify():
+    """A fake Spotify Web API on 127.0.0.1 (see tests/fakes/spotify.py)."""
+    from tests.fakes.spotify import FakeSpotify
+
+    fake = FakeSpotify()
+    fake.start()
+    yield fake
+    fake.stop()

@@ -1,0 +1,1 @@
+"""The taste side: playlist CSV import, genre mapping, profile building, the taste service."""

@@ -1,0 +1,166 @@
+"""Building a taste profile: library tracks mapped onto the catalog's genres.
+
+Each track is understood by the most precise method that works for it, in this order:
+
+1. ``track_id``: the track itself is in the catalog -> its catalog genres.
+2. ``artist_title``: the same song under another ID (a single vs. the album version, a
+   re-release), matched by normalised artist + title -> that catalog track's genres.
+   It names one recording, so it is as precise as the ID and goes before artist-level guesses.
+3. ``artist``: an artist of the track is in the catalog -> the genres of that artist's catalog
+   tracks (averaged over the track's artists that are found).
+4. ``genres``: the source's own artist genres (Spotify's free text, often localised), mapped
+   onto catalog genre names by :mod:`moosic_core.taste.genre_map`.
+5. ``audio_features``: audio features in the source (old Spotify apps, Exportify CSVs) -> the
+   trained genre model's distribution over all catalog genres (the softest guess).
+
+Nothing here needs Spotify to return audio features or artist genres; they only add coverage.
+Each understood track adds a distribution summing to 1; the profile is their normalised sum.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from moosic_core.catalog.store import Catalog
+from moosic_core.songs.models import SongModels
+from moosic_core.taste.genre_map import GenreMapper
+from moosic_core.types import LibraryTrack, TasteProfile
+
+SOURCES = ("track_id", "artist_title", "artist", "genres", "audio_features")
+AUDIO_FEATURES = ("danceability", "energy", "key", "loudness", "mode", "speechiness",
+                  "acousticness", "instrumentalness", "liveness", "valence", "tempo",
+                  "time_signature")
+
+
+class ProfileBuilder:
+    """Maps tracks onto one catalog; holds per-artist caches (reuse one builder)."""
+
+    def __init__(self, catalog: Catalog, models: SongModels | None = None) -> None:
+        self.catalog = catalog
+        self.models = models
+        self.mapper = GenreMapper(catalog.genre_names)
+        self._artist_cache: dict[str, dict[str, float]] = {}
+        self._fill = self._feature_defaults()
+
+    def _feature_defaults(self) -> dict[str, float]:
+        """Values for model inputs a source may lack (popularity is often missing in 2026)."""
+        frame = self.catalog.frame
+        defaults = {"explicit": 0.0, "popularity": 40.0, "duration_ms": 220_000.0}
+        for column in defaults:
+            if column in frame:
+                defaults[column] = float(pd.to_numeric(frame[column]).median())
+        return defaults
+
+    def _artist_distribution(self, artist: str) -> dict[str, float]:
+        cached = self._artist_cache.get(artist)
+        if cached is None:
+            cached = self.catalog.artist_genre_distribution(artist)
+            self._artist_cache[artist] = cached
+        return cached
+
+    def _row_genres(self, row: int) -> dict[str, float]:
+        genres = self.catalog.genres[row]
+        return {g: 1.0 / len(genres) for g in genres}
+
+    def _understand(self, track: LibraryTrack) -> tuple[str, dict[str, float]] | None:
+        row = self.catalog.row_of(track.track_id) if track.track_id else None
+        if row is not None:
+            return "track_id", self._row_genres(row)
+        for artist in track.artists:
+            row = self.catalog.row_by_artist_title(artist, track.name)
+            if row is not None:
+                return "artist_title", self._row_genres(row)
+        found = [d for d in (self._artist_distribution(a) for a in track.artists) if d]
+        if found:
+            merged: dict[str, float] = {}
+            for dist in found:
+                for genre, weight in dist.items():
+                    merged[genre] = merged.get(genre, 0.0) + weight / len(found)
+            return "artist", merged
+        if track.genres:
+            mapped = self.mapper.distribution(track.genres)
+            if mapped:
+                return "genres", mapped
+        return None
+
+    def _has_audio(self, track: LibraryTrack) -> bool:
+        features = track.features or {}
+        return all(f in features for f in AUDIO_FEATURES)
+
+    def build(self, tracks: Sequence[LibraryTrack]) -> TasteProfile:
+        """The profile of these tracks (an empty profile when there are none)."""
+        names = self.catalog.genre_names
+        position = {g: i for i, g in enumerate(names)}
+        total = np.zeros(len(names), dtype=np.float64)
+        sources: Counter[str] = Counter()
+        by_model: list[LibraryTrack] = []
+        for track in tracks:
+            result = self._understand(track)
+            if result is None:
+                if self.models is not None and self._has_audio(track):
+                    by_model.append(track)
+                continue
+            source, dist = result
+            sources[source] += 1
+            for genre, weight in dist.items():
+                total[position[genre]] += weight
+        if by_model and self.models is not None:
+            total += self._model_genres(by_model, position)
+            sources["audio_features"] += len(by_model)
+        mass = total.sum()
+        genres = {names[i]: float(total[i] / mass) for i in np.flatnonzero(total)} if mass else {}
+        return TasteProfile(
+            genres=genres,
+            artists=frozenset(a for t in tracks for a in t.artists),
+            known_track_ids=frozenset(t.track_id for t in tracks if t.track_id),
+            tracks_total=len(tracks),
+            tracks_understood=sum(sources.values()),
+            sources={s: sources.get(s, 0) for s in SOURCES},
+        )
+
+    def _model_genres(self, tracks: list[LibraryTrack], position: dict[str, int]) -> np.ndarray:
+        assert self.models is not None
+        rows = [{**self._fill, **(t.features or {})} for t in tracks]
+        frame = pd.DataFrame(rows).reindex(columns=list(self.models.features))
+        frame = frame.fillna(self._fill).astype(np.float64)
+        proba = self.models.genre_distribution(frame)
+        out = np.zeros(len(position), dtype=np.float64)
+        columns = [position.get(g) for g in self.models.genre_names]
+        summed = proba.sum(axis=0)
+        for j, pos in enumerate(columns):
+            if pos is not None:
+                out[pos] += summed[j]
+        return out
+
+
+def profile_to_json(profile: TasteProfile) -> str:
+    return json.dumps({"genres": profile.genres, "artists": sorted(profile.artists),
+                       "known_track_ids": sorted(profile.known_track_ids),
+                       "tracks_total": profile.tracks_total,
+                       "tracks_understood": profile.tracks_understood,
+                       "sources": profile.sources}, ensure_ascii=False)
+
+
+def profile_from_json(text: str) -> TasteProfile:
+    data = json.loads(text)
+    return TasteProfile(genres={str(k): float(v) for k, v in data["genres"].items()},
+                        artists=frozenset(data["artists"]),
+                        known_track_ids=frozenset(data["known_track_ids"]),
+                        tracks_total=int(data["tracks_total"]),
+                        tracks_understood=int(data["tracks_understood"]),
+                        sources={str(k): int(v) for k, v in data["sources"].items()})
+
+
+def profile_summary(profile: TasteProfile, top: int = 5) -> dict[str, object]:
+    """The profile as the CLI prints it."""
+    return {"genres": {g: round(w, 6) for g, w in
+                       sorted(profile.genres.items(), key=lambda kv: -kv[1])},
+            "top_genres": profile.top_genres(top), "tracks_total": profile.tracks_total,
+            "tracks_understood": profile.tracks_understood,
+            "coverage": round(profile.coverage, 4), "artists": len(profile.artists),
+            "sources": profile.sources}
