@@ -39,7 +39,7 @@ class ConsoleChat:
         if not line:
             return None
         path = Path(line).expanduser()
-        if not line.startswith("/") and path.suffix.lower() in IMAGE_SUFFIXES + (".csv",):
+        if not line.startswith("/") and path.suffix.lower() in (*IMAGE_SUFFIXES, ".csv"):
             if not path.is_file():
                 return Reply(f"No such file: {path}")
             if path.stat().st_size > MAX_FILE_BYTES:

@@ -19,6 +19,9 @@ from moosic_core.config import Config
 from moosic_core.errors import Busy, ConsentRequired
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
+from moosic_core.songs.models import SongModels
+from moosic_core.store import Store
+from moosic_core.taste.service import TasteService
 from moosic_core.types import FaceReading, MoodReading, Recommendation, TasteProfile, UserRef
 
 log = logging.getLogger(__name__)
@@ -27,30 +30,13 @@ T = TypeVar("T")
 #: Recommended tracks are not repeated to the same user for this long.
 HISTORY_WINDOW_S = 14 * 24 * 3600
 SAD_THRESHOLD = 0.35
+FACE_CONSENT = "face_analysis"
 
 
 class FaceReader(Protocol):
     """Reads the faces in a photo (bytes in memory), largest first."""
 
     def read(self, image: bytes) -> list[FaceReading]: ...
-
-
-class UserData(Protocol):
-    """The store operations the service needs (consent, feedback, history, forget)."""
-
-    async def has_consent(self, user: UserRef) -> bool: ...
-    async def set_consent(self, user: UserRef) -> None: ...
-    async def add_feedback(self, user: UserRef, track_id: str, value: int) -> None: ...
-    async def feedback(self, user: UserRef) -> dict[str, int]: ...
-    async def add_history(self, user: UserRef, track_ids: list[str]) -> None: ...
-    async def recent_history(self, user: UserRef, seconds: float) -> set[str]: ...
-
-
-class TasteSource(Protocol):
-    """Where a user's taste profile comes from (Spotify links, playlist imports)."""
-
-    async def profile(self, user: UserRef) -> TasteProfile | None: ...
-    async def forget(self, user: UserRef) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,17 +57,17 @@ class Suggestions:
 class MoosicService:
     """Holds the models, the catalog and the store; safe for many concurrent chats."""
 
-    def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, users: UserData,
-                 taste: TasteSource) -> None:
+    def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, store: Store,
+                 models: SongModels | None = None) -> None:
         self.config = config
         self.catalog = catalog
         self.ranker = Ranker(catalog)
         self.faces = faces
-        self.users = users
-        self.taste = taste
+        self.store = store
         self._executor = ThreadPoolExecutor(max_workers=config.service.workers,
                                             thread_name_prefix="moosic-cpu")
         self._pending = 0
+        self.taste = TasteService(config, store, catalog, models, run_cpu=self.run_cpu)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -98,14 +84,14 @@ class MoosicService:
 
     # --- consent and mood ------------------------------------------------------------------
     async def has_consent(self, user: UserRef) -> bool:
-        return await self.users.has_consent(user)
+        return await self.store.consent_at(user, FACE_CONSENT) is not None
 
     async def give_consent(self, user: UserRef) -> None:
-        await self.users.set_consent(user)
+        await self.store.set_consent(user, FACE_CONSENT)
 
     async def read_photo(self, user: UserRef, image: bytes) -> MoodReading:
         """The mood of the largest face in a photo (all faces are in ``faces``)."""
-        if not await self.users.has_consent(user):
+        if not await self.has_consent(user):
             raise ConsentRequired()
         faces = await self.run_cpu(self.faces.read, image)
         main = faces[0]
@@ -122,8 +108,8 @@ class MoosicService:
         """A ranked list for ``user``; repeated calls give new songs ("more")."""
         n = n or self.config.service.recommendations
         profile = await self.taste.profile(user)
-        feedback = await self.users.feedback(user)
-        recent = await self.users.recent_history(user, HISTORY_WINDOW_S)
+        feedback = await self.store.feedback(user)
+        recent = set(await self.store.recent_recommendations(user, HISTORY_WINDOW_S))
         disliked = {t for t, v in feedback.items() if v < 0}
         liked = tuple(t for t, v in feedback.items() if v > 0)
         known = profile.known_track_ids if profile else frozenset()
@@ -133,7 +119,7 @@ class MoosicService:
             exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
         )
         items = await self.run_cpu(self.ranker.rank, request)
-        await self.users.add_history(user, [r.track.track_id for r in items])
+        await self.store.add_recommendations(user, [r.track.track_id for r in items])
         hints = []
         if profile is None:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
@@ -147,8 +133,28 @@ class MoosicService:
         """Record a thumbs up (+1) or down (-1) for a recommended track."""
         if self.catalog.row_of(track_id) is None:
             raise ValueError(f"unknown track {track_id}")
-        await self.users.add_feedback(user, track_id, 1 if value > 0 else -1)
+        await self.store.add_feedback(user, track_id, 1 if value > 0 else -1)
+
+    # --- taste: Spotify links and playlist files -------------------------------------------
+    async def taste_profile(self, user: UserRef) -> TasteProfile | None:
+        return await self.taste.profile(user)
+
+    async def link_spotify_user(self, user: UserRef, text: str) -> str:
+        return await self.taste.link_spotify_user(user, text)
+
+    async def start_spotify_sign_in(self, user: UserRef) -> str:
+        """The Spotify authorisation URL for this user (OAuth code flow with PKCE)."""
+        return await self.taste.start_oauth(user)
+
+    async def complete_spotify_sign_in(self, user: UserRef, redirect_url: str) -> str:
+        return await self.taste.complete_oauth(user, redirect_url)
+
+    async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
+        return await self.taste.import_playlist(user, data, filename)
+
+    async def unlink(self, user: UserRef) -> bool:
+        return await self.taste.unlink(user)
 
     async def forget(self, user: UserRef) -> None:
-        """Delete everything about the user."""
+        """Delete everything about the user: links, tokens, taste, consent, feedback, history."""
         await self.taste.forget(user)
