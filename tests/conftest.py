@@ -34,7 +34,7 @@ def moosic() -> Callable[..., tuple[int, Any, str]]:
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120
             ) -> tuple[int, Any, str]:
         full_env = {**os.environ, **(env or {})}
-        proc = subprocess.run([sys.executable, "-m", "moosic_core.cli", *args],
+        proc = subprocess.run([sys.executable, "-m", "bot.cli", *args],
                               capture_output=True, text=True, env=full_env, cwd=PROJECT_ROOT,
                               timeout=timeout, check=False)
         try:

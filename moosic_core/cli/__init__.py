@@ -16,21 +16,23 @@ COMMAND_MODULES = (
     "moosic_core.cli.catalog_cmd",
     "moosic_core.cli.songs_cmd",
     "moosic_core.cli.taste_cmd",
+    "moosic_core.cli.recommend_cmd",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra_modules: tuple[str, ...] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moosic", description="Moo-Sic: music for your mood.")
     parser.add_argument("--config", help="path to a config TOML file (default: config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     tree = CommandTree(parser)
-    for name in COMMAND_MODULES:
+    for name in (*COMMAND_MODULES, *extra_modules):
         importlib.import_module(name).register(tree)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, extra_modules: tuple[str, ...] = ()) -> int:
+    """Run the CLI; ``extra_modules`` add commands from outside the core (the chat bots)."""
+    parser = build_parser(extra_modules)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -1,0 +1,105 @@
+"""``moosic recommend``: a ranked, explained list for a selfie or a stated mood."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.config import Config
+from moosic_core.errors import DataError
+from moosic_core.service import MoosicService, Suggestions
+from moosic_core.types import MoodReading, UserRef
+
+CLI_USER = UserRef("cli", "local")
+
+
+def mood_to_dict(mood: MoodReading) -> dict[str, Any]:
+    return {"mood_score": round(mood.mood_score, 4),
+            "energy": None if mood.energy is None else round(mood.energy, 4),
+            "source": mood.source,
+            "faces": [{"box": list(f.box), "mood_score": round(f.mood_score, 4),
+                       "emotions": {k: round(v, 4) for k, v in f.emotions.items()}}
+                      for f in mood.faces]}
+
+
+def suggestions_to_dict(s: Suggestions) -> dict[str, Any]:
+    """The JSON shape of ``moosic recommend``."""
+    return {
+        "mood": mood_to_dict(s.mood), "mode": s.mode, "has_taste": s.has_taste,
+        "hints": list(s.hints),
+        "tracks": [{"track_id": r.track.track_id, "name": r.track.name,
+                    "artists": list(r.track.artists), "genres": list(r.track.genres),
+                    "mood_score": round(r.track.mood_score, 4),
+                    "energy": round(r.track.energy, 4), "url": r.track.url,
+                    "score": r.score, "reasons": [dataclasses.asdict(x) for x in r.reasons]}
+                   for r in s.items],
+    }
+
+
+async def load_taste(service: MoosicService, user: UserRef, args: argparse.Namespace) -> None:
+    """Attach the taste source named on the command line (a CSV or a Spotify user)."""
+    if args.playlist:
+        path = Path(args.playlist)
+        if not path.is_file():
+            raise DataError(f"Playlist file not found: {path}")
+        await service.import_playlist(user, path.read_bytes(), path.name)
+    elif args.spotify_user:
+        await service.link_spotify_user(user, args.spotify_user)
+
+
+async def _recommend(args: argparse.Namespace, config: Config) -> Suggestions:
+    from moosic_core.app import open_service
+
+    with tempfile.TemporaryDirectory(prefix="moosic-cli-") as tmp:
+        # A throw-away database: one command is one session.
+        paths = dataclasses.replace(config.paths, database=Path(tmp) / "cli.sqlite3")
+        async with open_service(dataclasses.replace(config, paths=paths)) as service:
+            await load_taste(service, CLI_USER, args)
+            if args.selfie:
+                path = Path(args.selfie)
+                if not path.is_file():
+                    raise DataError(f"Image not found: {path}")
+                await service.give_consent(CLI_USER)  # the operator's own photo
+                mood = await service.read_photo(CLI_USER, path.read_bytes())
+            else:
+                mood = service.stated_mood(args.mood)
+            return await service.recommend(CLI_USER, mood, args.mode, args.n)
+
+
+def recommend_command(args: argparse.Namespace, config: Config) -> int:
+    suggestions = asyncio.run(_recommend(args, config))
+    if args.json:
+        print_json(suggestions_to_dict(suggestions))
+        return 0
+    m = suggestions.mood
+    print(f"Mood {m.mood_score:.2f} ({suggestions.mood_words}, {m.source}); mode {args.mode}")
+    for i, r in enumerate(suggestions.items, 1):
+        t = r.track
+        print(f"{i:2}. {t.name} — {', '.join(t.artists)} [{', '.join(t.genres[:2])}] "
+              f"mood {t.mood_score:.2f}  {t.url}")
+        print(f"    {'; '.join(x.text for x in r.reasons)}")
+    for hint in suggestions.hints:
+        print(hint)
+    return 0
+
+
+def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
+    taste = parser.add_mutually_exclusive_group()
+    taste.add_argument("--playlist", help="an exported playlist CSV (Exportify format)")
+    taste.add_argument("--spotify-user", help="a Spotify user ID, profile URL or URI")
+
+
+def register(tree: CommandTree) -> None:
+    parser = tree.add("recommend", recommend_command,
+                      help="songs for a selfie or a stated mood, inside a taste")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--selfie", help="a photo with a face")
+    source.add_argument("--mood", help="happy, sad, calm, ... or a number 0..1")
+    add_taste_arguments(parser)
+    parser.add_argument("--mode", choices=("match", "lift"), default="match")
+    parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
