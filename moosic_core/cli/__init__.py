@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "moosic_core.cli.config_cmd",
     "moosic_core.cli.catalog_cmd",
     "moosic_core.cli.songs_cmd",
+    "moosic_core.cli.face_cmd",
 )
 
 
