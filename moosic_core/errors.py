@@ -42,6 +42,26 @@ class ImageRejected(MoosicError):
     user_message = "I couldn't read that image. Please send a JPEG or PNG photo."
 
 
+class EmptyImage(ImageRejected):
+    user_message = "That file is empty. Please send a photo."
+
+
+class NotAnImage(ImageRejected):
+    user_message = "That file isn't a photo I can read. Please send a JPEG or PNG selfie."
+
+
+class CorruptImage(ImageRejected):
+    user_message = "That photo seems damaged or cut off. Please send it again."
+
+
+class AnimatedImage(ImageRejected):
+    user_message = "That's an animation. Please send a still photo."
+
+
+class ImageTooLarge(ImageRejected):
+    user_message = "That image is too large for me. Please send a normal phone photo (under 50 MP)."
+
+
 class NoFaceFound(MoosicError):
     user_message = (
         "I couldn't find a face in that photo. Try a well-lit selfie, face to the camera."

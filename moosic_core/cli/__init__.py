@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "moosic_core.cli.catalog_cmd",
     "moosic_core.cli.songs_cmd",
     "moosic_core.cli.taste_cmd",
+    "moosic_core.cli.face_cmd",
     "moosic_core.cli.recommend_cmd",
 )
 

@@ -1,0 +1,119 @@
+"""``moosic mood IMAGE``, ``moosic train face`` and ``moosic eval face``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.config import Config
+from moosic_core.errors import DataError
+
+
+def mood(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.reader import FaceMoodReader, model_path
+
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {args.image}: {exc.strerror or exc}") from None
+    reader = FaceMoodReader(model_path(config.paths.models_dir))
+    t0 = time.perf_counter()
+    faces = reader.read(data)
+    ms = (time.perf_counter() - t0) * 1000.0
+    out = {"faces": [{"box": list(f.box), "mood_score": f.mood_score, "emotions": f.emotions,
+                      "valence": f.valence, "arousal": f.arousal} for f in faces],
+           "ms": round(ms, 1)}
+    if args.json:
+        print_json(out)
+    else:
+        for i, f in enumerate(faces, 1):
+            top = max(f.emotions, key=lambda e: f.emotions[e])
+            print(f"face {i} at {list(f.box)}: mood {f.mood_score:.2f} "
+                  f"(0 = sad, 1 = happy), mostly {top} ({f.emotions[top]:.0%}), "
+                  f"valence {f.valence:+.2f}, arousal {f.arousal:+.2f}")
+        print(f"{len(faces)} face(s) in {ms:.1f} ms")
+    return 0
+
+
+def train_face(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.card import write_model_card
+    from moosic_core.training import face
+
+    out_dir = Path(config.paths.models_dir) / "face"
+    fer_dir = Path(config.data.fer2013_dir)
+    result: dict[str, object] = {}
+    if not args.compare_only:
+        model = face.train_face(fer_dir, out_dir, epochs=args.epochs, batch=args.batch,
+                                seed=args.seed)
+        result["model"] = {k: v for k, v in model.items() if k != "history"}
+    if args.compare or args.compare_only:
+        result["comparison"] = face.compare_architectures(fer_dir, out_dir,
+                                                          epochs=args.compare_epochs)
+    write_model_card(out_dir)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {out_dir} (model card: {out_dir / 'MODEL_CARD.md'})")
+    return 0
+
+
+def eval_face(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.evaluate import evaluate_split
+    from moosic_core.mood.reader import model_path
+
+    result = evaluate_split(model_path(config.paths.models_dir), Path(config.data.fer2013_dir),
+                            args.split)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"FER-2013 {args.split}: happy-vs-sad accuracy {result['happy_sad_accuracy']:.4f} "
+              f"(n={result['n']}), ROC AUC {result['roc_auc']:.4f}, 7-class accuracy "
+              f"{result['accuracy_7class']:.4f} (n={result['n_7class']}), "
+              f"{result['seconds']} s")
+    return 0
+
+
+def eval_face_detector(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.card import write_model_card
+    from moosic_core.mood.detect_eval import measure_detector, save_detector_metrics
+    from moosic_core.mood.reader import model_path
+
+    result = measure_detector(Path(config.data.fer2013_dir), model_path(config.paths.models_dir),
+                              n_faces=args.n)
+    if args.save:
+        save_detector_metrics(Path(config.paths.models_dir) / "face", result)
+        write_model_card(Path(config.paths.models_dir) / "face")
+    if args.json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            sys.stdout.write(f"{key}: {value}\n")
+    return 0
+
+
+def register(tree: CommandTree) -> None:
+    p = tree.add("mood", mood, help="read the mood on the faces of a photo")
+    p.add_argument("image", help="a photo (JPEG, PNG, ...)")
+
+    p = tree.add("train face", train_face,
+                 help="train the face mood model on FER-2013 and export it to models/face/")
+    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--compare", action="store_true",
+                   help="also train the comparison architectures (briefly)")
+    p.add_argument("--compare-only", action="store_true",
+                   help="only train the comparison architectures")
+    p.add_argument("--compare-epochs", type=int, default=2)
+
+    p = tree.add("eval face", eval_face,
+                 help="evaluate the served face model on FER-2013 (happy vs sad, 7 classes)")
+    p.add_argument("--split", choices=("train", "validation", "test"), default="test")
+
+    p = tree.add("eval face-detector", eval_face_detector,
+                 help="measure the face detector (recall, false detections, time)")
+    p.add_argument("--n", type=int, default=500, help="FER-2013 test faces to place in photos")
+    p.add_argument("--save", action="store_true", help="store the numbers for the model card")

@@ -1,0 +1,1 @@
+"""Face mood: decode a photo, find faces, read their emotions (LiteRT, no TensorFlow)."""

@@ -1,0 +1,38 @@
+"""Evaluate the served (LiteRT) mood model on a FER-2013 split; no TensorFlow."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moosic_core.mood.emotions import EMOTIONS
+from moosic_core.mood.fer import happy_sad_metrics, load_split
+from moosic_core.mood.model import MoodModel
+
+
+def evaluate_split(model_file: Path, fer_dir: Path, split: str = "test", batch: int = 256
+                   ) -> dict[str, Any]:
+    """Happy-vs-sad accuracy / ROC AUC on the split's happy and sad images (mood_score > 0.5
+    means happy) and 7-class accuracy on all its images, with the LiteRT artifact."""
+    t0 = time.perf_counter()
+    x, y = load_split(fer_dir, split)
+    model = MoodModel(model_file, num_threads=2)
+    probs = np.concatenate([model.predict(x[i:i + batch]) for i in range(0, len(x), batch)])
+    hs = happy_sad_metrics(probs, y)
+    pred = probs.argmax(1)
+    per_class = {e: round(float(np.mean(pred[y == i] == i)), 4)
+                 for i, e in enumerate(EMOTIONS) if np.any(y == i)}
+    return {
+        "split": split,
+        "happy_sad_accuracy": round(hs["happy_sad_accuracy"], 4),
+        "n": hs["n_happy_sad"],
+        "roc_auc": round(hs["roc_auc"], 4),
+        "accuracy_7class": round(float(np.mean(pred == y)), 4),
+        "n_7class": len(y),
+        "recall_per_class": per_class,
+        "model": str(model_file),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }

@@ -1,0 +1,66 @@
+"""The served mood model: a LiteRT flatbuffer, loaded once, safe to call from many threads.
+
+LiteRT interpreters are not thread-safe, so each thread gets its own interpreter over the same
+model bytes (``threading.local``); a few hundred kB per thread, no lock on the hot path.
+TensorFlow is never imported here.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from ai_edge_litert.interpreter import Interpreter
+
+from moosic_core.errors import ModelMissing
+from moosic_core.mood.emotions import EMOTIONS
+
+FACE_SIZE = 48
+
+
+class MoodModel:
+    """7-class emotion probabilities for grey 48x48 faces (flip-averaged inside the model)."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        try:
+            self._blob = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise ModelMissing("The face mood model has not been built yet "
+                               "(run `moosic train face`).", detail=str(path)) from None
+        self.path = Path(path)
+        self._num_threads = num_threads
+        self._local = threading.local()
+        self._interpreter()  # fail early on a corrupt file
+
+    def _interpreter(self) -> Interpreter:
+        interp: Interpreter | None = getattr(self._local, "interp", None)
+        if interp is None:
+            interp = Interpreter(model_content=self._blob, num_threads=self._num_threads)
+            interp.allocate_tensors()
+            self._local.interp = interp
+            self._local.batch = 1
+            out = interp.get_output_details()[0]
+            if int(out["shape"][-1]) != len(EMOTIONS):
+                raise ModelMissing("The face mood model file is not a 7-emotion model.",
+                                   detail=str(self.path))
+        return interp
+
+    def predict(self, faces: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Probabilities (n, 7) for faces (n, 48, 48) with grey values 0..255."""
+        faces = np.asarray(faces)
+        if faces.ndim != 3 or faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
+            raise ValueError(f"expected (n, 48, 48) faces, got {faces.shape}")
+        if len(faces) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        interp = self._interpreter()
+        inp = interp.get_input_details()[0]
+        out = interp.get_output_details()[0]
+        if self._local.batch != len(faces):
+            interp.resize_tensor_input(inp["index"], [len(faces), FACE_SIZE, FACE_SIZE, 1])
+            interp.allocate_tensors()
+            self._local.batch = len(faces)
+        interp.set_tensor(inp["index"], faces.astype(np.float32)[..., None])
+        interp.invoke()
+        return np.array(interp.get_tensor(out["index"]), dtype=np.float32)

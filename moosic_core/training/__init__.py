@@ -1,0 +1,1 @@
+"""Training code (imports TensorFlow). Serving code never imports this package."""

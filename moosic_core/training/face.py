@@ -1,0 +1,288 @@
+"""Train the face mood model on FER-2013 and export it to LiteRT (the only TensorFlow user).
+
+``train_face`` trains the chosen architecture on ``train/`` (all 7 classes, augmented), selects
+the epoch by happy-versus-sad accuracy on ``validation/`` (PublicTest), reports ``test/``
+(PrivateTest), and writes ``models/face/``: ``mood.tflite`` (float16 weights, with test-time
+horizontal-flip averaging built in), ``mood_weights.npz`` (the Keras weights, used by the tests to
+check the served scores) and ``metrics.json``. ``compare_architectures`` trains the comparison
+networks briefly and adds their row to ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN 1x1 stride-2 conv crash (DESIGN)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from moosic_core.mood.emotions import EMOTIONS
+from moosic_core.mood.fer import happy_sad_metrics, load_split
+from moosic_core.training.face_models import ARCHITECTURES
+
+log = logging.getLogger(__name__)
+
+TFLITE_NAME = "mood.tflite"
+WEIGHTS_NAME = "mood_weights.npz"
+METRICS_NAME = "metrics.json"
+TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
+
+AUGMENTATION = {
+    "horizontal_flip": True,
+    "translation": 0.1,
+    "rotation_deg": 12,
+    "zoom": 0.1,
+    "brightness": 0.25,
+    "contrast": 0.3,
+}
+
+
+def _augmenter(seed: int) -> keras.Sequential:
+    a = AUGMENTATION
+    return keras.Sequential([
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomTranslation(a["translation"], a["translation"], fill_mode="reflect",
+                                       seed=seed + 1),
+        keras.layers.RandomRotation(float(a["rotation_deg"]) / 360.0, fill_mode="reflect",
+                                    seed=seed + 2),
+        keras.layers.RandomZoom(a["zoom"], a["zoom"], fill_mode="reflect", seed=seed + 3),
+        keras.layers.RandomBrightness(a["brightness"], value_range=(0.0, 255.0), seed=seed + 4),
+        keras.layers.RandomContrast(a["contrast"], value_range=(0.0, 255.0), seed=seed + 5),
+    ], name="augment")
+
+
+def _dataset(x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64], batch: int, seed: int,
+             n_classes: int, smoothing: float) -> tf.data.Dataset:
+    aug = _augmenter(seed)
+
+    def prep(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        xb = aug(tf.cast(xb, tf.float32)[..., None], training=True)
+        xb = tf.clip_by_value(xb, 0.0, 255.0)
+        onehot = tf.one_hot(yb, n_classes)
+        return xb, onehot * (1.0 - smoothing) + smoothing / n_classes
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed,
+                                                             reshuffle_each_iteration=True)
+    return ds.batch(batch, drop_remainder=True).map(prep, num_parallel_calls=tf.data.AUTOTUNE
+                                                    ).prefetch(2)
+
+
+def flip_tta(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The served function: mean of the model's probabilities on the face and its mirror."""
+
+    def serve(faces: tf.Tensor) -> tf.Tensor:
+        return (model(faces, training=False)
+                + model(tf.reverse(faces, axis=[2]), training=False)) / 2.0
+
+    return serve
+
+
+def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512
+                ) -> npt.NDArray[np.float32]:
+    """Flip-averaged 7-class probabilities for grey 48x48 uint8 faces, with Keras."""
+    fn = tf.function(flip_tta(model))
+    out = [fn(tf.constant(x[i:i + batch, :, :, None], tf.float32)).numpy()
+           for i in range(0, len(x), batch)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
+             ) -> dict[str, float]:
+    """7-class accuracy and happy-vs-sad metrics (flip-averaged)."""
+    probs = predict_tta(model, x)
+    out = {"accuracy_7class": float(np.mean(probs.argmax(1) == y))}
+    out.update(happy_sad_metrics(probs, y))
+    return out
+
+
+class _SelectByValidation(keras.callbacks.Callback):
+    """Evaluates on validation after each epoch; keeps the weights of the best epoch
+    (happy-vs-sad accuracy, ties broken by 7-class accuracy)."""
+
+    def __init__(self, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]) -> None:
+        super().__init__()
+        self.x, self.y = x, y
+        self.best: tuple[float, float] = (-1.0, -1.0)
+        self.best_epoch = -1
+        self.best_weights: list[Any] = []
+        self.history: list[dict[str, float]] = []
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        m = evaluate(self.model, self.x, self.y)
+        row = {"epoch": epoch + 1, "train_loss": float((logs or {}).get("loss", float("nan"))),
+               "val_accuracy_7class": m["accuracy_7class"],
+               "val_happy_sad_accuracy": m["happy_sad_accuracy"],
+               "elapsed_s": round(time.perf_counter() - self.t0, 1)}
+        self.history.append(row)
+        log.info("epoch %s", row)
+        key = (m["happy_sad_accuracy"], m["accuracy_7class"])
+        if key > self.best:
+            self.best, self.best_epoch = key, epoch + 1
+            self.best_weights = self.model.get_weights()
+
+
+def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, lr: float,
+         seed: int, smoothing: float = 0.1) -> tuple[keras.Model, _SelectByValidation, float]:
+    keras.utils.set_random_seed(seed)
+    model = ARCHITECTURES[arch]()
+    x, y = data["train"]
+    steps = len(x) // batch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        lr * 0.1, decay_steps=steps * max(epochs - 1, 1), warmup_target=lr,
+        warmup_steps=steps, alpha=0.01)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+                  loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    select = _SelectByValidation(*data["validation"])
+    t0 = time.perf_counter()
+    model.fit(_dataset(x, y, batch, seed, len(EMOTIONS), smoothing), epochs=epochs,
+              callbacks=[select], verbose=2 if log.isEnabledFor(logging.INFO) else 0)
+    seconds = time.perf_counter() - t0
+    model.set_weights(select.best_weights)
+    return model, select, seconds
+
+
+def _load_all(fer_dir: Path) -> dict[str, tuple[Any, Any]]:
+    return {s: load_split(fer_dir, s) for s in ("train", "validation", "test")}
+
+
+def _train_subset(data: dict[str, tuple[Any, Any]]) -> tuple[Any, Any]:
+    x, y = data["train"]
+    idx = np.random.default_rng(0).choice(len(x), size=min(TRAIN_SUBSET, len(x)), replace=False)
+    return x[idx], y[idx]
+
+
+def export_tflite(model: keras.Model, path: Path, float16: bool = True) -> int:
+    """Write the flip-averaged model as a LiteRT flatbuffer; returns its size in bytes.
+
+    Goes through a SavedModel so that the converter freezes the weights into constants."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=flip_tta(model),
+                         input_signature=[tf.TensorSpec([None, 48, 48, 1], tf.float32, "faces")])
+    with tempfile.TemporaryDirectory() as tmp:
+        archive.write_out(tmp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"])
+        if float16:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        blob = converter.convert()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(blob)
+    return len(blob)
+
+
+def save_weights(model: keras.Model, path: Path) -> None:
+    """The model's weights (float32, no optimizer state) as a compressed ``.npz``."""
+    arrays = {f"w{i:03d}": np.asarray(w, np.float32) for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_model(path: Path, arch: str = "compact") -> keras.Model:
+    """Rebuild the Keras model of ``arch`` and load weights written by :func:`save_weights`."""
+    model = ARCHITECTURES[arch]()
+    with np.load(path) as npz:
+        model.set_weights([npz[k] for k in sorted(npz.files)])
+    return model
+
+
+def _litert_latency_ms(tflite_path: Path, runs: int = 200) -> float:
+    from moosic_core.mood.model import MoodModel
+
+    mm = MoodModel(tflite_path)
+    face = np.random.default_rng(0).integers(0, 255, (1, 48, 48), dtype=np.uint8)
+    for _ in range(10):
+        mm.predict(face)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        mm.predict(face)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times) * 1000.0)
+
+
+def _read_metrics(out_dir: Path) -> dict[str, Any]:
+    path = out_dir / METRICS_NAME
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_metrics(out_dir: Path, metrics: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / METRICS_NAME).write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def _environment() -> dict[str, Any]:
+    return {"tensorflow": tf.__version__, "keras": keras.__version__,
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "gpu": bool(tf.config.list_physical_devices("GPU"))}
+
+
+def train_face(fer_dir: Path, out_dir: Path, epochs: int = 24, batch: int = 128,
+               lr: float = 2e-3, seed: int = 7, arch: str = "compact") -> dict[str, Any]:
+    """Train, select, evaluate and export the serving model; returns its metrics."""
+    data = _load_all(fer_dir)
+    model, select, seconds = _fit(arch, data, epochs, batch, lr, seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(model, out_dir / WEIGHTS_NAME)
+    size = export_tflite(model, out_dir / TFLITE_NAME)
+    result: dict[str, Any] = {
+        "arch": arch, "params": int(model.count_params()), "epochs": epochs,
+        "best_epoch": select.best_epoch, "batch": batch, "lr": lr, "seed": seed,
+        "label_smoothing": 0.1, "augmentation": AUGMENTATION, "train_seconds": round(seconds),
+        "n_train": len(data["train"][0]),
+        "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
+        "validation": _prefixed("validation", evaluate(model, *data["validation"])),
+        "test_keras": _prefixed("test", evaluate(model, *data["test"])),
+        "tflite_bytes": size, "latency_ms_litert_1face": round(
+            _litert_latency_ms(out_dir / TFLITE_NAME), 3),
+        "history": select.history, "environment": _environment(),
+    }
+    metrics = _read_metrics(out_dir)
+    metrics["model"] = result
+    _write_metrics(out_dir, metrics)
+    return result
+
+
+def _prefixed(prefix: str, m: dict[str, float]) -> dict[str, float]:
+    del prefix
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
+
+
+def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 2, batch: int = 128,
+                          lr: float = 2e-3, seed: int = 7,
+                          archs: tuple[str, ...] = tuple(ARCHITECTURES)) -> dict[str, Any]:
+    """Train each architecture for ``epochs`` epochs (same data, augmentation, schedule) and
+    record train/test accuracy, parameters, training time and LiteRT latency."""
+    data = _load_all(fer_dir)
+    rows: dict[str, Any] = {}
+    for arch in archs:
+        model, _, seconds = _fit(arch, data, epochs, batch, lr, seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "m.tflite"
+            export_tflite(model, path)
+            latency = _litert_latency_ms(path)
+        rows[arch] = {
+            "params": int(model.count_params()), "epochs": epochs,
+            "train_seconds": round(seconds),
+            "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
+            "test": _prefixed("test", evaluate(model, *data["test"])),
+            "latency_ms_litert_1face": round(latency, 3),
+        }
+        log.info("compare %s %s", arch, rows[arch])
+        metrics = _read_metrics(out_dir)
+        metrics.setdefault("comparison", {})[arch] = rows[arch]
+        metrics["comparison_environment"] = _environment()
+        _write_metrics(out_dir, metrics)
+    return rows
