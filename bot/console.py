@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.conversation import Conversation, Reply
+from moosic_core.service import Suggestions
 from moosic_core.types import UserRef
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
@@ -26,12 +27,15 @@ class ConsoleChat:
         self.conversation = conversation
         self.user = user or UserRef("console", "local")
         self.last: Reply | None = None
+        self.last_list: Suggestions | None = None
 
     async def send(self, line: str) -> str:
         reply = await self._dispatch(line.strip())
         if reply is None:
             return ""
         self.last = reply
+        if reply.suggestions is not None:
+            self.last_list = reply.suggestions
         return render(reply)
 
     async def _dispatch(self, line: str) -> Reply | None:
@@ -39,7 +43,8 @@ class ConsoleChat:
         if not line:
             return None
         path = Path(line).expanduser()
-        if not line.startswith("/") and path.suffix.lower() in (*IMAGE_SUFFIXES, ".csv"):
+        looks_like_file = path.suffix.lower() in (*IMAGE_SUFFIXES, ".csv")
+        if looks_like_file and (path.is_file() or not line.startswith("/")):
             if not path.is_file():
                 return Reply(f"No such file: {path}")
             if path.stat().st_size > MAX_FILE_BYTES:
@@ -59,7 +64,7 @@ class ConsoleChat:
             "Send a path to a selfie, or a command such as /mood happy (see /help).")
 
     async def _feedback(self, like: bool, arg: str) -> Reply:
-        suggestions = self.last.suggestions if self.last else None
+        suggestions = self.last_list
         try:
             index = int(arg) - 1
             item = suggestions.items[index] if suggestions else None

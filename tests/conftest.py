@@ -63,3 +63,64 @@ def fake_spotify():
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(scope="session")
+def song_models(config: Config):
+    from moosic_core.songs.models import SongModels
+
+    return SongModels.load(config.paths.models_dir / "songs")
+
+
+@pytest.fixture(scope="session")
+def face_reader(config: Config):
+    from moosic_core.mood.reader import FaceMoodReader, model_path
+
+    return FaceMoodReader(model_path(config.paths.models_dir))
+
+
+@pytest.fixture
+async def service(config: Config, catalog: Catalog, song_models, face_reader, tmp_path: Path):
+    """The real service over a fresh SQLite file (models and catalog shared across tests)."""
+    import dataclasses
+
+    from moosic_core.service import MoosicService
+    from moosic_core.store import Store
+
+    paths = dataclasses.replace(config.paths, database=tmp_path / "moosic.sqlite3")
+    cfg = dataclasses.replace(config, paths=paths)
+    store = Store(paths.database)
+    await store.open()
+    svc = MoosicService(cfg, catalog, face_reader, store, song_models)
+    yield svc
+    await svc.close()
+    await store.close()
+
+
+def jpeg_bytes(image, quality: int = 90) -> bytes:
+    """Encode an RGB array or PIL image as JPEG bytes in memory."""
+    import io
+
+    from PIL import Image
+
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
+    buffer = io.BytesIO()
+    pil.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def selfie() -> bytes:
+    """A real smiling face (scikit-image's astronaut) as a 640x640 JPEG."""
+    from PIL import Image
+    from skimage import data
+
+    return jpeg_bytes(Image.fromarray(data.astronaut()).resize((640, 640)))
+
+
+@pytest.fixture(scope="session")
+def no_face() -> bytes:
+    """A real photo without a face (scikit-image's coffee cup)."""
+    from skimage import data
+
+    return jpeg_bytes(data.coffee())

@@ -1,0 +1,74 @@
+"""The console chat: the same conversation the bots use, end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bot.console import ConsoleChat
+from bot.conversation import Conversation
+from moosic_core import PROJECT_ROOT
+
+
+@pytest.fixture
+def chat(service) -> ConsoleChat:
+    return ConsoleChat(Conversation(service))
+
+
+async def test_help_and_unknown_command(chat) -> None:
+    assert "selfie" in await chat.send("/help")
+    assert "don't know /dance" in await chat.send("/dance")
+
+
+async def test_mood_list_feedback_more_and_lift(chat) -> None:
+    text = await chat.send("/mood happy")
+    assert text.startswith("Songs for a happy mood")
+    assert text.count("https://open.spotify.com/track/") == 10
+    assert "Noted" in await chat.send("/like 1")
+    assert "won't suggest it again" in await chat.send("/dislike 2")
+    more = await chat.send("/more")
+    assert more.count("https://open.spotify.com/track/") == 10
+    lifted = await chat.send("/press mode:lift")
+    assert "Lifting your mood" in lifted
+
+
+async def test_selfie_asks_consent_first(chat, tmp_path, selfie) -> None:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(selfie)
+    first = await chat.send(str(path))
+    assert "never stored" in first and "consent:yes" in first
+    answer = await chat.send("/press consent:yes")
+    assert answer.startswith("You look")
+    again = await chat.send(str(path))
+    assert again.startswith("You look")  # consent is remembered
+
+
+async def test_unreadable_image_gets_a_clear_answer(chat, tmp_path) -> None:
+    await chat.send("/agree")
+    path = tmp_path / "broken.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    reply = await chat.send(str(path))
+    assert "damaged" in reply
+    assert "Traceback" not in reply
+
+
+async def test_playlist_taste_and_forget(chat, config) -> None:
+    path = config.data.playlists_dir / "liked_songs_b.csv"
+    reply = await chat.send(str(path))
+    assert "Your top genres" in reply
+    assert "Your top genres" in await chat.send("/taste")
+    assert "Are you sure" in await chat.send("/forget")
+    assert "deleted everything" in await chat.send("/press forget:yes")
+    assert "don't know your taste" in await chat.send("/taste")
+
+
+def test_make_run_starts_a_console_chat() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run"], input="/mood sad\n/quit\n",
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(PROJECT_ROOT)},
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Moo-Sic console chat" in proc.stdout
+    assert "Songs for a sad mood" in proc.stdout
