@@ -88,6 +88,27 @@ def recommend_command(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.catalog.store import Catalog
+    from moosic_core.recommend.evaluate import evaluate_ranking, report_markdown
+    from moosic_core.songs.models import SongModels
+
+    catalog = Catalog.load(config.paths.catalog_dir)
+    models = SongModels.load(config.paths.models_dir / "songs")
+    playlists = sorted(config.data.playlists_dir.glob("*.csv"))
+    if not playlists:
+        raise DataError(f"No playlist CSVs in {config.data.playlists_dir}")
+    result = evaluate_ranking(catalog, models, playlists)
+    out = config.paths.models_dir / "recommend" / "REPORT.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report_markdown(result))
+    if args.json:
+        print_json(result)
+    else:
+        print(report_markdown(result))
+    return 0
+
+
 def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
     taste = parser.add_mutually_exclusive_group()
     taste.add_argument("--playlist", help="an exported playlist CSV (Exportify format)")
@@ -103,3 +124,5 @@ def register(tree: CommandTree) -> None:
     add_taste_arguments(parser)
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
     parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    tree.add("eval recommend", eval_recommend_command,
+             help="offline ranking quality on the example playlists; writes a report")
