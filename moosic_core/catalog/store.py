@@ -108,6 +108,9 @@ class Catalog:
             frame = pd.read_parquet(path)
         except Exception as exc:  # a damaged file: say so plainly
             raise DataError(f"The catalog file {path} is damaged: {exc}") from None
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()  # ~50 MB of read buffers
         return cls(frame)
 
     def __len__(self) -> int:

@@ -1,12 +1,18 @@
-"""The trained song models as the catalog builder and the taste profile use them."""
+"""The trained song models as the catalog builder and the taste profile use them.
+
+Loading is lazy: the mood scorer and the feature list come from small JSON files, and the
+scikit-learn classifiers (and scikit-learn itself, ~100 MB of memory) are only unpickled when
+a prediction is first asked for. The serving process needs them only for playlist files that
+carry audio features.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import threading
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -15,18 +21,46 @@ from moosic_core.songs.mood import SongMoodScorer
 
 BUNDLE_NAME = "song_models.joblib"
 MOOD_NAME = "mood_score.json"
+META_NAME = "song_models.json"
 BUNDLE_VERSION = 1
+CLASSIFIERS = ("emotion_proxy", "genre5", "genre_all")
 
 
-@dataclass(frozen=True)
 class SongModels:
     """The emotion proxy (the original's score), the genre models and the mood scorer."""
 
-    emotion_proxy: Any
-    genre5: Any
-    genre_all: Any
-    features: tuple[str, ...]
-    mood: SongMoodScorer
+    def __init__(self, features: tuple[str, ...], mood: SongMoodScorer,
+                 classifiers: dict[str, Any] | None = None,
+                 bundle_path: Path | None = None) -> None:
+        self.features = features
+        self.mood = mood
+        self._classifiers = classifiers
+        self._bundle_path = bundle_path
+        self._lock = threading.Lock()
+
+    def _classifier(self, name: str) -> Any:
+        with self._lock:
+            if self._classifiers is None:
+                import joblib
+
+                assert self._bundle_path is not None
+                bundle = joblib.load(self._bundle_path)
+                if bundle.get("version") != BUNDLE_VERSION:
+                    raise ModelMissing(detail=f"{self._bundle_path} is another version; retrain")
+                self._classifiers = {k: bundle[k] for k in CLASSIFIERS}
+        return self._classifiers[name]
+
+    @property
+    def emotion_proxy(self) -> Any:
+        return self._classifier("emotion_proxy")
+
+    @property
+    def genre5(self) -> Any:
+        return self._classifier("genre5")
+
+    @property
+    def genre_all(self) -> Any:
+        return self._classifier("genre_all")
 
     @property
     def genre_names(self) -> list[str]:
@@ -49,19 +83,23 @@ class SongModels:
         return np.asarray(self.genre5.predict(self._matrix(tracks)))
 
     def save(self, directory: Path) -> None:
+        import joblib
+
         directory.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"version": BUNDLE_VERSION, "emotion_proxy": self.emotion_proxy,
-                     "genre5": self.genre5, "genre_all": self.genre_all,
-                     "features": list(self.features)}, directory / BUNDLE_NAME, compress=3)
+        bundle = {"version": BUNDLE_VERSION, **{k: self._classifier(k) for k in CLASSIFIERS},
+                  "features": list(self.features)}
+        joblib.dump(bundle, directory / BUNDLE_NAME, compress=3)
+        (directory / META_NAME).write_text(json.dumps(
+            {"version": BUNDLE_VERSION, "features": list(self.features)}, indent=1))
         self.mood.save(directory / MOOD_NAME)
 
     @classmethod
     def load(cls, directory: Path) -> SongModels:
-        bundle_path = directory / BUNDLE_NAME
-        if not bundle_path.is_file() or not (directory / MOOD_NAME).is_file():
+        paths = [directory / n for n in (BUNDLE_NAME, MOOD_NAME, META_NAME)]
+        if not all(p.is_file() for p in paths):
             raise ModelMissing(detail=f"no song models in {directory}; run `moosic train songs`")
-        bundle = joblib.load(bundle_path)
-        if bundle.get("version") != BUNDLE_VERSION:
-            raise ModelMissing(detail=f"{bundle_path} is from another version; retrain")
-        return cls(bundle["emotion_proxy"], bundle["genre5"], bundle["genre_all"],
-                   tuple(bundle["features"]), SongMoodScorer.load(directory / MOOD_NAME))
+        meta = json.loads((directory / META_NAME).read_text())
+        if meta.get("version") != BUNDLE_VERSION:
+            raise ModelMissing(detail=f"{directory} holds another model version; retrain")
+        return cls(tuple(meta["features"]), SongMoodScorer.load(directory / MOOD_NAME),
+                   bundle_path=directory / BUNDLE_NAME)

@@ -149,8 +149,9 @@ def train_songs(source: Path, song_emotion_dir: Path, out_dir: Path,
     genre_all_metrics["train_rows"] = len(all_split.train)
     genre_all_metrics["loss_curve"] = [round(v, 4) for v in genre_all[-1].loss_curve_]
 
-    models = SongModels(emotion.chosen.model, genre5.chosen.model, genre_all, feats,
-                        SongMoodScorer.fit(servable))
+    models = SongModels(feats, SongMoodScorer.fit(servable),
+                        {"emotion_proxy": emotion.chosen.model, "genre5": genre5.chosen.model,
+                         "genre_all": genre_all})
     step("scoring songs and checking against human judgements")
     scored = tracks.assign(mood_score=models.mood.mood_score(tracks),
                            arousal=models.mood.arousal_score(tracks),
