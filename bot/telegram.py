@@ -67,6 +67,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".ti
 PLAYLIST_SUFFIXES = (".csv", ".txt")
 PLAYLIST_MIME_TYPES = ("text/csv", "text/comma-separated-values", "application/csv",
                        "text/plain")
+FLOOD_RETRIES = 3  # a 429 RetryAfter is waited out and the call retried this often
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows a chat action for 5 s
 ALLOWED_UPDATES = ("message", "callback_query")
 
@@ -198,7 +199,8 @@ class TelegramBot:
     """The Telegram front-end: builds the Application and handles its updates."""
 
     def __init__(self, service: MoosicService, config: TelegramConfig, *,
-                 conversation: Conversation | None = None, flood_retries: int = 3) -> None:
+                 conversation: Conversation | None = None,
+                 rate_limiter: AIORateLimiter | None = None) -> None:
         if not config.token:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
@@ -212,7 +214,7 @@ class TelegramBot:
             .token(config.token)
             .base_url(config.api_url)
             .base_file_url(file_url_for(config.api_url))
-            .rate_limiter(AIORateLimiter(max_retries=flood_retries))
+            .rate_limiter(rate_limiter or AIORateLimiter(max_retries=FLOOD_RETRIES))
             .concurrent_updates(True)
             .build()
         )

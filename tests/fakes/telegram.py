@@ -98,8 +98,7 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._floods: dict[str, list[int]] = {}
-        self._changed = asyncio.Event()
-        self._pollers: list[asyncio.Event] = []
+        self._watchers: list[asyncio.Event] = []  # long polls and wait_for calls
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -196,14 +195,19 @@ class FakeTelegram:
                        timeout: float = 15.0) -> None:
         """Wait until ``predicate(self)`` holds (an AssertionError after ``timeout``)."""
         deadline = time.monotonic() + timeout
-        while not predicate(self):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                calls = [(c.method, c.chat_id, c.text[:60]) for c in self.calls]
-                raise AssertionError(f"timed out; calls so far: {calls}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 0.5))
+        event = asyncio.Event()  # this waiter's own: a call between check and wait is kept
+        self._watchers.append(event)
+        try:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    calls = [(c.method, c.chat_id, c.text[:60]) for c in self.calls]
+                    raise AssertionError(f"timed out; calls so far: {calls}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), left)
+                event.clear()
+        finally:
+            self._watchers.remove(event)
 
     async def replies(self, chat_id: int, n: int = 1, timeout: float = 15.0) -> list[Call]:
         """Wait for ``n`` messages to ``chat_id``; returns all so far."""
@@ -212,8 +216,7 @@ class FakeTelegram:
 
     # --- the API ---------------------------------------------------------------------------
     def _notify(self) -> None:
-        self._changed.set()
-        for event in self._pollers:
+        for event in self._watchers:
             event.set()
 
     @staticmethod
@@ -265,20 +268,18 @@ class FakeTelegram:
         deadline = time.monotonic() + timeout
         while not self.pending and time.monotonic() < deadline:
             event = asyncio.Event()
-            self._pollers.append(event)
+            self._watchers.append(event)
             try:
                 await asyncio.wait_for(event.wait(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
                 break
             finally:
-                self._pollers.remove(event)
+                self._watchers.remove(event)
         return self._ok(self.pending[:limit])
 
     def _message(self, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup",
-                "first_name": "Ana"} if chat_id > 0 else {"id": chat_id, "type": "supergroup",
-                                                         "title": "Friends"}
+        chat = private_chat(chat_id) if chat_id > 0 else group_chat(chat_id)
         return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
                 "from": self.me(), **extra}
 
