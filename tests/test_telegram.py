@@ -281,3 +281,36 @@ async def test_token_never_reaches_the_logs(service, fake, caplog) -> None:
         await bot.stop()
     assert caplog.records
     assert fake.token not in caplog.text
+
+
+async def test_webhook_mode_when_configured(service, fake) -> None:
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/tg-hook"
+    bot = make_bot(service, fake, webhook_url=url, webhook_listen="127.0.0.1",
+                   webhook_port=port)
+    await bot.start()
+    try:
+        [hook] = fake.sent("setWebhook")
+        assert hook.params["url"] == url and hook.params["secret_token"]
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 0, "chat": private_chat(ANA), "from": user(ANA),
+            "text": "/mood happy", "entities": [{"type": "bot_command", "offset": 0,
+                                                 "length": 5}]}}
+        async with aiohttp.ClientSession() as http:
+            forged = await http.post(url, json=update,
+                                     headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert forged.status == 403
+            sent = await http.post(url, json=update, headers={
+                "X-Telegram-Bot-Api-Secret-Token": hook.params["secret_token"]})
+            assert sent.status == 200
+        [reply] = await fake.replies(ANA)
+        assert reply.text.startswith("Songs for a happy mood")
+        assert fake.get_updates_calls == 0  # no polling in webhook mode
+    finally:
+        await bot.stop()
