@@ -119,9 +119,10 @@ async def test_failure_replies(tg, fake, no_face, service) -> None:
     pdf = fake.document(b"%PDF-1.4", "cv.pdf", "application/pdf")
     fake.push_message(private_chat(ANA), user(ANA), document=pdf)
     assert "neither" in (await fake.replies(ANA, 4))[3].text
-    assert "haven't linked" in (await say(fake, "/taste")).text or \
-        "don't know your taste" in (await fake.replies(ANA, 5))[4].text
+    assert "don't know your taste" in (await say(fake, "/taste")).text  # not linked
     assert "sign in with Spotify" in (await say(fake, "/link")).text
+    # no Spotify app configured: the user hears so, and what to do instead
+    assert "no Spotify app set up" in (await say(fake, "/link spotify")).text
     assert "Traceback" not in " ".join(c.text for c in fake.sent())
 
 
