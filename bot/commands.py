@@ -1,4 +1,4 @@
-"""``moosic run`` and ``moosic bot console``: start the chat front-ends."""
+"""``moosic run`` and ``moosic bot console|telegram``: start the chat front-ends."""
 
 from __future__ import annotations
 
@@ -29,8 +29,17 @@ def run_command(args: argparse.Namespace, config: Config) -> int:
     return bot_command(argparse.Namespace(platform="all"), config)
 
 
+async def _telegram(config: Config) -> None:
+    from bot.telegram import run_telegram  # imports python-telegram-bot only when needed
+
+    await run_telegram(config)
+
+
 def bot_command(args: argparse.Namespace, config: Config) -> int:
-    """Start one front-end by name."""
+    """Start one front-end by name ("all": every front-end with a token)."""
+    if args.platform == "telegram" or (args.platform == "all" and config.telegram.token):
+        asyncio.run(_telegram(config))
+        return 0
     asyncio.run(_console(config))
     return 0
 
@@ -39,4 +48,4 @@ def register(tree: CommandTree) -> None:
     tree.add("run", run_command, json_flag=False,
              help="start the bots (a console chat when no token is configured)")
     parser = tree.add("bot", bot_command, json_flag=False, help="start one front-end")
-    parser.add_argument("platform", choices=("console",))
+    parser.add_argument("platform", choices=("console", "telegram"))
