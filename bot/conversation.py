@@ -80,7 +80,7 @@ class RateLimiter:
         recent = [t for t in self._events.get(key, []) if now - t < self.window_s]
         if len(recent) >= self.limit:
             self._events[key] = recent
-            return recent[0] + self.window_s - now
+            return recent[0] + self.window_s - now if recent else self.window_s
         recent.append(now)
         self._events[key] = recent
         return 0.0

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import discord
+import yarl
 from discord import app_commands
 
 from bot import replies
@@ -43,6 +44,13 @@ def use_api_base(api_url: str) -> None:
     proxies set it (``discord.api_url`` in the config).
     """
     discord.http.Route.BASE = api_url.rstrip("/")
+
+
+async def use_announced_gateway(client: discord.Client) -> None:
+    """Connect to the gateway that ``GET /gateway/bot`` names (discord.py's single-shard client
+    otherwise goes straight to its built-in default, whatever the API base)."""
+    _, url, _ = await client.http.get_bot_gateway()
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -156,7 +164,8 @@ class MoosicDiscordBot(discord.Client):
 
     def __init__(self, conversation: Conversation, *, test_guild_id: int = 0,
                  **options: Any) -> None:
-        super().__init__(intents=discord.Intents.none(), **options)
+        # guilds only (not privileged): slash commands and buttons arrive as interactions
+        super().__init__(intents=discord.Intents(guilds=True), **options)
         self.conversation = conversation
         self.test_guild_id = test_guild_id
         self.tree = app_commands.CommandTree(self)
@@ -176,26 +185,28 @@ class MoosicDiscordBot(discord.Client):
             log.info("synced %d commands globally", len(synced))
 
     async def send(self, interaction: discord.Interaction[Any], reply: Reply,
-                   *, thinking_public: bool = False) -> None:
+                   *, thinking_private: bool | None = None) -> None:
         """Send ``reply`` after the interaction was deferred; private replies stay private.
 
-        ``thinking_public``: the interaction was deferred with a public "thinking…" message.
+        ``thinking_private``: whether the "thinking…" message the first follow-up replaces is
+        ephemeral; None when there is none (a button press acknowledged without one).
         """
         kwargs: dict[str, Any] = {"embed": reply_embed(reply)}
         view = reply_view(reply)
         if view is not None:
             kwargs["view"] = view
-        if reply.private and thinking_public:
+        if reply.private and thinking_private is False:
             # the first follow-up would replace the public "thinking…" message
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()
-        await interaction.followup.send(ephemeral=reply.private, **kwargs)
+        await interaction.followup.send(ephemeral=reply.private or bool(thinking_private),
+                                        **kwargs)
 
     async def run_command(self, interaction: discord.Interaction[Any], name: str,
                           arg: str = "", *, private: bool = False) -> None:
         await interaction.response.defer(thinking=True, ephemeral=private)
         reply = await self.conversation.command(user_of(interaction), name, arg)
-        await self.send(interaction, reply, thinking_public=not private)
+        await self.send(interaction, reply, thinking_private=private)
 
     async def run_file(self, interaction: discord.Interaction[Any],
                        attachment: discord.Attachment, *, playlist: bool) -> None:
@@ -221,7 +232,7 @@ class MoosicDiscordBot(discord.Client):
                 reply = (await self.conversation.document(user, data, attachment.filename)
                          if playlist else await self.conversation.photo(user, data))
                 del data
-        await self.send(interaction, reply, thinking_public=not playlist)
+        await self.send(interaction, reply, thinking_private=playlist)
 
     async def on_action(self, interaction: discord.Interaction[Any], action: str) -> None:
         """A button press: acknowledge at once, then answer with a follow-up."""
@@ -325,6 +336,8 @@ class DiscordFrontEnd:
         if self.config.api_url:
             use_api_base(self.config.api_url)
         await self.client.login(self.config.token)
+        if self.config.api_url:
+            await use_announced_gateway(self.client)
         self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
         await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
