@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
+import signal
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +23,7 @@ from bot.conversation import Conversation, RateLimiter
 from bot.discord_bot import DiscordFrontEnd, layout
 from bot.frontends import ConsoleFrontEnd, serve
 from bot.replies import FILE_TOO_LARGE
+from moosic_core import PROJECT_ROOT
 from moosic_core.config import DiscordConfig
 from tests.fakes.discord import EPHEMERAL, GUILD_ID, FakeDiscord, Recorded
 
@@ -315,3 +319,38 @@ async def test_discord_and_console_share_one_service_and_stop_together(
     await fake.wait_for(lambda r: True, count=1)
     assert any(e["op"] == "closed" for e in fake.gateway_events)
     assert TOKEN not in caplog.text
+
+
+# --- the command line -----------------------------------------------------------------------
+def test_bot_discord_without_a_token_says_how_to_set_it(moosic) -> None:
+    code, _, stderr = moosic("bot", "discord", env={"MOOSIC_DISCORD_TOKEN": ""})
+    assert code != 0
+    assert "MOOSIC_DISCORD_TOKEN" in stderr and "Traceback" not in stderr
+
+
+async def test_moosic_bot_discord_serves_and_stops_on_sigterm(fake, tmp_path) -> None:
+    """The real command in its own process, against the fake Discord, logging at DEBUG."""
+    env = {**os.environ, "MOOSIC_DISCORD_TOKEN": TOKEN, "MOOSIC_DISCORD_API_URL": fake.api_url,
+           "MOOSIC_PATHS_DATABASE": str(tmp_path / "bot.sqlite3")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "-v", "bot", "discord", cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await fake.wait_for(lambda r: r.method == "PUT", timeout=90)
+        for _ in range(400):
+            if any(e["op"] == 2 for e in fake.gateway_events):
+                break
+            await asyncio.sleep(0.05)
+        answer = await ask(fake, _mood(fake, "excited"))
+        assert answer.embed["description"].count("open.spotify.com/track/") == 10
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, stderr.decode()[-2000:]
+    log_text = stderr.decode()
+    assert "discord front-end stopped" in log_text
+    assert TOKEN not in log_text
+    assert any(e["op"] == "closed" for e in fake.gateway_events)
