@@ -134,7 +134,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?
     async def from_custom_id(cls, interaction: discord.Interaction[Any],
                              item: discord.ui.Item[Any], match: re.Match[str], /
                              ) -> ActionButton:
-        return cls(match["action"])
+        return cls(match["action"], getattr(item, "label", None) or "…")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
@@ -335,16 +335,20 @@ class DiscordFrontEnd:
         """Log in (runs ``setup_hook``: command sync), connect, return once ready."""
         if self.config.api_url:
             use_api_base(self.config.api_url)
-        await self.client.login(self.config.token)
-        if self.config.api_url:
-            await use_announced_gateway(self.client)
-        self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
-        ready = asyncio.create_task(self.client.wait_until_ready())
-        await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            await self._task  # raises why the connection ended
-            raise ConfigError("The Discord connection closed before it was ready.")
+        try:
+            await self.client.login(self.config.token)
+            if self.config.api_url:
+                await use_announced_gateway(self.client)
+            self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
+            ready = asyncio.create_task(self.client.wait_until_ready())
+            await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                await self._task  # raises why the connection ended
+                raise ConfigError("The Discord connection closed before it was ready.")
+        except BaseException:
+            await self.stop()  # close the HTTP session and the gateway task
+            raise
         log.info("Discord bot ready as %s", self.client.user)
 
     async def finished(self) -> None:

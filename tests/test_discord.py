@@ -354,3 +354,12 @@ async def test_moosic_bot_discord_serves_and_stops_on_sigterm(fake, tmp_path) ->
     assert "discord front-end stopped" in log_text
     assert TOKEN not in log_text
     assert any(e["op"] == "closed" for e in fake.gateway_events)
+
+
+async def test_a_rejected_token_fails_start_cleanly(service, fake) -> None:
+    front = _front(Conversation(service), fake)
+    fake.reject_token = True
+    with pytest.raises(discord.LoginFailure):
+        await front.start()
+    assert front.client.is_closed()
+    assert not any(r.path.endswith("/commands") for r in fake.requests)

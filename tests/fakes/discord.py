@@ -56,6 +56,7 @@ class FakeDiscord:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     gateway_events: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    reject_token: bool = False  # answer 401 to the login, as Discord does for a bad token
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1500000000000000001)
@@ -124,6 +125,8 @@ class FakeDiscord:
         self.requests.append(Recorded(request.method, path, dict(request.query), body))
         self._note()
         parts = path.strip("/").split("/")
+        if self.reject_token:
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         if path == "/users/@me":
             return _json(BOT_USER)
         if path == "/oauth2/applications/@me":
