@@ -34,6 +34,8 @@ MAX_PER_ROW = 5
 EMBED_LIMIT = 4000
 COLOUR = discord.Colour.from_rgb(30, 215, 96)
 DOWNLOAD_FAILED = "I couldn't download that file from Discord. Please send it again."
+HELP_FOOTER = ("On Discord: /mood selfie:<photo> or /mood feeling:happy; send a playlist with "
+               "/link playlist file:<csv>; paste a sign-in address with /link spotify address:…")
 PLAYLIST_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
 
 
@@ -185,13 +187,16 @@ class MoosicDiscordBot(discord.Client):
             log.info("synced %d commands globally", len(synced))
 
     async def send(self, interaction: discord.Interaction[Any], reply: Reply,
-                   *, thinking_private: bool | None = None) -> None:
+                   *, thinking_private: bool | None = None, footer: str = "") -> None:
         """Send ``reply`` after the interaction was deferred; private replies stay private.
 
         ``thinking_private``: whether the "thinking…" message the first follow-up replaces is
         ephemeral; None when there is none (a button press acknowledged without one).
         """
-        kwargs: dict[str, Any] = {"embed": reply_embed(reply)}
+        embed = reply_embed(reply)
+        if footer:
+            embed.set_footer(text=footer)
+        kwargs: dict[str, Any] = {"embed": embed}
         view = reply_view(reply)
         if view is not None:
             kwargs["view"] = view
@@ -203,10 +208,10 @@ class MoosicDiscordBot(discord.Client):
                                         **kwargs)
 
     async def run_command(self, interaction: discord.Interaction[Any], name: str,
-                          arg: str = "", *, private: bool = False) -> None:
+                          arg: str = "", *, private: bool = False, footer: str = "") -> None:
         await interaction.response.defer(thinking=True, ephemeral=private)
         reply = await self.conversation.command(user_of(interaction), name, arg)
-        await self.send(interaction, reply, thinking_private=private)
+        await self.send(interaction, reply, thinking_private=private, footer=footer)
 
     async def run_file(self, interaction: discord.Interaction[Any],
                        attachment: discord.Attachment, *, playlist: bool) -> None:
@@ -306,7 +311,8 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
 
     @app_commands.command(name="help", description="What Moo-Sic can do")
     async def help_(interaction: discord.Interaction[Any]) -> None:
-        await _bot(interaction).run_command(interaction, "help", private=True)
+        await _bot(interaction).run_command(interaction, "help", private=True,
+                                            footer=HELP_FOOTER)
 
     commands: list[app_commands.Command[Any, ..., None] | app_commands.Group] = [
         mood, unlink, taste, forget, help_]

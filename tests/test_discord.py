@@ -143,6 +143,7 @@ async def test_help_is_an_ephemeral_embed(bot, fake) -> None:
     assert answer.callback.body == {"type": 5, "data": {"flags": EPHEMERAL}}  # thinking
     assert answer.ephemeral
     assert "Send me a selfie" in answer.text
+    assert "/link playlist" in answer.embed["footer"]["text"]  # how to do it on Discord
 
 
 async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
