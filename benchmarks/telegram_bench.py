@@ -23,6 +23,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter
 
+from bot.conversation import Conversation, RateLimiter
 from bot.telegram import TelegramBot
 from moosic_core.app import open_service
 from moosic_core.config import Config, TelegramConfig, load_config
@@ -67,8 +68,9 @@ async def _run(service: MoosicService, selfie: bytes, *, limiter: AIORateLimiter
                sequential: bool) -> dict[str, Any]:
     fake = FakeTelegram()
     await fake.start()
-    config = TelegramConfig(token=fake.token, api_url=fake.base_url, selfies_per_minute=0)
-    bot = TelegramBot(service, config, rate_limiter=limiter)
+    config = TelegramConfig(token=fake.token, api_url=fake.base_url)
+    unlimited = Conversation(service, RateLimiter(0, 60))  # measure the bot, not the limit
+    bot = TelegramBot(service, config, conversation=unlimited, rate_limiter=limiter)
     await bot.start(poll_timeout=10)
     try:
         if sequential:

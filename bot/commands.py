@@ -1,51 +1,88 @@
-"""``moosic run`` and ``moosic bot console|telegram``: start the chat front-ends."""
+"""``moosic run`` and ``moosic bot console|telegram|discord|all``: start the chat front-ends."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+from collections.abc import Callable
 
-from bot.console import run_console
 from bot.conversation import Conversation
+from bot.frontends import ConsoleFrontEnd, FrontEnd, serve
 from moosic_core.app import open_service
 from moosic_core.cli.common import CommandTree
 from moosic_core.config import Config
+from moosic_core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
-async def _console(config: Config) -> None:
+def _telegram(conversation: Conversation, config: Config) -> FrontEnd:
+    from bot.telegram import TelegramBot  # python-telegram-bot loads only when it is used
+
+    return TelegramBot(conversation.service, config.telegram, conversation=conversation)
+
+
+def _discord(conversation: Conversation, config: Config) -> FrontEnd:
+    from bot.discord_bot import DiscordFrontEnd  # discord.py loads only when it is used
+
+    return DiscordFrontEnd(conversation, config.discord)
+
+
+#: Front-ends by name, and whether the configuration enables each for ``bot all``.
+FRONT_ENDS: dict[str, Callable[[Conversation, Config], FrontEnd]] = {
+    "console": lambda conversation, config: ConsoleFrontEnd(conversation),
+    "telegram": _telegram,
+    "discord": _discord,
+}
+CONFIGURED: dict[str, Callable[[Config], bool]] = {
+    "telegram": lambda config: bool(config.telegram.token),
+    "discord": lambda config: bool(config.discord.token),
+}
+
+
+def front_end_names(platform: str, config: Config) -> list[str]:
+    """The front-ends ``platform`` stands for; ``all`` is every one with a token configured."""
+    if platform != "all":
+        return [platform]
+    names = [name for name, enabled in CONFIGURED.items() if enabled(config)]
+    if not names:
+        raise ConfigError("No chat token is configured: set MOOSIC_DISCORD_TOKEN (or "
+                          "MOOSIC_TELEGRAM_TOKEN), or run `moosic bot console`.")
+    return names
+
+
+async def run_front_ends(config: Config, names: list[str]) -> None:
+    """One service and one conversation shared by the named front-ends, run together."""
     async with open_service(config) as service:
-        await run_console(Conversation(service))
+        conversation = Conversation(service)
+        await serve([FRONT_ENDS[name](conversation, config) for name in names])
 
 
 def run_command(args: argparse.Namespace, config: Config) -> int:
     """Start the configured bots; the console chat when no chat token is configured."""
-    if not config.telegram.token and not config.discord.token:
+    if not any(enabled(config) for enabled in CONFIGURED.values()):
         log.info("no chat token configured: starting the console chat")
-        asyncio.run(_console(config))
+        asyncio.run(run_front_ends(config, ["console"]))
         return 0
     return bot_command(argparse.Namespace(platform="all"), config)
 
 
-async def _telegram(config: Config) -> None:
-    from bot.telegram import run_telegram  # imports python-telegram-bot only when needed
-
-    await run_telegram(config)
-
-
 def bot_command(args: argparse.Namespace, config: Config) -> int:
-    """Start one front-end by name ("all": every front-end with a token)."""
-    if args.platform == "telegram" or (args.platform == "all" and config.telegram.token):
-        asyncio.run(_telegram(config))
-        return 0
-    asyncio.run(_console(config))
+    """Start one front-end by name, or ``all`` configured ones in one process."""
+    names = front_end_names(args.platform, config)
+    missing = [n for n in names if n in CONFIGURED and not CONFIGURED[n](config)]
+    if missing:  # fail before loading the models
+        raise ConfigError(f"The {missing[0].title()} bot needs a token: set "
+                          f"MOOSIC_{missing[0].upper()}_TOKEN (or [{missing[0]}] token in "
+                          "config.toml).")
+    asyncio.run(run_front_ends(config, names))
     return 0
 
 
 def register(tree: CommandTree) -> None:
     tree.add("run", run_command, json_flag=False,
              help="start the bots (a console chat when no token is configured)")
-    parser = tree.add("bot", bot_command, json_flag=False, help="start one front-end")
-    parser.add_argument("platform", choices=("console", "telegram"))
+    parser = tree.add("bot", bot_command, json_flag=False,
+                      help="start one front-end, or all configured ones in one process")
+    parser.add_argument("platform", choices=(*FRONT_ENDS, "all"))

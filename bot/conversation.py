@@ -9,8 +9,10 @@ gets that id, never a traceback.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot import replies
@@ -62,11 +64,44 @@ def suggestion_buttons(s: Suggestions) -> tuple[tuple[Button, ...], ...]:
     return tuple(rows)
 
 
+class RateLimiter:
+    """At most ``limit`` events per ``window_s`` seconds per key (sliding window, in memory).
+
+    A ``limit`` of 0 or less means no limit.
+    """
+
+    def __init__(self, limit: int, window_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._events: dict[str, list[float]] = {}
+
+    def wait_s(self, key: str) -> float:
+        """0 and the event is counted when allowed; else the seconds until it would be."""
+        if self.limit <= 0:
+            return 0.0
+        now = self._clock()
+        recent = [t for t in self._events.get(key, []) if now - t < self.window_s]
+        if len(recent) >= self.limit:
+            self._events[key] = recent
+            return recent[0] + self.window_s - now if recent else self.window_s
+        recent.append(now)
+        self._events[key] = recent
+        return 0.0
+
+
+PHOTO_WINDOW_S = 60.0
+
+
 class Conversation:
     """One per bot; keeps each user's last request so "more" and the mode buttons work."""
 
-    def __init__(self, service: MoosicService) -> None:
+    def __init__(self, service: MoosicService, photo_limit: RateLimiter | None = None) -> None:
         self.service = service
+        # Selfies per user: enough for retries, not enough to use the bot as a face reader.
+        self.photo_limit = photo_limit or RateLimiter(
+            service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         self._last: dict[str, _LastRequest] = {}
         self._pending_photo: dict[str, bytes] = {}
 
@@ -133,6 +168,10 @@ class Conversation:
         return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
 
     async def _photo(self, user: UserRef, image: bytes) -> Reply:
+        wait = self.photo_limit.wait_s(user.key)
+        if wait > 0:
+            return Reply(f"That's more than {self.photo_limit.limit} selfies in a minute. "
+                         f"Please wait {math.ceil(wait)} s and send it again.")
         if not await self.service.has_consent(user):
             self._pending_photo[user.key] = image  # in memory only, until the user answers
             return Reply(replies.CONSENT, CONSENT_BUTTONS)
@@ -160,7 +199,7 @@ class Conversation:
             sign, _, track_id = rest.partition(":")
             await self.service.feedback(user, track_id, 1 if sign == "+" else -1)
             return Reply("👍 Noted — more like that." if sign == "+"
-                         else "👎 Noted — I won't suggest it again.")
+                         else "👎 Noted — I won't suggest it again.", private=True)
         if kind == "more":
             return await self._more(user)
         if kind == "mode":
@@ -194,6 +233,8 @@ class Conversation:
             return Reply("Use /link spotify to sign in with Spotify, or /link spotify "
                          "<user id or profile link>.")
         target = words[1] if len(words) > 1 else ""
+        if "code=" in target and "state=" in target:  # the pasted sign-in redirect address
+            return await self._complete_link(user, target)
         if target:
             message = await self.service.link_spotify_user(user, target)
             return Reply(message, private=True)

@@ -56,3 +56,8 @@ def taste_text(profile: TasteProfile | None) -> str:
     return (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
             f"{profile.tracks_total} tracks ({profile.coverage:.0%}) from "
             f"{len(profile.artists)} artists.")
+
+
+#: Chat platforms let bots download files up to 20 MB; adapters check before reading bytes.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+FILE_TOO_LARGE = "That file is larger than 20 MB, the most a chat bot may receive."

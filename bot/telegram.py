@@ -23,10 +23,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import signal
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urlparse
 
 from telegram import Bot as TgBot
@@ -54,7 +51,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversation, Reply
-from moosic_core.config import Config, TelegramConfig
+from moosic_core.config import TelegramConfig
 from moosic_core.errors import ConfigError
 from moosic_core.service import MoosicService
 from moosic_core.types import UserRef
@@ -137,28 +134,6 @@ def install_secret_redaction(secrets_: Iterable[str]) -> SecretRedactor:
     return _REDACTOR
 
 
-class SelfieLimiter:
-    """A sliding one-minute window of selfies per user."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
-
-    def wait_s(self, key: str) -> float:
-        """0 and counts the selfie when allowed; else the seconds until the next one is."""
-        if self.per_minute <= 0:
-            return 0.0
-        now = self.clock()
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] >= 60.0:
-            seen.popleft()
-        if len(seen) >= self.per_minute:
-            return 60.0 - (now - seen[0])
-        seen.append(now)
-        return 0.0
-
-
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """The reply's button rows as an inline keyboard (callback data = the action)."""
     if not reply.buttons:
@@ -198,6 +173,8 @@ def _command_of(text: str, entities: Iterable[MessageEntity]) -> tuple[str, str,
 class TelegramBot:
     """The Telegram front-end: builds the Application and handles its updates."""
 
+    name = "telegram"
+
     def __init__(self, service: MoosicService, config: TelegramConfig, *,
                  conversation: Conversation | None = None,
                  rate_limiter: AIORateLimiter | None = None) -> None:
@@ -205,7 +182,6 @@ class TelegramBot:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
         self.conversation = conversation or Conversation(service)
-        self.selfies = SelfieLimiter(config.selfies_per_minute)
         # The request URLs contain the token: httpx logs them at INFO, PTB at DEBUG.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         install_secret_redaction([config.token])
@@ -302,13 +278,6 @@ class TelegramBot:
         if size is not None and size > MAX_DOWNLOAD_BYTES:
             await self.deliver(context.bot, message, Reply(TOO_LARGE))
             return
-        if not playlist:
-            wait = self.selfies.wait_s(user.key)
-            if wait > 0:
-                await self.deliver(context.bot, message, Reply(
-                    f"That's more than {self.selfies.per_minute} selfies in a minute. "
-                    f"Please wait {max(1, round(wait))} s and send it again."))
-                return
         async with self.working(context.bot, message.chat_id):
             try:
                 tg_file = await media.get_file()
@@ -449,28 +418,6 @@ class TelegramBot:
             await app.stop()
         await app.shutdown()
 
-    async def run_until_signal(self) -> None:
-        """Run until SIGINT or SIGTERM, then stop gracefully."""
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopping.set)
-        try:
-            await self.start()
-            await stopping.wait()
-            log.info("telegram: stopping")
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            await self.stop()
-
-
-async def run_telegram(config: Config) -> None:
-    """``moosic bot telegram``: the service and the bot, until SIGINT/SIGTERM."""
-    if not config.telegram.token:
-        raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
-    install_secret_redaction([config.telegram.token])
-    from moosic_core.app import open_service
-
-    async with open_service(config) as service:
-        await TelegramBot(service, config.telegram).run_until_signal()
+    async def finished(self) -> None:
+        """Telegram never ends by itself: wait until :func:`bot.frontends.serve` stops it."""
+        await asyncio.Event().wait()

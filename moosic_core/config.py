@@ -70,7 +70,6 @@ class TelegramConfig:
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
-    selfies_per_minute: int = 6
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,7 @@ class ServiceConfig:
     max_pending: int = 32
     recommendations: int = 10
     group_round_s: int = 180
+    selfies_per_minute: int = 6
 
 
 @dataclass(frozen=True)

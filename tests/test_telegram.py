@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from bot.conversation import Conversation, RateLimiter
 from bot.telegram import TelegramBot, file_url_for
 from moosic_core.config import TelegramConfig
 from moosic_core.types import UserRef
@@ -25,10 +26,11 @@ async def fake():
     await server.stop()
 
 
-def make_bot(service, fake: FakeTelegram, **config) -> TelegramBot:
-    cfg = TelegramConfig(token=fake.token, api_url=fake.base_url,
-                         **{"selfies_per_minute": 100, **config})
-    return TelegramBot(service, cfg)
+def make_bot(service, fake: FakeTelegram, selfies_per_minute: int = 100, **config
+             ) -> TelegramBot:
+    cfg = TelegramConfig(token=fake.token, api_url=fake.base_url, **config)
+    conversation = Conversation(service, RateLimiter(selfies_per_minute, 60))
+    return TelegramBot(service, cfg, conversation=conversation)
 
 
 @pytest.fixture

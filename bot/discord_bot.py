@@ -1,0 +1,368 @@
+"""The Discord front-end: slash commands and buttons over the shared :class:`Conversation`.
+
+A thin adapter in the shape of discord.py's ``examples/advanced_startup.py`` (the conversation is
+passed into the client; ``setup_hook`` registers the buttons and syncs the commands) and
+``examples/app_commands/basic.py``. Every command defers before any slow work, turns the
+interaction into a conversation call and renders the :class:`Reply` as an embed with buttons.
+Personal data (``Reply.private``) is sent ephemerally. No privileged intents: slash commands and
+buttons arrive as interactions, so the bot needs no message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from bot import replies
+from bot.conversation import Button, Conversation, Reply
+from moosic_core.config import DiscordConfig
+from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.types import UserRef
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+MAX_ROWS = 5
+MAX_PER_ROW = 5
+EMBED_LIMIT = 4000
+COLOUR = discord.Colour.from_rgb(30, 215, 96)
+DOWNLOAD_FAILED = "I couldn't download that file from Discord. Please send it again."
+HELP_FOOTER = ("On Discord: /mood selfie:<photo> or /mood feeling:happy; send a playlist with "
+               "/link playlist file:<csv>; paste a sign-in address with /link spotify address:…")
+PLAYLIST_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+
+
+def use_api_base(api_url: str) -> None:
+    """Point discord.py's REST (and so webhook/interaction) requests at ``api_url``.
+
+    discord.py keeps the base on ``discord.http.Route`` for the whole process; only tests and
+    proxies set it (``discord.api_url`` in the config).
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+
+
+async def use_announced_gateway(client: discord.Client) -> None:
+    """Connect to the gateway that ``GET /gateway/bot`` names (discord.py's single-shard client
+    otherwise goes straight to its built-in default, whatever the API base)."""
+    _, url, _ = await client.http.get_bot_gateway()
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+
+# --- rendering ------------------------------------------------------------------------------
+def layout(rows: tuple[tuple[Button, ...], ...]) -> list[list[Button]]:
+    """Fit the conversation's button rows into Discord's 5 rows of 5.
+
+    Rows that fit are kept as they are. Otherwise the per-song 👍/👎 buttons are packed five to
+    a row (all 👍 first, then all 👎) above the other rows, dropping the feedback of the last
+    songs when there is still no room.
+    """
+    if len(rows) <= MAX_ROWS and all(len(r) <= MAX_PER_ROW for r in rows):
+        return [list(r) for r in rows]
+    buttons = [b for row in rows for b in row]
+    likes = [b for b in buttons if b.action.startswith("fb:+")]
+    dislikes = [b for b in buttons if b.action.startswith("fb:-")]
+    others = [b for b in buttons if not b.action.startswith("fb:")]
+    other_rows = [others[i:i + MAX_PER_ROW] for i in range(0, len(others), MAX_PER_ROW)]
+    songs = len(likes)
+    while songs > 0:
+        per_sign = -(-songs // MAX_PER_ROW)
+        if 2 * per_sign + len(other_rows) <= MAX_ROWS:
+            break
+        songs -= 1
+    packed: list[list[Button]] = []
+    for group in (likes[:songs], dislikes[:songs]):
+        packed.extend(group[i:i + MAX_PER_ROW] for i in range(0, len(group), MAX_PER_ROW))
+    return (packed + other_rows)[:MAX_ROWS]
+
+
+def _link_text(name: str, url: str) -> str:
+    safe = discord.utils.escape_markdown(name).replace("[", "(").replace("]", ")")
+    return f"[{safe}]({url})" if url else safe
+
+
+def reply_embed(reply: Reply) -> discord.Embed:
+    """The reply as an embed: a mood headline and ranked songs, or the plain text."""
+    s = reply.suggestions
+    if s is None:
+        embed = discord.Embed(description=reply.text[:EMBED_LIMIT], colour=COLOUR)
+        if reply.link_url:
+            embed.title = "Sign in with Spotify"
+            embed.url = reply.link_url
+            embed.set_footer(text="On Discord, paste that address with /link spotify address:…")
+        return embed
+    headline = replies.suggestions_text(s, with_links=False).splitlines()[0]
+    lines: list[str] = []
+    if not s.items:
+        lines.append("I couldn't find new songs for that right now.")
+    for i, rec in enumerate(s.items, 1):
+        t = rec.track
+        why = "; ".join(r.text for r in rec.reasons[:2])
+        artists = discord.utils.escape_markdown(", ".join(t.artists))
+        genre = t.genres[0] if t.genres else ""
+        lines.append(f"**{i}. {_link_text(t.name, t.url)}** — {artists} · *{genre}*\n-# {why}")
+    description = ""
+    for line in lines:  # whole songs only, within the embed limit
+        if len(description) + len(line) + 1 > EMBED_LIMIT:
+            break
+        description += line + "\n"
+    embed = discord.Embed(title=headline[:256], description=description, colour=COLOUR)
+    if s.hints:
+        embed.set_footer(text="\n".join(s.hints)[:2048])
+    return embed
+
+
+class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?P<action>.+)"):
+    """A button whose custom_id is the conversation's action; survives restarts.
+
+    Registered with :meth:`discord.Client.add_dynamic_items`, so a press on any message the bot
+    ever sent reaches :meth:`MoosicDiscordBot.on_action`.
+    """
+
+    def __init__(self, action: str, label: str = "…", row: int | None = None) -> None:
+        style = discord.ButtonStyle.primary if not action.startswith("fb:") \
+            else discord.ButtonStyle.secondary
+        super().__init__(discord.ui.Button(label=label[:80], custom_id=action, style=style,
+                                           row=row))
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction[Any],
+                             item: discord.ui.Item[Any], match: re.Match[str], /
+                             ) -> ActionButton:
+        return cls(match["action"], getattr(item, "label", None) or "…")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        client = interaction.client
+        if isinstance(client, MoosicDiscordBot):
+            await client.on_action(interaction, self.action)
+
+
+def reply_view(reply: Reply) -> discord.ui.View | None:
+    """Buttons for the reply (custom_id = action), plus a link button for a sign-in URL."""
+    view = discord.ui.View(timeout=None)
+    for i, row in enumerate(layout(reply.buttons)):
+        for button in row:
+            view.add_item(ActionButton(button.action, button.label, row=i))
+    if reply.link_url:
+        view.add_item(discord.ui.Button(label="Open Spotify sign-in", url=reply.link_url,
+                                        style=discord.ButtonStyle.link))
+    return view if view.children else None
+
+
+# --- the client -----------------------------------------------------------------------------
+def user_of(interaction: discord.Interaction[Any]) -> UserRef:
+    return UserRef(PLATFORM, str(interaction.user.id))
+
+
+class MoosicDiscordBot(discord.Client):
+    """The Discord client; ``conversation`` is shared with the other front-ends."""
+
+    def __init__(self, conversation: Conversation, *, test_guild_id: int = 0,
+                 **options: Any) -> None:
+        # guilds only (not privileged): slash commands and buttons arrive as interactions
+        super().__init__(intents=discord.Intents(guilds=True), **options)
+        self.conversation = conversation
+        self.test_guild_id = test_guild_id
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        for command in _commands():
+            self.tree.add_command(command)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
+        if self.test_guild_id:
+            guild = discord.Object(id=self.test_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to test guild %d", len(synced), self.test_guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+
+    async def send(self, interaction: discord.Interaction[Any], reply: Reply,
+                   *, thinking_private: bool | None = None, footer: str = "") -> None:
+        """Send ``reply`` after the interaction was deferred; private replies stay private.
+
+        ``thinking_private``: whether the "thinking…" message the first follow-up replaces is
+        ephemeral; None when there is none (a button press acknowledged without one).
+        """
+        embed = reply_embed(reply)
+        if footer:
+            embed.set_footer(text=footer)
+        kwargs: dict[str, Any] = {"embed": embed}
+        view = reply_view(reply)
+        if view is not None:
+            kwargs["view"] = view
+        if reply.private and thinking_private is False:
+            # the first follow-up would replace the public "thinking…" message
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+        await interaction.followup.send(ephemeral=reply.private or bool(thinking_private),
+                                        **kwargs)
+
+    async def run_command(self, interaction: discord.Interaction[Any], name: str,
+                          arg: str = "", *, private: bool = False, footer: str = "") -> None:
+        await interaction.response.defer(thinking=True, ephemeral=private)
+        reply = await self.conversation.command(user_of(interaction), name, arg)
+        await self.send(interaction, reply, thinking_private=private, footer=footer)
+
+    async def run_file(self, interaction: discord.Interaction[Any],
+                       attachment: discord.Attachment, *, playlist: bool) -> None:
+        """Check an attachment's size and type, read it into memory, hand it over."""
+        await interaction.response.defer(thinking=True, ephemeral=playlist)
+        user = user_of(interaction)
+        content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+        if attachment.size > replies.MAX_FILE_BYTES:
+            reply = Reply(replies.FILE_TOO_LARGE, private=playlist)
+        elif playlist and not (content_type in PLAYLIST_TYPES
+                               or attachment.filename.lower().endswith((".csv", ".txt"))):
+            reply = Reply("Please attach a playlist CSV (for example an exportify.app export).",
+                          private=True)
+        elif not playlist and not content_type.startswith("image/"):
+            reply = Reply(NotAnImage.user_message)
+        else:
+            try:
+                data = await attachment.read()  # in memory only, never to disk
+            except (discord.HTTPException, discord.NotFound):
+                log.warning("attachment download failed")
+                reply = Reply(DOWNLOAD_FAILED, private=playlist)
+            else:
+                reply = (await self.conversation.document(user, data, attachment.filename)
+                         if playlist else await self.conversation.photo(user, data))
+                del data
+        await self.send(interaction, reply, thinking_private=playlist)
+
+    async def on_action(self, interaction: discord.Interaction[Any], action: str) -> None:
+        """A button press: acknowledge at once, then answer with a follow-up."""
+        await interaction.response.defer()
+        await self.send(interaction, await self.conversation.button(user_of(interaction),
+                                                                    action))
+
+    async def _on_command_error(self, interaction: discord.Interaction[Any],
+                                error: app_commands.AppCommandError) -> None:
+        log.error("command %s failed: %r", interaction.command and interaction.command.name,
+                  error)
+        text = "Sorry, something went wrong on my side. Please try again."
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+
+
+def _bot(interaction: discord.Interaction[Any]) -> MoosicDiscordBot:
+    client = interaction.client
+    assert isinstance(client, MoosicDiscordBot)
+    return client
+
+
+def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
+    """The slash commands, usable in servers and in DMs with the bot."""
+    contexts = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False)
+
+    @app_commands.command(name="mood", description="Songs for your mood: attach a selfie, "
+                                                   "or say how you feel")
+    @app_commands.describe(selfie="a photo of your face (read in memory, never stored)",
+                           feeling="happy, sad, calm, angry… or a number from 0 to 1")
+    async def mood(interaction: discord.Interaction[Any],
+                   selfie: discord.Attachment | None = None,
+                   feeling: str | None = None) -> None:
+        if selfie is not None:
+            await _bot(interaction).run_file(interaction, selfie, playlist=False)
+        else:
+            await _bot(interaction).run_command(interaction, "mood", feeling or "")
+
+    link = app_commands.Group(name="link", description="Tell me your music taste",
+                              allowed_contexts=contexts)
+
+    @link.command(name="spotify", description="Sign in with Spotify, or use a public profile")
+    @app_commands.describe(address="a Spotify profile link or user id, or the address your "
+                                   "browser ended on after signing in")
+    async def link_spotify(interaction: discord.Interaction[Any],
+                           address: str | None = None) -> None:
+        await _bot(interaction).run_command(interaction, "link",
+                                            f"spotify {address or ''}", private=True)
+
+    @link.command(name="playlist", description="Use a playlist CSV (e.g. an exportify.app "
+                                               "export) as your taste")
+    @app_commands.describe(file="the playlist CSV")
+    async def link_playlist(interaction: discord.Interaction[Any],
+                            file: discord.Attachment) -> None:
+        await _bot(interaction).run_file(interaction, file, playlist=True)
+
+    @app_commands.command(name="unlink", description="Disconnect Spotify and drop your taste")
+    async def unlink(interaction: discord.Interaction[Any]) -> None:
+        await _bot(interaction).run_command(interaction, "unlink", private=True)
+
+    @app_commands.command(name="taste", description="What I know about your listening")
+    async def taste(interaction: discord.Interaction[Any]) -> None:
+        await _bot(interaction).run_command(interaction, "taste", private=True)
+
+    @app_commands.command(name="forget", description="Delete everything I know about you")
+    async def forget(interaction: discord.Interaction[Any]) -> None:
+        await _bot(interaction).run_command(interaction, "forget", private=True)
+
+    @app_commands.command(name="help", description="What Moo-Sic can do")
+    async def help_(interaction: discord.Interaction[Any]) -> None:
+        await _bot(interaction).run_command(interaction, "help", private=True,
+                                            footer=HELP_FOOTER)
+
+    commands: list[app_commands.Command[Any, ..., None] | app_commands.Group] = [
+        mood, unlink, taste, forget, help_]
+    for command in commands:
+        command.allowed_contexts = contexts
+    return [*commands, link]
+
+
+# --- the front-end --------------------------------------------------------------------------
+class DiscordFrontEnd:
+    """Starts and stops the Discord client for :func:`bot.frontends.serve`."""
+
+    name = "discord"
+
+    def __init__(self, conversation: Conversation, config: DiscordConfig,
+                 **client_options: Any) -> None:
+        if not config.token:
+            raise ConfigError("The Discord bot needs a token: set MOOSIC_DISCORD_TOKEN "
+                              "(or [discord] token in config.toml).")
+        self.config = config
+        self.client = MoosicDiscordBot(conversation, test_guild_id=config.test_guild_id,
+                                       **client_options)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Log in (runs ``setup_hook``: command sync), connect, return once ready."""
+        if self.config.api_url:
+            use_api_base(self.config.api_url)
+        try:
+            await self.client.login(self.config.token)
+            if self.config.api_url:
+                await use_announced_gateway(self.client)
+            self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
+            ready = asyncio.create_task(self.client.wait_until_ready())
+            await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                await self._task  # raises why the connection ended
+                raise ConfigError("The Discord connection closed before it was ready.")
+        except BaseException:
+            await self.stop()  # close the HTTP session and the gateway task
+            raise
+        log.info("Discord bot ready as %s", self.client.user)
+
+    async def finished(self) -> None:
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
