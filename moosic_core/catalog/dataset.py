@@ -8,14 +8,16 @@ import numpy as np
 import pandas as pd
 
 from moosic_core.errors import DataError
+from moosic_core.songs.title_features import TITLE_FEATURES, title_features
 
 AUDIO_FEATURES = (
     "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
     "instrumentalness", "liveness", "valence", "tempo", "time_signature",
 )
-#: Every numeric column a model may use (audio features plus track metadata).
-MODEL_FEATURES = (*AUDIO_FEATURES, "duration_ms", "explicit", "popularity")
-REQUIRED_COLUMNS = ("track_id", "artists", "album_name", "track_name", *MODEL_FEATURES,
+SOURCE_NUMBERS = (*AUDIO_FEATURES, "duration_ms", "explicit", "popularity")
+#: Every numeric column a model may use: audio features, track metadata, title and credits.
+MODEL_FEATURES = (*SOURCE_NUMBERS, *TITLE_FEATURES)
+REQUIRED_COLUMNS = ("track_id", "artists", "album_name", "track_name", *SOURCE_NUMBERS,
                     "track_genre")
 MAX_DURATION_MS = 10 * 60 * 1000
 
@@ -33,9 +35,9 @@ def read_source(path: Path) -> pd.DataFrame:
         raise DataError(f"Catalog source {path} lacks column(s): {', '.join(missing)}")
     frame = frame.loc[:, list(REQUIRED_COLUMNS)].copy()
     frame["explicit"] = frame["explicit"].map(_to_bool).astype("float64")
-    for column in MODEL_FEATURES:
+    for column in SOURCE_NUMBERS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    bad = frame[list(MODEL_FEATURES)].isna().any(axis=1) | frame["track_id"].isna()
+    bad = frame[list(SOURCE_NUMBERS)].isna().any(axis=1) | frame["track_id"].isna()
     if bad.all() or frame.empty:
         raise DataError(f"Catalog source {path} has no usable rows")
     frame = frame.loc[~bad].reset_index(drop=True)
@@ -43,7 +45,9 @@ def read_source(path: Path) -> pd.DataFrame:
         frame[column] = frame[column].fillna("").astype(str)
     frame["track_id"] = frame["track_id"].astype(str)
     frame["track_genre"] = frame["track_genre"].astype(str)
-    return frame
+    counts = [len(a.split(";")) if a else 0 for a in frame["artists"]]
+    derived = title_features(frame["track_name"], counts)
+    return pd.concat([frame, derived.set_index(frame.index)], axis=1)
 
 
 def _to_bool(value: object) -> float:

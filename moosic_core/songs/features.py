@@ -21,7 +21,8 @@ def mutual_information(rows: pd.DataFrame, label: str = "track_genre", seed: int
                        ) -> pd.Series:
     """Mutual information (nats) between each feature and the label, highest first."""
     x = rows.loc[:, list(MODEL_FEATURES)].to_numpy(dtype=np.float64)
-    discrete = [f in {"key", "mode", "time_signature", "explicit"} for f in MODEL_FEATURES]
+    discrete = [f in {"key", "mode", "time_signature", "explicit", "n_artists"}
+                or f.startswith("title_") for f in MODEL_FEATURES]
     mi = mutual_info_classif(x, rows[label].to_numpy(dtype=str), discrete_features=discrete,
                              random_state=seed)
     return pd.Series(mi, index=list(MODEL_FEATURES)).sort_values(ascending=False).round(4)

@@ -137,7 +137,13 @@ def write_report(result: SongTraining, out_dir: Path, command: str) -> Path:
         " the tree and neural models are not hurt by collinearity, and each adds signal"
         " (see the MI table). Popularity and duration carry genre information in this dataset"
         " (each genre was collected separately); they are also present in Spotify exports, so"
-        " the genre model can use them for users' tracks.",
+        " the genre model can use them for users' tracks. New compared with the original:"
+        " words in the title (remix, mix, edit, live, remaster, feat, acoustic, version, radio,"
+        " original, bootleg, vip, instrumental, demo) and the number of credited artists"
+        " (`moosic_core/songs/title_features.py`): dance music is released as remixes and"
+        " edits, rock as remasters and live takes. They are known for every track, without"
+        " Spotify's audio features, and lift genre5 accuracy by about 1.5 points in"
+        " cross-validation.",
         "",
         "![correlations](feature_correlations.png)",
         "",

@@ -28,6 +28,7 @@ import pandas as pd
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.songs.models import SongModels
+from moosic_core.songs.title_features import title_features
 from moosic_core.taste.genre_map import GenreMapper
 from moosic_core.types import LibraryTrack, TasteProfile
 
@@ -125,8 +126,9 @@ class ProfileBuilder:
 
     def _model_genres(self, tracks: list[LibraryTrack], position: dict[str, int]) -> np.ndarray:
         assert self.models is not None
-        rows = [{**self._fill, **(t.features or {})} for t in tracks]
-        frame = pd.DataFrame(rows).reindex(columns=list(self.models.features))
+        rows = pd.DataFrame([{**self._fill, **(t.features or {})} for t in tracks])
+        derived = title_features([t.name for t in tracks], [len(t.artists) for t in tracks])
+        frame = pd.concat([rows, derived], axis=1).reindex(columns=list(self.models.features))
         frame = frame.fillna(self._fill).astype(np.float64)
         proba = self.models.genre_distribution(frame)
         out = np.zeros(len(position), dtype=np.float64)
