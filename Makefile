@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(SONG_MODELS): | $(STAMP)
-	$(BIN)/moosic train songs
+	OMP_NUM_THREADS=1 $(BIN)/moosic train songs
 
 $(CATALOG): $(SONG_MODELS) | $(STAMP)
 	$(BIN)/moosic catalog build
@@ -40,7 +40,7 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 train-songs: $(STAMP)
-	$(BIN)/moosic train songs
+	OMP_NUM_THREADS=1 $(BIN)/moosic train songs
 
 train-face: $(STAMP)
 	$(BIN)/moosic train face
