@@ -130,6 +130,10 @@ class Conversation:
         self._last: dict[str, _LastRequest] = {}
         self._pending_photo: dict[str, tuple[bytes, Where]] = {}
 
+    def round_open(self, platform: str, chat: str) -> bool:
+        """Whether a chat of this platform has a group round open."""
+        return self.groups.get(f"{platform}:{chat}") is not None
+
     def set_notifier(self, platform: str, notify: Notify) -> None:
         """How an adapter posts to its chats when no message is being answered (timers)."""
         self._notifiers[platform] = notify
