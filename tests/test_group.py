@@ -80,3 +80,19 @@ def test_taste_match() -> None:
     match = taste_match([ANA, BEN, CY, GroupMember("Dee")])  # Dee has no taste: not counted
     assert set(match.pairs) == {("Ana", "Ben"), ("Ana", "Cy"), ("Ben", "Cy")}
     assert match.overall == pytest.approx(close / 3, abs=1e-3)
+
+
+def test_cli_group_json(moosic, config) -> None:
+    a, c = (str(config.data.playlists_dir / f"liked_songs_{x}.csv") for x in "ac")
+    code, data, err = moosic("group", "--member", a, "--member", c, "--mood", "0.3",
+                             "-n", "6", "--json")
+    assert code == 0, err
+    assert data["mood"]["mood_score"] == 0.3 and data["mode"] == "match"
+    assert len(data["tracks"]) == 6
+    assert {"track_id", "name", "artists", "genres", "url", "score", "reasons"} <= \
+        set(data["tracks"][0])
+    # The floor: each of two members gets at least ceil(6 / 4) = 2 songs from their genres.
+    assert set(data["member_fit"]) == {"liked_songs_a", "liked_songs_c"}
+    assert min(data["member_fit"].values()) >= round(2 / 6, 3)
+    assert 0 < data["taste_match"]["overall"] < 1
+    assert list(data["taste_match"]["pairs"]) == ["liked_songs_a + liked_songs_c"]
