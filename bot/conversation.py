@@ -278,6 +278,9 @@ class Conversation:
                          else "You weren't in this round.")
         if word in {"join", "in"}:
             return self._join(user, where, None)
+        if word not in {"", "start", "match", "lift"}:
+            return Reply("Use /group to start a round (/group lift to lift the mood), "
+                         "/group done to close it, /group leave to leave it.")
         mode: Mode = "lift" if word == "lift" else "match"
         self.groups.start(chat, user, where.name_of(user), mode)
         return Reply(replies.group_open_text(self.groups.round_s, mode), GROUP_BUTTONS)

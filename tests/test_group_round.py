@@ -51,6 +51,7 @@ async def test_round_with_two_linked_members_and_one_without(conversation, confi
     path.write_bytes(selfie)
     assert (await cy.send(str(path))).startswith("Cy is in with a ")
     assert "A group round is already open" in await cy.send("/blend")
+    assert "Use /group to start a round" in await cy.send("/group dance")
     result = await ben.send("/group done")
     head = result.splitlines()[0]
     assert head.startswith("🎶 For 3 of you (Ana, Ben, Cy): the group's mood is ")
