@@ -11,7 +11,9 @@ import numpy as np
 from benchmarks.timing import measure, row
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import load_config
+from moosic_core.recommend.group import GroupMember, GroupRanker
 from moosic_core.recommend.ranking import Ranker, RankRequest
+from moosic_core.types import MoodReading
 
 
 def main() -> dict[str, Any]:
@@ -39,6 +41,12 @@ def main() -> dict[str, Any]:
         lambda: ranker.rank(RankRequest(mood=0.2, mode="lift", taste=taste)), runs=21)
     results["rank 90k tracks (no taste)"] = measure(
         lambda: ranker.rank(RankRequest(mood=0.3)), runs=21)
+    group = GroupRanker(ranker)
+    members = [GroupMember("a", {"hip-hop": 0.9, "pop": 0.1}),
+               GroupMember("b", {"hip-hop": 0.8, "rock": 0.2}),
+               GroupMember("c", {"classical": 0.5, "piano": 0.3, "jazz": 0.2})]
+    results["group list, 3 tastes (floor acts)"] = measure(
+        lambda: group.rank(members, MoodReading(0.8, 0.6)), runs=21)
     for name, result in results.items():
         print(row(name, result))
     return results

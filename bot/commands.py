@@ -56,7 +56,10 @@ async def run_front_ends(config: Config, names: list[str]) -> None:
     """One service and one conversation shared by the named front-ends, run together."""
     async with open_service(config) as service:
         conversation = Conversation(service)
-        await serve([FRONT_ENDS[name](conversation, config) for name in names])
+        try:
+            await serve([FRONT_ENDS[name](conversation, config) for name in names])
+        finally:
+            await conversation.groups.close_all()  # open rounds' timers end with the bots
 
 
 def run_command(args: argparse.Namespace, config: Config) -> int:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation import Conversation, Reply
+from bot.conversation import Conversation, Reply, Where
 from moosic_core.service import Suggestions
 from moosic_core.types import UserRef
 
@@ -23,9 +23,11 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 class ConsoleChat:
     """One console user talking to the conversation; ``send`` returns the reply text."""
 
-    def __init__(self, conversation: Conversation, user: UserRef | None = None) -> None:
+    def __init__(self, conversation: Conversation, user: UserRef | None = None,
+                 chat: str = "local", name: str = "you") -> None:
         self.conversation = conversation
         self.user = user or UserRef("console", "local")
+        self.where = Where(chat, name)
         self.last: Reply | None = None
         self.last_list: Suggestions | None = None
 
@@ -39,7 +41,7 @@ class ConsoleChat:
         return render(reply)
 
     async def _dispatch(self, line: str) -> Reply | None:
-        conv, user = self.conversation, self.user
+        conv, user, where = self.conversation, self.user, self.where
         if not line:
             return None
         path = Path(line).expanduser()
@@ -51,15 +53,15 @@ class ConsoleChat:
                 return Reply("That file is larger than 20 MB, the most a chat bot may receive.")
             data = path.read_bytes()
             if path.suffix.lower() == ".csv":
-                return await conv.document(user, data, path.name)
-            return await conv.photo(user, data)
+                return await conv.document(user, data, path.name, where)
+            return await conv.photo(user, data, where)
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
             if name in {"like", "dislike"}:
                 return await self._feedback(name == "like", arg)
             if name == "press":
-                return await conv.button(user, arg.strip())
-            return await conv.command(user, name, arg)
+                return await conv.button(user, arg.strip(), where)
+            return await conv.command(user, name, arg, where)
         return await conv.text(user, line) or Reply(
             "Send a path to a selfie, or a command such as /mood happy (see /help).")
 
@@ -91,6 +93,12 @@ async def run_console(conversation: Conversation, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
     """Read lines until EOF or /quit, answering each."""
     chat = ConsoleChat(conversation)
+
+    async def notify(chat_id: str, reply: Reply) -> None:  # a group round closed on its timer
+        stdout.write("\n" + render(reply) + "\n> ")
+        stdout.flush()
+
+    conversation.set_notifier("console", notify)
     stdout.write("Moo-Sic console chat. Type /help, a path to a selfie, or /quit.\n")
     loop = asyncio.get_running_loop()
     while True:

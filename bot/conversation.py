@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from bot import replies
 from moosic_core.errors import ConsentRequired, MoosicError
+from moosic_core.group_rounds import GroupRounds
+from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
 from moosic_core.service import MoosicService, Suggestions
 from moosic_core.types import MoodReading, UserRef
@@ -93,17 +95,48 @@ class RateLimiter:
 
 PHOTO_WINDOW_S = 60.0
 
+#: Posts a reply to a chat on its own (a group round closed by its timer): (chat id, reply).
+Notify = Callable[[str, Reply], Awaitable[None]]
+
+GROUP_BUTTONS = ((Button("🙋 I'm in", "group:join"), Button("✅ Done", "group:done")),)
+GROUP_COMMANDS = {"group", "blend"}
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a message came from: the chat's id and the sender's name as the chat sees it."""
+
+    chat: str | None = None
+    name: str | None = None
+
+    def chat_of(self, user: UserRef) -> str:
+        """The round key: a platform's chat, or the user's private chat when unknown."""
+        return f"{user.platform}:{self.chat}" if self.chat else f"{user.key}:private"
+
+    def name_of(self, user: UserRef) -> str:
+        return self.name or f"user {user.user_id[-4:]}"
+
 
 class Conversation:
     """One per bot; keeps each user's last request so "more" and the mode buttons work."""
 
     def __init__(self, service: MoosicService, photo_limit: RateLimiter | None = None) -> None:
         self.service = service
+        self.groups = GroupRounds(service, on_timeout=self._group_timed_out)
+        self._notifiers: dict[str, Notify] = {}
         # Selfies per user: enough for retries, not enough to use the bot as a face reader.
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         self._last: dict[str, _LastRequest] = {}
-        self._pending_photo: dict[str, bytes] = {}
+        self._pending_photo: dict[str, tuple[bytes, Where]] = {}
+
+    def round_open(self, platform: str, chat: str) -> bool:
+        """Whether a chat of this platform has a group round open."""
+        return self.groups.get(f"{platform}:{chat}") is not None
+
+    def set_notifier(self, platform: str, notify: Notify) -> None:
+        """How an adapter posts to its chats when no message is being answered (timers)."""
+        self._notifiers[platform] = notify
 
     async def _safely(self, work: Awaitable[Reply]) -> Reply:
         try:
@@ -117,17 +150,20 @@ class Conversation:
                          "Please try again.")
 
     # --- entry points ----------------------------------------------------------------------
-    async def command(self, user: UserRef, name: str, arg: str = "") -> Reply:
-        return await self._safely(self._command(user, name.lower().lstrip("/"), arg.strip()))
+    async def command(self, user: UserRef, name: str, arg: str = "",
+                      where: Where | None = None) -> Reply:
+        return await self._safely(self._command(user, name.lower().lstrip("/"), arg.strip(),
+                                                where or Where()))
 
-    async def photo(self, user: UserRef, image: bytes) -> Reply:
-        return await self._safely(self._photo(user, image))
+    async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
+        return await self._safely(self._photo(user, image, where or Where()))
 
-    async def document(self, user: UserRef, data: bytes, filename: str) -> Reply:
-        return await self._safely(self._document(user, data, filename))
+    async def document(self, user: UserRef, data: bytes, filename: str,
+                       where: Where | None = None) -> Reply:
+        return await self._safely(self._document(user, data, filename, where or Where()))
 
-    async def button(self, user: UserRef, action: str) -> Reply:
-        return await self._safely(self._button(user, action))
+    async def button(self, user: UserRef, action: str, where: Where | None = None) -> Reply:
+        return await self._safely(self._button(user, action, where or Where()))
 
     async def text(self, user: UserRef, text: str) -> Reply | None:
         """Plain text: a pasted Spotify redirect URL completes sign-in; else nothing."""
@@ -136,7 +172,9 @@ class Conversation:
         return None
 
     # --- handlers --------------------------------------------------------------------------
-    async def _command(self, user: UserRef, name: str, arg: str) -> Reply:
+    async def _command(self, user: UserRef, name: str, arg: str, where: Where) -> Reply:
+        if name in GROUP_COMMANDS:
+            return await self._group_command(user, arg, where)
         if name in {"start", "help"}:
             return Reply(replies.HELP)
         if name == "agree":
@@ -146,6 +184,8 @@ class Conversation:
             if not arg:
                 return Reply("Tell me how you feel, e.g. /mood happy or /mood 0.3 — or send "
                              "a selfie.")
+            if self.groups.get(where.chat_of(user)) is not None:
+                return self._join(user, where, self.service.stated_mood(arg))
             return await self._suggest(user, self.service.stated_mood(arg), "match")
         if name == "more":
             return await self._more(user)
@@ -167,34 +207,49 @@ class Conversation:
                          "feedback and history. Are you sure?", FORGET_BUTTONS, private=True)
         return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
 
-    async def _photo(self, user: UserRef, image: bytes) -> Reply:
+    async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
         wait = self.photo_limit.wait_s(user.key)
         if wait > 0:
             return Reply(f"That's more than {self.photo_limit.limit} selfies in a minute. "
                          f"Please wait {math.ceil(wait)} s and send it again.")
         if not await self.service.has_consent(user):
-            self._pending_photo[user.key] = image  # in memory only, until the user answers
+            # In memory only, until the user answers.
+            self._pending_photo[user.key] = (image, where)
             return Reply(replies.CONSENT, CONSENT_BUTTONS)
-        mood = await self.service.read_photo(user, image)
-        return await self._suggest(user, mood, "match")
+        return await self._read_and_answer(user, image, where)
 
-    async def _document(self, user: UserRef, data: bytes, filename: str) -> Reply:
+    async def _read_and_answer(self, user: UserRef, image: bytes, where: Where) -> Reply:
+        """Personal songs; or, while the chat has a round, a join (one face) or a group photo."""
+        mood = await self.service.read_photo(user, image)
+        if self.groups.get(where.chat_of(user)) is None:
+            return await self._suggest(user, mood, "match")
+        if len(mood.faces) < 2:
+            return self._join(user, where, mood)
+        faces = [MoodReading(f.mood_score, f.arousal, "face") for f in mood.faces]
+        round_ = self.groups.add_group_photo(where.chat_of(user), user, where.name_of(user),
+                                             faces)
+        return Reply(replies.group_photo_text(len(faces), len(round_.members)))
+
+    async def _document(self, user: UserRef, data: bytes, filename: str,
+                        where: Where) -> Reply:
         if filename.lower().endswith((".csv", ".txt")):
             profile = await self.service.import_playlist(user, data, filename)
             return Reply("Got your playlist. " + replies.taste_text(profile), private=True)
-        return await self._photo(user, data)
+        return await self._photo(user, data, where)
 
-    async def _button(self, user: UserRef, action: str) -> Reply:
+    async def _button(self, user: UserRef, action: str, where: Where) -> Reply:
         kind, _, rest = action.partition(":")
         if kind == "consent":
-            image = self._pending_photo.pop(user.key, None)
+            pending = self._pending_photo.pop(user.key, None)
             if rest != "yes":
                 return Reply("OK, I won't read any faces. You can still use /mood.")
             await self.service.give_consent(user)
-            if image is None:
+            if pending is None:
                 return Reply(replies.CONSENT_THANKS)
-            return await self._suggest(user, await self.service.read_photo(user, image),
-                                       "match")
+            image, first = pending
+            return await self._read_and_answer(user, image, first)
+        if kind == "group":
+            return await self._group_command(user, rest, where)
         if kind == "fb":
             sign, _, track_id = rest.partition(":")
             await self.service.feedback(user, track_id, 1 if sign == "+" else -1)
@@ -209,6 +264,38 @@ class Conversation:
                 return await self._forget(user)
             return Reply("Nothing was deleted.", private=True)
         return Reply("That button has expired. Send a selfie or /mood to start again.")
+
+    # --- group rounds ----------------------------------------------------------------------
+    async def _group_command(self, user: UserRef, arg: str, where: Where) -> Reply:
+        """/group [lift], /group done, /group leave, /group join (and the round's buttons)."""
+        chat, word = where.chat_of(user), arg.lower()
+        if word in {"done", "close", "end"}:
+            result = await self.groups.close(chat)
+            return Reply(replies.group_text(result))
+        if word == "leave":
+            left = self.groups.leave(chat, user)
+            return Reply(f"{where.name_of(user)} left the round." if left
+                         else "You weren't in this round.")
+        if word in {"join", "in"}:
+            return self._join(user, where, None)
+        if word not in {"", "start", "match", "lift"}:
+            return Reply("Use /group to start a round (/group lift to lift the mood), "
+                         "/group done to close it, /group leave to leave it.")
+        mode: Mode = "lift" if word == "lift" else "match"
+        self.groups.start(chat, user, where.name_of(user), mode)
+        return Reply(replies.group_open_text(self.groups.round_s, mode), GROUP_BUTTONS)
+
+    def _join(self, user: UserRef, where: Where, mood: MoodReading | None) -> Reply:
+        round_ = self.groups.join(where.chat_of(user), user, where.name_of(user), mood)
+        return Reply(replies.joined_text(where.name_of(user), mood, len(round_.members)))
+
+    async def _group_timed_out(self, chat: str, result: GroupList) -> None:
+        platform, _, chat_id = chat.partition(":")
+        notify = self._notifiers.get(platform)
+        if notify is None:
+            log.warning("a group round closed on its timer with no way to post it")
+            return
+        await notify(chat_id, Reply(replies.group_text(result)))
 
     async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
         s = await self.service.recommend(user, mood, mode)
@@ -254,4 +341,4 @@ class Conversation:
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 
-__all__ = ["Button", "ConsentRequired", "Conversation", "Reply"]
+__all__ = ["Button", "ConsentRequired", "Conversation", "Notify", "Reply", "Where"]

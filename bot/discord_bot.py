@@ -21,7 +21,7 @@ import yarl
 from discord import app_commands
 
 from bot import replies
-from bot.conversation import Button, Conversation, Reply
+from bot.conversation import Button, Conversation, Reply, Where
 from moosic_core.config import DiscordConfig
 from moosic_core.errors import ConfigError, NotAnImage
 from moosic_core.types import UserRef
@@ -161,6 +161,12 @@ def user_of(interaction: discord.Interaction[Any]) -> UserRef:
     return UserRef(PLATFORM, str(interaction.user.id))
 
 
+def where_of(interaction: discord.Interaction[Any]) -> Where:
+    """The channel and the sender's display name (how the server already knows them)."""
+    channel = interaction.channel_id
+    return Where(str(channel) if channel else None, interaction.user.display_name)
+
+
 class MoosicDiscordBot(discord.Client):
     """The Discord client; ``conversation`` is shared with the other front-ends."""
 
@@ -169,6 +175,7 @@ class MoosicDiscordBot(discord.Client):
         # guilds only (not privileged): slash commands and buttons arrive as interactions
         super().__init__(intents=discord.Intents(guilds=True), **options)
         self.conversation = conversation
+        conversation.set_notifier(PLATFORM, self.notify)
         self.test_guild_id = test_guild_id
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
@@ -210,7 +217,8 @@ class MoosicDiscordBot(discord.Client):
     async def run_command(self, interaction: discord.Interaction[Any], name: str,
                           arg: str = "", *, private: bool = False, footer: str = "") -> None:
         await interaction.response.defer(thinking=True, ephemeral=private)
-        reply = await self.conversation.command(user_of(interaction), name, arg)
+        reply = await self.conversation.command(user_of(interaction), name, arg,
+                                                where_of(interaction))
         await self.send(interaction, reply, thinking_private=private, footer=footer)
 
     async def run_file(self, interaction: discord.Interaction[Any],
@@ -234,16 +242,25 @@ class MoosicDiscordBot(discord.Client):
                 log.warning("attachment download failed")
                 reply = Reply(DOWNLOAD_FAILED, private=playlist)
             else:
-                reply = (await self.conversation.document(user, data, attachment.filename)
-                         if playlist else await self.conversation.photo(user, data))
+                where = where_of(interaction)
+                reply = (await self.conversation.document(user, data, attachment.filename, where)
+                         if playlist else await self.conversation.photo(user, data, where))
                 del data
         await self.send(interaction, reply, thinking_private=playlist)
 
     async def on_action(self, interaction: discord.Interaction[Any], action: str) -> None:
         """A button press: acknowledge at once, then answer with a follow-up."""
         await interaction.response.defer()
-        await self.send(interaction, await self.conversation.button(user_of(interaction),
-                                                                    action))
+        await self.send(interaction, await self.conversation.button(
+            user_of(interaction), action, where_of(interaction)))
+
+    async def notify(self, chat_id: str, reply: Reply) -> None:
+        """Post to a channel unprompted (a group round closed by its timer)."""
+        kwargs: dict[str, Any] = {"embed": reply_embed(reply)}
+        view = reply_view(reply)
+        if view is not None:
+            kwargs["view"] = view
+        await self.get_partial_messageable(int(chat_id)).send(**kwargs)
 
     async def _on_command_error(self, interaction: discord.Interaction[Any],
                                 error: app_commands.AppCommandError) -> None:
@@ -297,6 +314,13 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
                             file: discord.Attachment) -> None:
         await _bot(interaction).run_file(interaction, file, playlist=True)
 
+    @app_commands.command(name="group", description="A group round: songs for everyone in "
+                                                    "this channel")
+    @app_commands.describe(action="empty to start (lift: start one that lifts the mood); "
+                                  "join, leave or done")
+    async def group(interaction: discord.Interaction[Any], action: str = "") -> None:
+        await _bot(interaction).run_command(interaction, "group", action)
+
     @app_commands.command(name="unlink", description="Disconnect Spotify and drop your taste")
     async def unlink(interaction: discord.Interaction[Any]) -> None:
         await _bot(interaction).run_command(interaction, "unlink", private=True)
@@ -315,7 +339,7 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
                                             footer=HELP_FOOTER)
 
     commands: list[app_commands.Command[Any, ..., None] | app_commands.Group] = [
-        mood, unlink, taste, forget, help_]
+        mood, group, unlink, taste, forget, help_]
     for command in commands:
         command.allowed_contexts = contexts
     return [*commands, link]

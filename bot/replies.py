@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from moosic_core.recommend.group import GroupList
+from moosic_core.recommend.moods import describe_mood
+from moosic_core.recommend.ranking import Mode
 from moosic_core.service import Suggestions
-from moosic_core.types import TasteProfile
+from moosic_core.types import MoodReading, TasteProfile
 
 HELP = """\
 I'm Moo-Sic. Send me a selfie and I'll suggest songs that fit your mood, from the genres you \
@@ -15,7 +18,8 @@ like.
 send a playlist CSV (Exportify export) — use it as your taste
 /taste — what I know about your listening
 /unlink — disconnect Spotify   /forget — delete everything about you
-In a group: /group starts a group round."""
+In a group: /group (or /blend) starts a group round: join with a selfie, /mood or "I'm in";
+/group done closes it, /group leave leaves it, /group lift starts one that lifts the mood."""
 
 CONSENT = """\
 Before I read the mood on your face: your photo is analysed in memory only, never stored and \
@@ -61,3 +65,49 @@ def taste_text(profile: TasteProfile | None) -> str:
 #: Chat platforms let bots download files up to 20 MB; adapters check before reading bytes.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 FILE_TOO_LARGE = "That file is larger than 20 MB, the most a chat bot may receive."
+
+
+def group_open_text(round_s: float, mode: Mode) -> str:
+    minutes = f"{round_s / 60:.0f} min" if round_s >= 60 else f"{round_s:.0f} s"
+    lift = " I'll lift the group's mood step by step." if mode == "lift" else ""
+    return (f"🎧 Group round open for {minutes}!{lift} Join with a selfie (or a group photo), "
+            "/mood <how you feel>, or \"I'm in\" (your taste only). /group done closes it.")
+
+
+def joined_text(name: str, mood: MoodReading | None, members: int) -> str:
+    how = f" with a {describe_mood(mood.mood_score)} mood" if mood is not None else ""
+    return f"{name} is in{how}. {members} in the round."
+
+
+def group_photo_text(faces: int, members: int) -> str:
+    return (f"Got a group photo: {faces} faces count for the group's mood (I don't tell who is "
+            f"who). {members} in the round.")
+
+
+def group_text(g: GroupList, *, with_links: bool = True) -> str:
+    """The group's list: mood, taste match, the song that brings them together, the why."""
+    names = ", ".join(g.members)
+    if g.mood.source == "default":
+        mood = "nobody shared a mood, so I aimed for a neutral one"
+    else:
+        mood = f"the group's mood is {describe_mood(g.mood.mood_score)} ({g.mood.mood_score:.2f})"
+    lines = [f"🎶 For {len(g.members)} of you ({names}): {mood}."]
+    if g.mode == "lift":
+        lines[0] += " Lifting it step by step:"
+    if g.taste_match.overall is not None:
+        lines.append(f"Taste match: {g.taste_match.overall:.0%}.")
+    elif not g.member_fit:
+        lines.append("Nobody here has linked their music, so these are popular songs that fit "
+                     "the mood.")
+    if g.together is not None:
+        t = g.together.track
+        lines.append(f"The song that brings you together: {t.name} — {', '.join(t.artists)}")
+    if not g.items:
+        lines.append("I couldn't find songs for that right now.")
+    for i, rec in enumerate(g.items, 1):
+        t = rec.track
+        why = "; ".join(r.text for r in rec.reasons)
+        lines.append(f"{i}. {t.name} — {', '.join(t.artists)} [{t.genres[0]}] · {why}")
+        if with_links:
+            lines.append(f"   {t.url}")
+    return "\n".join(lines)

@@ -50,7 +50,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import Conversation, Reply
+from bot.conversation import Conversation, Reply, Where
 from moosic_core.config import TelegramConfig
 from moosic_core.errors import ConfigError
 from moosic_core.service import MoosicService
@@ -78,6 +78,7 @@ COMMANDS = (
     ("taste", "what I know about your listening"),
     ("forget", "delete everything I know about you"),
     ("agree", "allow me to read the mood on your selfies"),
+    ("group", "a group round: songs for everyone here (/group done closes it)"),
 )
 
 HINT = "Send me a selfie, or a command such as /mood happy (see /help)."
@@ -156,6 +157,12 @@ def user_of(update: Update) -> UserRef:
     return UserRef("telegram", str(sender.id))
 
 
+def where_of(update: Update) -> Where:
+    """The chat and the sender's first name (how the group already knows them)."""
+    chat, sender = update.effective_chat, update.effective_user
+    return Where(str(chat.id) if chat else None, sender.first_name if sender else None)
+
+
 def _is_private(chat: Chat) -> bool:
     return chat.type == ChatType.PRIVATE
 
@@ -182,6 +189,7 @@ class TelegramBot:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
         self.conversation = conversation or Conversation(service)
+        self.conversation.set_notifier("telegram", self.notify)
         # The request URLs contain the token: httpx logs them at INFO, PTB at DEBUG.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         install_secret_redaction([config.token])
@@ -221,8 +229,10 @@ class TelegramBot:
                                                           [MessageEntity.MENTION]).values())
 
     def _file_is_for_us(self, message: Message, bot: TgBot) -> bool:
-        """Private chats: every file. Groups: a /mood caption, a mention, or a reply to us."""
-        if _is_private(message.chat):
+        """Private chats: every file. Groups: a /mood caption, a mention, a reply to us, or any
+        photo while the group has a round open (Telegram delivers it when privacy mode is off)."""
+        if _is_private(message.chat) or self.conversation.round_open(
+                "telegram", str(message.chat_id)):
             return True
         command = _command_of(message.caption or "", message.caption_entities)
         if command is not None and not self._for_another_bot(command[1], bot):
@@ -238,7 +248,7 @@ class TelegramBot:
         if command is None or self._for_another_bot(command[1], context.bot):
             return
         name, _, arg = command
-        reply = await self.conversation.command(user_of(update), name, arg)
+        reply = await self.conversation.command(user_of(update), name, arg, where_of(update))
         await self.deliver(context.bot, message, reply)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -287,8 +297,9 @@ class TelegramBot:
                     raise
                 reply = Reply(TOO_LARGE)
             else:
-                reply = await (self.conversation.document(user, data, name) if playlist
-                               else self.conversation.photo(user, data))
+                where = where_of(update)
+                reply = await (self.conversation.document(user, data, name, where) if playlist
+                               else self.conversation.photo(user, data, where))
                 del data
         await self.deliver(context.bot, message, reply)
 
@@ -303,7 +314,7 @@ class TelegramBot:
             if not feedback:  # answer at once so the button stops spinning
                 await query.answer()
                 answered = True
-            reply = await self.conversation.button(user_of(update), action)
+            reply = await self.conversation.button(user_of(update), action, where_of(update))
             if feedback:  # a small toast; the list stays as it was
                 await query.answer(reply.text[:200])
                 answered = True
@@ -361,6 +372,11 @@ class TelegramBot:
             notice = SENT_PRIVATELY
         await bot.send_message(chat.id, notice,
                                reply_to_message_id=message.message_id if quote else None)
+
+    async def notify(self, chat_id: str, reply: Reply) -> None:
+        """Post to a chat unprompted (a group round closed by its timer)."""
+        await self.application.bot.send_message(int(chat_id), reply_text(reply),
+                                                reply_markup=keyboard(reply))
 
     @contextlib.asynccontextmanager
     async def working(self, bot: TgBot, chat_id: int) -> AsyncIterator[None]:

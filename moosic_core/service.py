@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
 from moosic_core.errors import Busy, ConsentRequired
+from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.songs.models import SongModels
@@ -62,6 +63,7 @@ class MoosicService:
         self.config = config
         self.catalog = catalog
         self.ranker = Ranker(catalog)
+        self.group_ranker = GroupRanker(self.ranker)
         self.faces = faces
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=config.service.workers,
@@ -128,6 +130,28 @@ class MoosicService:
             hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
                          "and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
+
+    async def recommend_group(self, members: Sequence[tuple[UserRef, str]],
+                              readings: Sequence[MoodReading], mode: Mode = "match",
+                              n: int | None = None) -> GroupList:
+        """One fair list for several people (see :mod:`moosic_core.recommend.group`).
+
+        ``members`` are (user, name shown to the group); ``readings`` every mood given in the
+        round. Songs a member already has or disliked are left out.
+        """
+        n = n or self.config.service.recommendations
+        group: list[GroupMember] = []
+        exclude: set[str] = set()
+        for user, name in members:
+            profile = await self.taste.profile(user)
+            feedback = await self.store.feedback(user)
+            exclude |= {t for t, v in feedback.items() if v < 0}
+            if profile is not None:
+                exclude |= profile.known_track_ids
+            group.append(GroupMember(name, dict(profile.genres) if profile else {}))
+        mood = group_mood(readings)
+        return await self.run_cpu(self.group_ranker.rank, group, mood, mode, n,
+                                  frozenset(exclude))
 
     async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
         """Record a thumbs up (+1) or down (-1) for a recommended track."""

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "moosic_core.cli.taste_cmd",
     "moosic_core.cli.face_cmd",
     "moosic_core.cli.recommend_cmd",
+    "moosic_core.cli.group_cmd",
 )
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.service import MoosicService, Suggestions
-from moosic_core.types import MoodReading, UserRef
+from moosic_core.types import MoodReading, Recommendation, UserRef
 
 CLI_USER = UserRef("cli", "local")
 
@@ -32,13 +33,18 @@ def suggestions_to_dict(s: Suggestions) -> dict[str, Any]:
     return {
         "mood": mood_to_dict(s.mood), "mode": s.mode, "has_taste": s.has_taste,
         "hints": list(s.hints),
-        "tracks": [{"track_id": r.track.track_id, "name": r.track.name,
-                    "artists": list(r.track.artists), "genres": list(r.track.genres),
-                    "mood_score": round(r.track.mood_score, 4),
-                    "energy": round(r.track.energy, 4), "url": r.track.url,
-                    "score": r.score, "reasons": [dataclasses.asdict(x) for x in r.reasons]}
-                   for r in s.items],
+        "tracks": tracks_to_dicts(s.items),
     }
+
+
+def tracks_to_dicts(items: Iterable[Recommendation]) -> list[dict[str, Any]]:
+    """The JSON shape of each song in a list."""
+    return [{"track_id": r.track.track_id, "name": r.track.name,
+             "artists": list(r.track.artists), "genres": list(r.track.genres),
+             "mood_score": round(r.track.mood_score, 4),
+             "energy": round(r.track.energy, 4), "url": r.track.url,
+             "score": r.score, "reasons": [dataclasses.asdict(x) for x in r.reasons]}
+            for r in items]
 
 
 async def load_taste(service: MoosicService, user: UserRef, args: argparse.Namespace) -> None:

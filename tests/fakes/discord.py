@@ -57,6 +57,7 @@ class FakeDiscord:
     gateway_events: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
     reject_token: bool = False  # answer 401 to the login, as Discord does for a bad token
+    names: dict[str, str] = field(default_factory=dict)  # user id -> display name
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1500000000000000001)
@@ -152,6 +153,8 @@ class FakeDiscord:
                                 "response_message_loading": kind == 5,
                                 "response_message_ephemeral": bool(flags & EPHEMERAL)},
                 "resource": resource})
+        if parts[0] == "channels" and parts[-1] == "messages" and request.method == "POST":
+            return _json(self._message(body or {}, parts[1]))
         if parts[0] == "webhooks":
             if request.method == "DELETE":
                 return web.Response(status=204)
@@ -220,7 +223,7 @@ class FakeDiscord:
 
     def _base(self, kind: int, user_id: str, guild: bool) -> dict[str, Any]:
         user = {"id": user_id, "username": f"user{user_id[-3:]}", "discriminator": "0",
-                "global_name": "Ann", "avatar": None}
+                "global_name": self.names.get(user_id, "Ann"), "avatar": None}
         payload: dict[str, Any] = {
             "id": self.snowflake(), "application_id": APP_ID, "type": kind,
             "token": f"itoken-{self.snowflake()}", "version": 1, "locale": "en-US",

@@ -1,0 +1,99 @@
+"""Group rounds on Telegram: the real python-telegram-bot Application against the fake Bot API
+server (tests/fakes/telegram.py), over the real service, models and SQLite store."""
+
+from __future__ import annotations
+
+from moosic_core.types import UserRef
+from tests.fakes.telegram import FakeTelegram, group_chat, private_chat, user
+from tests.test_group_round import two_faces  # noqa: F401  (a fixture)
+from tests.test_telegram import fake, tg  # noqa: F401  (fixtures)
+
+ANA, BEN, CY, DEE = 601, 602, 603, 604
+NAMES = {ANA: "Ana", BEN: "Ben", CY: "Cy", DEE: "Dee"}
+GROUP, OTHER = -100600, -100700
+
+
+def who(uid: int) -> dict:
+    return user(uid, NAMES[uid])
+
+
+async def in_group(server: FakeTelegram, chat: int, uid: int, text: str | None = None,
+                   **message) -> str:
+    """Post in a group; return the bot's next message there."""
+    before = len(server.sent("sendMessage", chat))
+    server.push_message(group_chat(chat), who(uid), text, **message)
+    return (await server.replies(chat, before + 1))[before].text
+
+
+async def press(server: FakeTelegram, chat: int, uid: int, action: str) -> str:
+    before = len(server.sent("sendMessage", chat))
+    server.push_button(group_chat(chat), who(uid), action)
+    return (await server.replies(chat, before + 1))[before].text
+
+
+async def link_playlist(server: FakeTelegram, uid: int, path) -> None:
+    doc = server.document(path.read_bytes(), path.name, "text/csv")
+    server.push_message(private_chat(uid), who(uid), document=doc)
+    assert "Your top genres" in (await server.replies(uid))[0].text
+
+
+async def test_round_with_three_members_one_leaving(tg, fake, config) -> None:  # noqa: F811
+    await link_playlist(fake, ANA, config.data.playlists_dir / "liked_songs_a.csv")
+    await link_playlist(fake, BEN, config.data.playlists_dir / "liked_songs_b.csv")
+    opened = await in_group(fake, GROUP, ANA, "/group")
+    assert "Group round open" in opened
+    assert fake.sent("sendMessage", GROUP)[-1].actions() == ["group:join", "group:done"]
+    assert await press(fake, GROUP, BEN, "group:join") == "Ben is in. 2 in the round."
+    assert await in_group(fake, GROUP, CY, "/mood sad") == "Cy is in with a sad mood. " \
+                                                           "3 in the round."
+    assert (await in_group(fake, GROUP, DEE, "/mood happy")).endswith("4 in the round.")
+    assert await in_group(fake, GROUP, DEE, "/group leave") == "Dee left the round."
+    result = await in_group(fake, GROUP, BEN, "/group done")
+    assert result.startswith("🎶 For 3 of you (Ana, Ben, Cy): the group's mood is sad (0.10).")
+    assert "Taste match: " in result
+    assert result.count("https://open.spotify.com/track/") == 10
+    assert "from Ana" in result and "from Ana and Ben's taste" in result
+    # Dee left: her happy mood no longer counts (the mean would be 0.37).
+    assert "Dee" not in result and "of your listening" not in result
+    # Nothing went to anybody's private chat but their own playlist answers.
+    assert all(len(fake.sent("sendMessage", u)) == (1 if u in (ANA, BEN) else 0)
+               for u in NAMES)
+
+
+async def test_timer_posts_the_result(tg, fake) -> None:  # noqa: F811
+    tg.conversation.groups.round_s = 0.5
+    await in_group(fake, GROUP, ANA, "/blend")
+    await in_group(fake, GROUP, BEN, "/mood happy")
+    await fake.wait_for(lambda f: len(f.sent("sendMessage", GROUP)) >= 3)
+    posted = fake.sent("sendMessage", GROUP)[2]
+    assert posted.text.startswith("🎶 For 2 of you (Ana, Ben): the group's mood is happy")
+    assert "popular songs that fit the mood" in posted.text
+    assert "There's no group round" in await in_group(fake, GROUP, ANA, "/group done")
+
+
+async def test_group_photo_with_two_faces(tg, fake, service, two_faces) -> None:  # noqa: F811
+    await service.give_consent(UserRef("telegram", str(ANA)))
+    await in_group(fake, GROUP, ANA, "/group")
+    # A plain photo (no caption) counts while the round is open.
+    answer = await in_group(fake, GROUP, ANA, photo=two_faces)
+    assert answer.startswith("Got a group photo: 2 faces count for the group's mood")
+    # Without the sender's consent, faces are not read (nor the sender joined): the consent
+    # question comes first.
+    question = await in_group(fake, GROUP, BEN, photo=two_faces)
+    assert "never stored" in question
+    result = await in_group(fake, GROUP, ANA, "/group done")
+    assert result.startswith("🎶 For 1 of you (Ana): the group's mood is ")
+    assert "nobody shared a mood" not in result
+
+
+async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:  # noqa: F811
+    await in_group(fake, GROUP, ANA, "/group")
+    await in_group(fake, OTHER, BEN, "/group lift")
+    assert (await in_group(fake, GROUP, CY, "/mood sad")).endswith("2 in the round.")
+    assert (await in_group(fake, OTHER, DEE, "/mood happy")).endswith("2 in the round.")
+    here = await in_group(fake, GROUP, ANA, "/group done")
+    assert here.startswith("🎶 For 2 of you (Ana, Cy): the group's mood is sad")
+    assert "There's no group round" in await in_group(fake, GROUP, ANA, "/group done")
+    there = await in_group(fake, OTHER, BEN, "/group done")
+    assert there.startswith("🎶 For 2 of you (Ben, Dee): the group's mood is happy")
+    assert "step 10 of 10 towards a happier mood" in there
