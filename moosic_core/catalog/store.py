@@ -98,6 +98,8 @@ class Catalog:
         self.genre_names: list[str] = sorted({g for gs in self.genres for g in gs})
         self._genre_pos = {g: i for i, g in enumerate(self.genre_names)}
         self._row_of = {tid: i for i, tid in enumerate(self.track_ids)}
+        self._names = frame["track_name"].to_numpy(dtype=object)
+        self._artist_names = frame["artists"].to_numpy(dtype=object)
 
     @classmethod
     def load(cls, catalog_dir: Path) -> Catalog:
@@ -186,10 +188,9 @@ class Catalog:
 
     # --- presentation --------------------------------------------------------------------
     def track(self, row: int) -> Track:
-        data = self.frame.iloc[row]
         return Track(
-            track_id=str(data["track_id"]), name=str(data["track_name"]),
-            artists=tuple(split_artists(str(data["artists"]))), genres=self.genres[row],
+            track_id=str(self.track_ids[row]), name=str(self._names[row]),
+            artists=tuple(split_artists(str(self._artist_names[row]))), genres=self.genres[row],
             mood_score=float(self.mood[row]), energy=float(self.arousal[row]),
             popularity=float(self.popularity[row]),
         )

@@ -106,8 +106,9 @@ class Ranker:
         taste_fit = self._taste_fit(request.taste) if has_taste else \
             np.zeros(len(c), dtype=np.float32)
         base = weights["taste"] * taste_fit + weights["popularity"] * c.popularity
-        best_mood = np.max([self._mood_fit(slice(None), t, request.energy)
-                            for t in np.unique(targets)], axis=0)
+        # The best fit to any target: the distance to the nearest point of the target range.
+        nearest = np.clip(c.mood, targets.min(), targets.max())
+        best_mood = self._mood_fit(slice(None), nearest, request.energy)
         total = base + weights["mood"] * best_mood
         allowed = c.servable.copy()
         excluded_rows = [r for r in c.rows_of(request.exclude_ids) if r is not None]
@@ -127,29 +128,33 @@ class Ranker:
                 ) -> list[Recommendation]:
         """Greedy MMR over the pool, one target mood per position, two songs per artist."""
         c = self.catalog
-        pool_genres = self._genres[pool]
+        pool_genres = self._genres[pool].toarray()
         static = (weights["taste"] * taste_fit + weights["liked"] * liked_fit
                   + weights["popularity"] * c.popularity[pool])
         max_similarity = np.zeros(len(pool), dtype=np.float32)
-        taken = np.zeros(len(pool), dtype=bool)
+        blocked = np.zeros(len(pool), dtype=bool)  # taken, or its artist has had its share
+        rows_of_artist: dict[str, list[int]] = {}
+        for i, row in enumerate(pool):
+            for artist in self._artists[row].split(";"):
+                rows_of_artist.setdefault(artist, []).append(i)
         per_artist: dict[str, int] = {}
         chosen: list[Recommendation] = []
         for position, target in enumerate(targets):
             mood_fit = self._mood_fit(pool, target, request.energy)
             relevance = weights["mood"] * mood_fit + static
             mmr = MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * max_similarity
-            blocked = taken | np.array([any(per_artist.get(a, 0) >= MAX_PER_ARTIST
-                                            for a in self._artists[r].split(";")) for r in pool])
             mmr = np.where(blocked, -np.inf, mmr)
             pick = int(np.argmax(mmr))
             if not np.isfinite(mmr[pick]):
                 break
-            taken[pick] = True
+            blocked[pick] = True
             row = int(pool[pick])
             for artist in self._artists[row].split(";"):
                 per_artist[artist] = per_artist.get(artist, 0) + 1
+                if per_artist[artist] >= MAX_PER_ARTIST:
+                    blocked[rows_of_artist[artist]] = True
             # Similarity to the new pick: shared genres and a close mood.
-            overlap = np.asarray((pool_genres @ pool_genres[pick].T).todense()).ravel()
+            overlap = pool_genres @ pool_genres[pick]
             overlap = overlap / max(float(overlap[pick]), 1e-9)
             closeness = 1.0 - np.abs(c.mood[pool] - c.mood[row])
             max_similarity = np.maximum(max_similarity, (0.5 * overlap + 0.5 * closeness)
