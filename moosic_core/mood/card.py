@@ -64,7 +64,7 @@ Reproduce: `moosic train face` (architecture `{m.get('arch', '?')}`, {m.get('epo
 batch {m.get('batch', '?')}, seed {m.get('seed', '?')}); it took **{_f(m.get('train_seconds', 0) / 60, 1)} min**
 on this machine ({env.get('cpu_count', '?')} CPU cores, x86-64, no GPU, TensorFlow
 {env.get('tensorflow', '?')}, shared with other jobs during the run). Nothing needs a GPU.
-The comparison table: `moosic train face --compare-only --compare-epochs 2`. Detector numbers:
+The comparison table: `moosic train face --compare-only` (2 epochs on 6,000 training images each). Detector numbers:
 `moosic eval face-detector --save`. Evaluation: `moosic eval face --split test --json`.
 """
 
@@ -138,10 +138,11 @@ def _comparison(metrics: dict[str, Any]) -> str:
     lines = ["## Architecture comparison (all trained from scratch, same data and schedule)", "",
              "ImageNet weights cannot be downloaded here, so these are the original's three "
              "families rebuilt at CPU-trainable widths and trained from random initialisation "
-             f"for only {next(iter(rows.values())).get('epochs', '?')} epochs each (the CPU "
-             "budget); they show speed and early learning, not what each family reaches when "
-             "trained to convergence. The last row is the served model, trained for its full "
-             "schedule.", "",
+             f"for only {next(iter(rows.values())).get('epochs', '?')} epochs on a random "
+             f"{next(iter(rows.values())).get('n_train', '?')}-image subset of `train/` each "
+             "(the CPU budget of this 2-core machine); they show cost and early learning, not "
+             "what each family reaches when trained to convergence. The last row is the served "
+             "model, trained on all of `train/` for its full schedule.", "",
              "| architecture | epochs | params | train acc (7-class) | test acc (7-class) | "
              "test happy-vs-sad | train time | LiteRT ms/face |",
              "|---|---|---|---|---|---|---|---|"]
@@ -169,6 +170,10 @@ def _comparison(metrics: dict[str, Any]) -> str:
 
 
 def _detector(d: dict[str, Any]) -> str:
+    from moosic_core.mood.detect import DetectorSettings
+    from moosic_core.mood.reader import CROP_MARGIN, MIN_FACE_PX
+
+    s = DetectorSettings()
     if not d:
         return "## Face detector\n\nNot measured yet (`moosic eval face-detector --save`).\n"
     fp = ", ".join(f"{k} {v}" for k, v in d.get("false_detections_by_image", {}).items())
@@ -182,13 +187,14 @@ def _detector(d: dict[str, Any]) -> str:
                 "faces' original 48 px crops (the cost of re-cropping an enlarged copy).\n")
     return f"""## Face detector
 
-OpenCV 4.x Haar cascades (`haarcascade_frontalface_default.xml`, `minNeighbors` 8, on a copy
-shrunk to 320 px wide; when that finds nothing, `haarcascade_frontalface_alt.xml`, `minNeighbors`
-4, on a copy up to 960 px wide, to find small faces and say "too small" rather than "no face").
+OpenCV 4.x Haar cascades (`haarcascade_frontalface_default.xml`, `minNeighbors` {s.min_neighbors},
+on a copy {s.detect_width} px wide; when that finds nothing, `haarcascade_frontalface_alt.xml`,
+`minNeighbors` {s.fine_min_neighbors}, on a copy {s.fine_width} px wide, to find small faces and
+say "too small" rather than "no face"; nested duplicate boxes are dropped).
 The weights ship inside `opencv-python-headless` (`cv2.data.haarcascades`), no download.
 Chosen over a DNN detector because nothing else with packaged weights was available here, and
-because at 320 px it costs milliseconds on a CPU. Faces narrower than 40 original pixels are
-refused (`FaceTooSmall`). Crop: a square {1.05}x the box, centred on it, resized to 48x48 and
+because at 320 px it costs milliseconds on a CPU. Faces narrower than {MIN_FACE_PX} original pixels are
+refused (`FaceTooSmall`). Crop: a square {CROP_MARGIN}x the box, centred on it, resized to 48x48 and
 histogram-equalised like FER-2013 (on FER faces the Haar box is a median
 {_f(d.get('crop_margin_measured'))}x smaller than the 48 px frame, offset
 {_f(d.get('crop_shift_y_measured'))} box heights).
