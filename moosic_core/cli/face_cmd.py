@@ -107,8 +107,8 @@ def register(tree: CommandTree) -> None:
                    help="also train the comparison architectures (briefly)")
     p.add_argument("--compare-only", action="store_true",
                    help="only train the comparison architectures")
-    p.add_argument("--compare-epochs", type=int, default=2)
-    p.add_argument("--compare-n-train", type=int, default=6000,
+    p.add_argument("--compare-epochs", type=int, default=4)
+    p.add_argument("--compare-n-train", type=int, default=4000,
                    help="training images (random subset) for each comparison network")
 
     p = tree.add("eval face", eval_face,

@@ -64,7 +64,7 @@ Reproduce: `moosic train face` (architecture `{m.get('arch', '?')}`, {m.get('epo
 batch {m.get('batch', '?')}, seed {m.get('seed', '?')}); it took **{_f(m.get('train_seconds', 0) / 60, 1)} min**
 on this machine ({env.get('cpu_count', '?')} CPU cores, x86-64, no GPU, TensorFlow
 {env.get('tensorflow', '?')}, shared with other jobs during the run). Nothing needs a GPU.
-The comparison table: `moosic train face --compare-only` (2 epochs on 6,000 training images each). Detector numbers:
+The comparison table: `moosic train face --compare-only` (4 epochs on 4,000 training images each). Detector numbers:
 `moosic eval face-detector --save`. Evaluation: `moosic eval face --split test --json`.
 """
 

@@ -260,9 +260,12 @@ def _prefixed(prefix: str, m: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
 
 
-def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 2, batch: int = 128,
-                          lr: float = 2e-3, seed: int = 7, n_train: int | None = None,
-                          archs: tuple[str, ...] = tuple(ARCHITECTURES)) -> dict[str, Any]:
+COMPARE_ORDER = ("mobilenet_v2_style", "vgg16_style", "inception_v3_style", "compact")
+
+
+def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 4, batch: int = 128,
+                          lr: float = 2e-3, seed: int = 7, n_train: int | None = 4000,
+                          archs: tuple[str, ...] = COMPARE_ORDER) -> dict[str, Any]:
     """Train each architecture for ``epochs`` epochs (same data, augmentation, schedule) and
     record train/test accuracy, parameters, training time and LiteRT latency. ``n_train``
     limits training to a fixed random subset of ``train/`` (CPU budget)."""
