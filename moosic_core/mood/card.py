@@ -165,7 +165,11 @@ def _comparison(metrics: dict[str, Any]) -> str:
               "parallel 1x1 / 3x3 / factorised-5x5 / pool branches and grid-reduction blocks, "
               "width 16. MobileNetV2-style: Keras' MobileNetV2 (alpha 0.5, weights=None) on the "
               "48 px input. Train accuracy is on 6,000 fixed training images without "
-              "augmentation; latency is the LiteRT float16 export, flip-averaged, one thread.", ""]
+              "augmentation; latency is the LiteRT float16 export, flip-averaged, one thread. "
+              "Keras' MobileNetV2 uses batch-norm momentum 0.999: after ~125 training steps its "
+              "moving statistics are still close to their initial values, so at inference it "
+              "gives a constant output (ROC AUC 0.5); that row measures the short budget, not "
+              "the family.", ""]
     return "\n".join(lines)
 
 
@@ -235,7 +239,8 @@ def _limits() -> str:
   partly covered (glasses, hands, masks). The model only ever sees a 48x48 grey, equalised crop,
   so fine detail is lost, and subtle real expressions get less confident (more neutral) readings
   than FER's exaggerated ones.
-- Frontal faces only: the Haar cascade misses profiles and faces tilted more than ~20 degrees.
+- Frontal faces only: the Haar cascade misses profiles and strongly tilted faces (not measured
+  here beyond the tests: a face turned 90 degrees is not found unless EXIF says so).
 - FER-2013 labels are noisy (human agreement is around 65%) and the data set's demographics are
   not balanced or documented; accuracy may differ across age, skin tone and gender, and this was
   not measured. Disgust has few training images (436) and is the least reliable class.

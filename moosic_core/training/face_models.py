@@ -108,9 +108,6 @@ def mobilenet_v2_style(alpha: float = 0.5) -> keras.Model:
     inp, x = _inputs()
     base = keras.applications.MobileNetV2(input_shape=INPUT_SHAPE, alpha=alpha,
                                           include_top=False, weights=None)
-    for layer in base.layers:  # Keras' 0.999 is meant for long runs; ours are short
-        if isinstance(layer, layers.BatchNormalization):
-            layer.momentum = 0.99
     x = base(x)
     return _head(inp, x, "mobilenet_v2_style")
 
