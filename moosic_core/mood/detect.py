@@ -1,10 +1,10 @@
 """Face detection with OpenCV's Haar cascade (weights ship in ``opencv-python-headless`` 4.x).
 
 The photo is first shrunk to ``detect_width`` pixels wide (Haar's cost grows with the pixel
-count: ~13 ms at 320 px against 120-200 ms for a full-size photo). When that finds nothing, a
-second pass at up to ``fine_width`` px looks for smaller faces, so that a face too small to
-read is reported as such rather than as "no face"; it uses OpenCV's ``alt`` cascade, which
-makes far fewer false detections than the default one at that size (see the model card).
+count: ~13 ms at 320 px against 120-200 ms for a full-size photo). When that finds nothing,
+a second pass at ``fine_width`` px (enlarging small photos) looks for smaller faces, so that
+a face too small to read is reported as such rather than as "no face"; it uses OpenCV's
+``alt`` cascade, which makes far fewer false detections than the default one at that size.
 Boxes are returned in the decoded image's pixels, largest first. A detector instance is
 safe to share between threads (one pair of cascades per thread).
 """
@@ -31,7 +31,7 @@ class DetectorSettings:
     fine_width: int = 960
     scale_factor: float = 1.1
     min_neighbors: int = 8
-    fine_min_neighbors: int = 4
+    fine_min_neighbors: int = 6
     min_size: int = 24  # pixels at the detection scale (the cascade's window)
 
 
@@ -64,9 +64,9 @@ class FaceDetector:
         """Faces in a grey image as (x, y, w, h) in its own pixels, largest first."""
         s = self.settings
         boxes = self._detect_at(grey, s.detect_width)
-        if not boxes and grey.shape[1] > s.detect_width:
-            boxes = self._detect_at(grey, min(grey.shape[1], s.fine_width), fine=True)
-        return sorted(boxes, key=lambda b: (-b[2] * b[3], b[0], b[1]))
+        if not boxes:
+            boxes = self._detect_at(grey, s.fine_width, fine=True)
+        return _suppress_nested(sorted(boxes, key=lambda b: (-b[2] * b[3], b[0], b[1])))
 
     def _detect_at(self, grey: npt.NDArray[np.uint8], width: int, fine: bool = False
                    ) -> list[Box]:
@@ -88,3 +88,20 @@ class FaceDetector:
         for x, y, bw, bh in np.asarray(found).reshape(-1, 4):
             out.append((round(x / ratio), round(y / ratio), round(bw / ratio), round(bh / ratio)))
         return out
+
+
+def _suppress_nested(boxes: list[Box], overlap: float = 0.5) -> list[Box]:
+    """Drop a box when more than ``overlap`` of it lies inside a larger box already kept
+    (Haar sometimes reports a face and a part of it). ``boxes`` must be largest first."""
+    kept: list[Box] = []
+    for b in boxes:
+        area = b[2] * b[3]
+        if all(_intersection(b, k) <= overlap * area for k in kept):
+            kept.append(b)
+    return kept
+
+
+def _intersection(a: Box, b: Box) -> int:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return max(0, w) * max(0, h)

@@ -260,12 +260,20 @@ def _prefixed(prefix: str, m: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
 
 
-def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 2, batch: int = 128,
-                          lr: float = 2e-3, seed: int = 7,
-                          archs: tuple[str, ...] = tuple(ARCHITECTURES)) -> dict[str, Any]:
+COMPARE_ORDER = ("mobilenet_v2_style", "vgg16_style", "inception_v3_style", "compact")
+
+
+def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 4, batch: int = 128,
+                          lr: float = 2e-3, seed: int = 7, n_train: int | None = 4000,
+                          archs: tuple[str, ...] = COMPARE_ORDER) -> dict[str, Any]:
     """Train each architecture for ``epochs`` epochs (same data, augmentation, schedule) and
-    record train/test accuracy, parameters, training time and LiteRT latency."""
+    record train/test accuracy, parameters, training time and LiteRT latency. ``n_train``
+    limits training to a fixed random subset of ``train/`` (CPU budget)."""
     data = _load_all(fer_dir)
+    if n_train is not None and n_train < len(data["train"][0]):
+        x, y = data["train"]
+        idx = np.random.default_rng(seed).permutation(len(x))[:n_train]
+        data["train"] = (x[idx], y[idx])
     rows: dict[str, Any] = {}
     for arch in archs:
         model, _, seconds = _fit(arch, data, epochs, batch, lr, seed)
@@ -275,6 +283,7 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 2, batch: 
             latency = _litert_latency_ms(path)
         rows[arch] = {
             "params": int(model.count_params()), "epochs": epochs,
+            "n_train": len(data["train"][0]),
             "train_seconds": round(seconds),
             "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
             "test": _prefixed("test", evaluate(model, *data["test"])),

@@ -1,0 +1,74 @@
+"""The served LiteRT model: same scores as the Keras model it came from, and good enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moosic_core.config import load_config
+from moosic_core.mood.emotions import HAPPY, SAD, mood_scores, valence_arousal
+from moosic_core.mood.evaluate import evaluate_split
+from moosic_core.mood.fer import load_split
+from moosic_core.mood.model import MoodModel
+from moosic_core.mood.reader import model_path
+
+CONFIG = load_config(env={})
+FER = Path(CONFIG.data.fer2013_dir)
+MODEL = model_path(CONFIG.paths.models_dir)
+needs_fer = pytest.mark.skipif(not (FER / "test").is_dir(), reason="FER-2013 not available")
+
+
+@pytest.fixture(scope="module")
+def test_faces() -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_split(FER, "test")
+    idx = np.random.default_rng(0).choice(len(x), 96, replace=False)
+    return x[idx], y[idx]
+
+
+@needs_fer
+def test_litert_matches_keras(test_faces: tuple[np.ndarray, np.ndarray]) -> None:
+    pytest.importorskip("tensorflow")
+    from moosic_core.training.face import WEIGHTS_NAME, load_model, predict_tta
+
+    x, _ = test_faces
+    keras_model = load_model(MODEL.parent / WEIGHTS_NAME)
+    expected = predict_tta(keras_model, x)
+    served = MoodModel(MODEL).predict(x)
+    assert served.shape == expected.shape == (len(x), 7)
+    # float16 weights in the served file: probabilities agree to a few thousandths
+    assert np.abs(served - expected).max() < 0.02
+    assert np.abs(mood_scores(served) - mood_scores(expected)).max() < 0.02
+    assert (served.argmax(1) == expected.argmax(1)).mean() >= 0.97
+
+
+@needs_fer
+def test_served_model_separates_happy_from_sad() -> None:
+    result = evaluate_split(MODEL, FER, "test")
+    assert result["n"] == 1473 and result["n_7class"] == 3589
+    assert result["happy_sad_accuracy"] >= 0.90
+    assert result["roc_auc"] >= 0.95
+    assert result["accuracy_7class"] >= 0.55
+
+
+def test_single_and_batched_calls_agree(test_faces: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = test_faces
+    model = MoodModel(MODEL)
+    batched = model.predict(x[:8])
+    one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(8)])
+    assert np.allclose(batched, one_by_one, atol=1e-5)
+    assert np.allclose(batched.sum(1), 1.0, atol=1e-3)
+
+
+def test_mood_score_keeps_neutral_in_the_middle() -> None:
+    probs = np.zeros((3, 7))
+    probs[0, HAPPY] = 1.0
+    probs[1, SAD] = 1.0
+    probs[2, 4] = 0.95  # neutral
+    probs[2, HAPPY], probs[2, SAD] = 0.04, 0.01
+    happy, sad, neutral = mood_scores(probs)
+    assert happy == 1.0 and sad == 0.0
+    assert 0.45 < neutral < 0.55  # P(h)/(P(h)+P(s)) would say 0.8
+    va = valence_arousal(probs)
+    assert va[0, 0] > 0.5 and va[1, 0] < -0.5 and abs(va[2, 0]) < 0.1
