@@ -9,7 +9,7 @@ import os
 
 from moosic_core.config import load_config
 
-MODULES = ("benchmarks.catalog_bench", "benchmarks.service_bench",
+MODULES = ("benchmarks.catalog_bench", "benchmarks.service_bench", "benchmarks.face_bench",
            "benchmarks.telegram_bench")
 
 
