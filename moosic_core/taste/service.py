@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
@@ -38,7 +39,7 @@ from moosic_core.spotify.library import (
     read_own_library,
     read_public_playlists,
 )
-from moosic_core.store import Link, Store
+from moosic_core.store import CachedProfile, Link, Store
 from moosic_core.taste.csv_import import read_playlist_csv
 from moosic_core.taste.profile import ProfileBuilder, profile_from_json, profile_to_json
 from moosic_core.types import LibraryTrack, TasteProfile, UserRef
@@ -48,6 +49,8 @@ T = TypeVar("T")
 RunCpu = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 OAUTH_STATE_MAX_AGE_S = 600.0
+#: Parsed profiles kept in memory (least recently used dropped first).
+PARSED_PROFILES = 1024
 _BARE_CODE = re.compile(r"^[\w\-.~]{10,}$")
 
 
@@ -96,6 +99,8 @@ class TasteService:
         self._clock = clock
         self._cipher: TokenCipher | None = None
         self._user_locks: dict[UserRef, asyncio.Lock] = {}
+        self._profiles: OrderedDict[UserRef, tuple[tuple[str, float], TasteProfile]] = \
+            OrderedDict()
 
     # --- what this bot can do ------------------------------------------------------------
     @property
@@ -289,7 +294,7 @@ class TasteService:
                 link.fetched_at is None
                 or self._clock() - link.fetched_at > self.config.spotify.cache_ttl_s)
             if cached is not None and not stale and cached.source_key == self._source_key(link):
-                return profile_from_json(cached.profile)
+                return self._parsed(user, cached)
             if stale:
                 try:
                     await self._refetch(user, link)
@@ -298,8 +303,21 @@ class TasteService:
                         raise
                     log.warning("Spotify refresh failed (%s); serving the cached profile",
                                 exc.kind)
-                    return profile_from_json(cached.profile)
+                    return self._parsed(user, cached)
             return await self._build(user, await self.store.library(user))
+
+    def _parsed(self, user: UserRef, cached: CachedProfile) -> TasteProfile:
+        """The cached profile, parsed once per version (a few ms for thousands of tracks)."""
+        version = (cached.source_key, cached.built_at)
+        hit = self._profiles.get(user)
+        if hit is not None and hit[0] == version:
+            self._profiles.move_to_end(user)
+            return hit[1]
+        profile = profile_from_json(cached.profile)
+        self._profiles[user] = (version, profile)
+        if len(self._profiles) > PARSED_PROFILES:
+            self._profiles.popitem(last=False)
+        return profile
 
     async def _refetch(self, user: UserRef, link: Link) -> None:
         cap = self.config.spotify.track_cap
@@ -322,11 +340,13 @@ class TasteService:
     async def unlink(self, user: UserRef) -> bool:
         """Delete the user's link, tokens and cached library (feedback and consent stay)."""
         async with self._lock(user):
+            self._profiles.pop(user, None)
             return await self.store.delete_link(user)
 
     async def forget(self, user: UserRef) -> dict[str, int]:
         """Delete everything stored about the user."""
         async with self._lock(user):
             deleted = await self.store.forget(user)
+            self._profiles.pop(user, None)
         self._user_locks.pop(user, None)
         return deleted
