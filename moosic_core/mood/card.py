@@ -126,16 +126,26 @@ Validation (PublicTest): happy-vs-sad {_f(val.get('happy_sad_accuracy'))}, 7-cla
 augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 {_f(tr.get('happy_sad_accuracy'))}. Per-class recall on test (served): {recall or 'n/a'}.
 The two 0.91 rows are the issue's figures, not re-measured here.
+{_bar(test.get('happy_sad_accuracy'))}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
 median of 200 calls, both flips included).
 """
+
+
+def _bar(acc: Any) -> str:
+    if not isinstance(acc, float) or acc >= 0.95:
+        return ""
+    return (f"**The issue's bar (happy-vs-sad >= 0.95) is not met: {acc:.3f}.** Validation "
+            "accuracy rose through the run and levelled off only as the learning rate decayed "
+            "(see the training log), and the train subset reads 0.95, so longer training and a wider network are the obvious next "
+            "steps; they did not fit this 2-core machine's budget and are not measured here.")
 
 
 def _comparison(metrics: dict[str, Any]) -> str:
     rows = metrics.get("comparison", {})
     if not rows:
         return "## Architecture comparison\n\nNot run yet (`moosic train face --compare-only`).\n"
-    lines = ["## Architecture comparison (all trained from scratch, same data and schedule)", "",
+    lines = ["## Architecture comparison (trained from scratch, short runs)", "",
              "ImageNet weights cannot be downloaded here, so these are the original's three "
              "families rebuilt at CPU-trainable widths and trained from random initialisation "
              f"for only {next(iter(rows.values())).get('epochs', '?')} epochs on a random "
