@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot import replies
-from moosic_core.errors import ConsentRequired, MoosicError
+from moosic_core.errors import MoosicError
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
@@ -341,4 +341,4 @@ class Conversation:
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 
-__all__ = ["Button", "ConsentRequired", "Conversation", "Notify", "Reply", "Where"]
+__all__ = ["Button", "Conversation", "Notify", "Reply", "Where"]
