@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import os
-import statistics
 import sys
 import threading
 import time
@@ -29,19 +28,13 @@ from PIL import Image
 from moosic_core.config import load_config
 from moosic_core.mood.model import MoodModel
 from moosic_core.mood.reader import FaceMoodReader, model_path
+from moosic_core.timing import median_ms
 
 log = logging.getLogger(__name__)
 
 
-def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return round(statistics.median(times) * 1000.0, 2)
+def _median_ms(fn: Callable[[], object], runs: int) -> float:
+    return median_ms(fn, runs, warmup=2)
 
 
 def _selfie(width: int, height: int) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from moosic_core.cli.common import CommandTree, print_json
-from moosic_core.cli.recommend_cmd import mood_to_dict, tracks_to_dicts
+from moosic_core.cli.recommend_cmd import mood_to_dict, print_tracks, tracks_to_dicts
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.recommend.group import GroupList
@@ -64,11 +64,7 @@ def group_command(args: argparse.Namespace, config: Config) -> int:
     m, match = result.mood, result.taste_match.overall
     print(f"Group mood {m.mood_score:.2f} ({m.source}); mode {result.mode}; taste match "
           + ("-" if match is None else f"{match:.0%}"))
-    for i, r in enumerate(result.items, 1):
-        t = r.track
-        print(f"{i:2}. {t.name} — {', '.join(t.artists)} [{', '.join(t.genres[:2])}] "
-              f"mood {t.mood_score:.2f}  {t.url}")
-        print(f"    {'; '.join(x.text for x in r.reasons)}")
+    print_tracks(result.items)
     print("Genre precision per member: "
           + ", ".join(f"{k} {v:.2f}" for k, v in result.member_fit.items()))
     return 0

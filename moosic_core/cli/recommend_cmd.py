@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,15 @@ async def _recommend(args: argparse.Namespace, config: Config) -> Suggestions:
             return await service.recommend(CLI_USER, mood, args.mode, args.n)
 
 
+def print_tracks(items: Sequence[Recommendation]) -> None:
+    """The ranked list as text: title, artists, genres, mood, link, then the reasons."""
+    for i, r in enumerate(items, 1):
+        t = r.track
+        print(f"{i:2}. {t.name} — {', '.join(t.artists)} [{', '.join(t.genres[:2])}] "
+              f"mood {t.mood_score:.2f}  {t.url}")
+        print(f"    {'; '.join(x.text for x in r.reasons)}")
+
+
 def recommend_command(args: argparse.Namespace, config: Config) -> int:
     suggestions = asyncio.run(_recommend(args, config))
     if args.json:
@@ -84,11 +93,7 @@ def recommend_command(args: argparse.Namespace, config: Config) -> int:
         return 0
     m = suggestions.mood
     print(f"Mood {m.mood_score:.2f} ({suggestions.mood_words}, {m.source}); mode {args.mode}")
-    for i, r in enumerate(suggestions.items, 1):
-        t = r.track
-        print(f"{i:2}. {t.name} — {', '.join(t.artists)} [{', '.join(t.genres[:2])}] "
-              f"mood {t.mood_score:.2f}  {t.url}")
-        print(f"    {'; '.join(x.text for x in r.reasons)}")
+    print_tracks(suggestions.items)
     for hint in suggestions.hints:
         print(hint)
     return 0

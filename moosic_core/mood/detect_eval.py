@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from moosic_core.mood.emotions import HAPPY, SAD, mood_scores
 from moosic_core.mood.fer import load_split
 from moosic_core.mood.image import decode_image
 from moosic_core.mood.reader import FaceMoodReader, crop_face
+from moosic_core.timing import median_ms
 
 FACE_FREE = ("coins", "moon", "page", "horse", "coffee", "chelsea", "rocket", "brick", "grass",
              "gravel", "text", "checkerboard", "clock", "hubble_deep_field",
@@ -87,13 +87,7 @@ def astronaut_jpeg(width: int, height: int) -> bytes:
 
 
 def _median_ms(fn: Any, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return round(float(np.median(times)) * 1000, 2)
+    return median_ms(fn, runs, warmup=1)
 
 
 def measure_detector(fer_dir: Path, model_file: Path | None = None, n_faces: int = 500,
