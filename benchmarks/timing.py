@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
+
+from moosic_core.timing import run_times_ms
 
 
 def measure(fn: Callable[[], Any], runs: int = 7, warmup: int = 1) -> dict[str, float]:
     """Median, min and p95 wall time of ``fn`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
+    times = sorted(run_times_ms(fn, runs, warmup))
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return {"median_ms": round(statistics.median(times), 3), "min_ms": round(times[0], 3),
             "p95_ms": round(p95, 3), "runs": runs}

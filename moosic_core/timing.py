@@ -1,4 +1,4 @@
-"""Timing helper shared by evaluations and benchmarks: the median of several runs."""
+"""Timing helpers shared by evaluations and benchmarks: several runs after a warm-up."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import time
 from collections.abc import Callable
 
 
-def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn`` in milliseconds, after ``warmup`` untimed calls."""
+def run_times_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> list[float]:
+    """Wall times of ``runs`` calls of ``fn`` in milliseconds, after ``warmup`` untimed calls."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000.0, 2)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` in milliseconds."""
+    return round(statistics.median(run_times_ms(fn, runs, warmup)), 2)

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tqdm import tqdm
@@ -74,6 +75,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
+
+
+def publish_report(path: Path, markdown: str, result: Any, as_json: bool) -> None:
+    """Write an evaluation report to ``path`` and print it (or its numbers as JSON)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown)
+    if as_json:
+        print_json(result)
+    else:
+        print(markdown)
 
 
 def report_error(exc: BaseException, as_json: bool) -> int:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.cli.common import CommandTree, print_json, publish_report
 from moosic_core.cli.recommend_cmd import mood_to_dict, print_tracks, tracks_to_dicts
 from moosic_core.config import Config
 from moosic_core.errors import DataError
@@ -81,13 +81,8 @@ def eval_group_command(args: argparse.Namespace, config: Config) -> int:
     if len(playlists) < 2:
         raise DataError(f"Need at least two playlist CSVs in {config.data.playlists_dir}")
     result = evaluate_groups(catalog, load_members(catalog, models, playlists))
-    out = config.paths.models_dir / "recommend" / "GROUP_REPORT.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_markdown(result))
-    if args.json:
-        print_json(result)
-    else:
-        print(report_markdown(result))
+    publish_report(config.paths.models_dir / "recommend" / "GROUP_REPORT.md",
+                   report_markdown(result), result, args.json)
     return 0
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.cli.common import CommandTree, print_json, publish_report
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.service import MoosicService, Suggestions
@@ -110,13 +110,8 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     if not playlists:
         raise DataError(f"No playlist CSVs in {config.data.playlists_dir}")
     result = evaluate_ranking(catalog, models, playlists)
-    out = config.paths.models_dir / "recommend" / "REPORT.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_markdown(result))
-    if args.json:
-        print_json(result)
-    else:
-        print(report_markdown(result))
+    publish_report(config.paths.models_dir / "recommend" / "REPORT.md", report_markdown(result),
+                   result, args.json)
     return 0
 
 
