@@ -10,6 +10,7 @@ from pathlib import Path
 from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
 from moosic_core.errors import DataError
+from moosic_core.mood.card import ARCH_LABELS
 
 
 def mood(args: argparse.Namespace, config: Config) -> int:
@@ -47,11 +48,14 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
     result: dict[str, object] = {}
     if not args.compare_only:
         model = face.train_face(fer_dir, out_dir, epochs=args.epochs, batch=args.batch,
-                                seed=args.seed)
-        result["model"] = {k: v for k, v in model.items() if k != "history"}
+                                seed=args.seed, arch=args.arch,
+                                finetune_epochs=args.finetune_epochs,
+                                finetune_lr=args.finetune_lr, pair_weight=args.pair_weight,
+                                init=Path(args.init) if args.init else None)
+        result["model"] = {k: v for k, v in model.items() if k != "stages"}
     if args.compare or args.compare_only:
         result["comparison"] = face.compare_architectures(
-            fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train)
+            fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train or None)
     write_model_card(out_dir)
     if args.json:
         print_json(result)
@@ -100,16 +104,25 @@ def register(tree: CommandTree) -> None:
 
     p = tree.add("train face", train_face,
                  help="train the face mood model on FER-2013 and export it to models/face/")
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--arch", default="compact", choices=sorted(ARCH_LABELS),
+                   help="the network to train and serve")
+    p.add_argument("--epochs", type=int, default=24, help="stage 1: epochs from scratch")
+    p.add_argument("--finetune-epochs", type=int, default=30,
+                   help="stage 2: epochs with the happy-vs-sad term (0 skips it)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3, help="stage 2 peak learning rate")
+    p.add_argument("--pair-weight", type=float, default=1.0,
+                   help="weight of the happy-vs-sad term in stage 2's loss")
+    p.add_argument("--init", help="start stage 2 from these stage-1 weights (.npz from "
+                   "mood_weights.npz) instead of training stage 1")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--compare", action="store_true",
                    help="also train the comparison architectures (briefly)")
     p.add_argument("--compare-only", action="store_true",
                    help="only train the comparison architectures")
-    p.add_argument("--compare-epochs", type=int, default=4)
-    p.add_argument("--compare-n-train", type=int, default=4000,
-                   help="training images (random subset) for each comparison network")
+    p.add_argument("--compare-epochs", type=int, default=5)
+    p.add_argument("--compare-n-train", type=int, default=0,
+                   help="training images (random subset) for each comparison network; 0: all")
 
     p = tree.add("eval face", eval_face,
                  help="evaluate the served face model on FER-2013 (happy vs sad, 7 classes)")

@@ -43,12 +43,20 @@ def write_model_card(out_dir: Path) -> Path:
 def render(metrics: dict[str, Any], detector: dict[str, Any], evaluation: dict[str, Any],
            bench: dict[str, Any]) -> str:
     m = metrics.get("model", {})
-    parts = [_header(m), _data(m), _results(m, evaluation), _comparison(metrics),
+    parts = [_header(metrics), _data(m), _results(m, evaluation), _comparison(metrics),
              _detector(detector), _bench(bench), _limits(), _history(m)]
     return "\n".join(p for p in parts if p)
 
 
-def _header(m: dict[str, Any]) -> str:
+def _compare_budget(metrics: dict[str, Any]) -> str:
+    rows = list(metrics.get("comparison", {}).values())
+    if not rows:
+        return "not run yet"
+    return f"{rows[0].get('epochs', '?')} epochs on {rows[0].get('n_train', 0):,} training images each"
+
+
+def _header(metrics: dict[str, Any]) -> str:
+    m = metrics.get("model", {})
     env = m.get("environment", {})
     return f"""# Face mood model (`models/face/`)
 
@@ -60,11 +68,11 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 | `mood_weights.npz` | the Keras weights of the same network (float32), used by the tests to check that the served scores equal the Keras model's |
 | `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
-Reproduce: `moosic train face` (architecture `{m.get('arch', '?')}`, {m.get('epochs', '?')} epochs,
+Reproduce: `moosic train face` (architecture `{m.get('arch', '?')}`, {_stages_text(m)},
 batch {m.get('batch', '?')}, seed {m.get('seed', '?')}); it took **{_f(m.get('train_seconds', 0) / 60, 1)} min**
 on this machine ({env.get('cpu_count', '?')} CPU cores, x86-64, no GPU, TensorFlow
-{env.get('tensorflow', '?')}, shared with other jobs during the run). Nothing needs a GPU.
-The comparison table: `moosic train face --compare-only` (4 epochs on 4,000 training images each). Detector numbers:
+{env.get('tensorflow', '?')}). Nothing needs a GPU.
+The comparison table: `moosic train face --compare-only` ({_compare_budget(metrics)}). Detector numbers:
 `moosic eval face-detector --save`. Evaluation: `moosic eval face --split test --json`.
 """
 
@@ -77,12 +85,13 @@ def _data(m: dict[str, Any]) -> str:
 - FER-2013 (Goodfellow et al. 2013), 48x48 grey, histogram-equalised, 7 classes
   ({", ".join(EMOTIONS)}). Read from `config.data.fer2013_dir`; never committed.
 - `train/` (Training, {m.get('n_train', '?')} images, all 7 classes) trains the network;
-  `validation/` (PublicTest, 3,589) picks the epoch (best happy-vs-sad accuracy, ties by 7-class
-  accuracy; chosen: epoch {m.get('best_epoch', '?')}); `test/` (PrivateTest, 3,589) is only
+  `validation/` (PublicTest, 3,589) picks the epoch of each stage (best happy-vs-sad accuracy,
+  ties by 7-class accuracy; chosen: {_best_epochs_text(m)}); `test/` (PrivateTest, 3,589) is only
   reported. No test image was used for any choice.
 - Augmentation (random, per image, Keras layers in `tf.data`): {aug_text}.
-- Loss: cross-entropy with label smoothing {m.get('label_smoothing', '?')}; AdamW (weight decay
-  0.01), one epoch of linear warm-up to lr {m.get('lr', '?')}, then cosine decay.
+- Optimiser: AdamW (weight decay 0.01); each stage has one epoch of linear warm-up to its peak
+  learning rate, then cosine decay to 1% of it. Label smoothing {m.get('label_smoothing', '?')}.
+{_stages_list(m)}
 - Network `compact`: space-to-depth stem (48x48x1 -> 24x24x4, lossless) + 3x3 conv 32, then
   three blocks of two 3x3 conv (48, 96, 192 channels) with batch norm, ReLU and 2x2 max-pooling,
   global average pooling, dropout 0.4, softmax. {m.get('params', '?')} parameters.
@@ -100,6 +109,36 @@ def _data(m: dict[str, Any]) -> str:
   A reading of the probabilities, not trained on valence/arousal labels.
 - `box`: `[x, y, w, h]` in the pixels of the upright (EXIF-rotated) original photo.
 """
+
+
+def _stages(m: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(m.get("stages", []))
+
+
+def _stages_text(m: dict[str, Any]) -> str:
+    stages = _stages(m)
+    if not stages:
+        return f"{m.get('epochs', '?')} epochs"
+    return ", ".join(f"stage {i}: {st['epochs']} epochs, {st['stage']}"
+                     for i, st in enumerate(stages, 1))
+
+
+def _best_epochs_text(m: dict[str, Any]) -> str:
+    return ", ".join(f"epoch {st['best_epoch']} of stage {i}"
+                     for i, st in enumerate(_stages(m), 1)) or "n/a"
+
+
+def _stages_list(m: dict[str, Any]) -> str:
+    lines = []
+    for i, st in enumerate(_stages(m), 1):
+        loss = ("7-class cross-entropy" if not st.get("pair_weight") else
+                f"7-class cross-entropy + {st['pair_weight']} x the binary cross-entropy of "
+                "P(happy) / (P(happy) + P(sad)) on the happy and sad faces (the decision the "
+                "bot serves; zero on the other five classes)")
+        start = "random initialisation" if i == 1 else f"the weights chosen in stage {i - 1}"
+        lines.append(f"- Stage {i}, {st['stage']}: from {start}, {st['epochs']} epochs, peak "
+                     f"lr {st['lr']}, loss {loss}; {_f(st['train_seconds'] / 60, 1)} min.")
+    return "\n".join(lines)
 
 
 def _results(m: dict[str, Any], ev: dict[str, Any]) -> str:
@@ -126,33 +165,38 @@ Validation (PublicTest): happy-vs-sad {_f(val.get('happy_sad_accuracy'))}, 7-cla
 augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 {_f(tr.get('happy_sad_accuracy'))}. Per-class recall on test (served): {recall or 'n/a'}.
 The two 0.91 rows are the issue's figures, not re-measured here.
-{_bar(test.get('happy_sad_accuracy'))}
+{_bar(test.get('happy_sad_accuracy'), tr.get('happy_sad_accuracy'))}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
 median of 200 calls, both flips included).
 """
 
 
-def _bar(acc: Any) -> str:
+def _bar(acc: Any, train_acc: Any) -> str:
     if not isinstance(acc, float) or acc >= 0.95:
         return ""
-    return (f"**The issue's bar (happy-vs-sad >= 0.95) is not met: {acc:.3f}.** Validation "
-            "accuracy rose through the run and levelled off only as the learning rate decayed "
-            "(see the training log), and the train subset reads 0.95, so longer training and a wider network are the obvious next "
-            "steps; they did not fit this 2-core machine's budget and are not measured here.")
+    return (f"**The issue's bar (happy-vs-sad >= 0.95) is not met: {acc:.3f}.** The training "
+            f"faces read {_f(train_acc)} without augmentation, so this 0.66M-parameter network "
+            "now fits its training data better than it generalises; more epochs of the same "
+            "network move the test figure little (see the training log). The routes that reach "
+            "higher FER-2013 accuracy in the literature are wider networks at the full 48 px "
+            "resolution trained for 100+ epochs, and ensembles: hours on a GPU, days on these "
+            "2 cores. `moosic train face --init` continues from saved weights, so a longer "
+            "schedule can be spread over several runs.\n")
 
 
 def _comparison(metrics: dict[str, Any]) -> str:
     rows = metrics.get("comparison", {})
     if not rows:
         return "## Architecture comparison\n\nNot run yet (`moosic train face --compare-only`).\n"
-    lines = ["## Architecture comparison (trained from scratch, short runs)", "",
+    lines = ["## Architecture comparison (trained from scratch, same short budget)", "",
              "ImageNet weights cannot be downloaded here, so these are the original's three "
-             "families rebuilt at CPU-trainable widths and trained from random initialisation "
-             f"for only {next(iter(rows.values())).get('epochs', '?')} epochs on a random "
-             f"{next(iter(rows.values())).get('n_train', '?')}-image subset of `train/` each "
-             "(the CPU budget of this 2-core machine); they show cost and early learning, not "
-             "what each family reaches when trained to convergence. The last row is the served "
-             "model, trained on all of `train/` for its full schedule.", "",
+             "families rebuilt at CPU-trainable widths and trained from random initialisation, "
+             f"for {_compare_budget(metrics)} (same data, augmentation, loss and "
+             "schedule: one warm-up epoch, cosine decay), next to our compact network on the "
+             "same budget. The budget is what a 2-core CPU affords for four networks; it ranks "
+             "the families' early learning and cost, not what each reaches when trained to "
+             "convergence. The last row is the served model with its full two-stage schedule.",
+             "",
              "| architecture | epochs | params | train acc (7-class) | test acc (7-class) | "
              "test happy-vs-sad | train time | LiteRT ms/face |",
              "|---|---|---|---|---|---|---|---|"]
@@ -174,18 +218,24 @@ def _comparison(metrics: dict[str, Any]) -> str:
     lines += ["", "VGG16-style: VGG16's 2-2-3-3-3 conv layout at 1/4 width. InceptionV3-style: "
               "parallel 1x1 / 3x3 / factorised-5x5 / pool branches and grid-reduction blocks, "
               "width 16. MobileNetV2-style: Keras' MobileNetV2 (alpha 0.5, weights=None) on the "
-              "48 px input. Train accuracy is on 6,000 fixed training images without "
+              "48 px input, batch-norm momentum 0.99 like the others (Keras' 0.999 leaves the "
+              "moving statistics near their initial values in a run this short). Train accuracy is on 6,000 fixed training images without "
               "augmentation; latency is the LiteRT float16 export, flip-averaged, one thread.", ""]
+    best_pair = max(rows, key=lambda a: rows[a]["test"].get("happy_sad_accuracy") or 0.0)
+    best_seven = max(rows, key=lambda a: rows[a]["test"].get("accuracy_7class") or 0.0)
+    served = (metrics.get("model") or {}).get("arch")
+    reading = (f"At this budget {ARCH_LABELS.get(best_pair, best_pair)} separates happy from "
+               f"sad best and {ARCH_LABELS.get(best_seven, best_seven)} reads the 7 emotions best.")
+    if served and best_pair != served:
+        reading += (f" A {ARCH_LABELS.get(best_pair, best_pair)} network trained on the served "
+                    "model's full two-stage schedule is the next candidate to measure against it.")
+    lines += [reading, ""]
     prior = [ARCH_LABELS.get(a, a) for a, r in rows.items()
              if (r["test"].get("roc_auc") or 0.5) < 0.65]
     if prior:
-        steps = ", ".join(prior)
-        lines += [f"**Read with care:** at this budget (about 125 optimizer steps) {steps} did "
-                  "not get past the class prior (the same top class for every face; test ROC "
-                  "AUC 0.5-0.6), so the table compares cost (parameters, training time, "
-                  "latency), not what the families can learn. For scale, the served compact "
-                  "network reached the validation accuracy in the training log below after "
-                  "each full epoch (224 steps) of its own run.", ""]
+        lines += [f"**Read with care:** at this budget {', '.join(prior)} did not get past the "
+                  "class prior (test ROC AUC below 0.65), so for those rows the table compares "
+                  "cost (parameters, training time, latency), not what they can learn.", ""]
     if "compact" not in rows:
         lines += ["The compact network at the same short budget was not measured in this run "
                   "(stopped to leave the 2 CPU cores to the served model's training).", ""]
@@ -269,13 +319,15 @@ def _limits() -> str:
 
 
 def _history(m: dict[str, Any]) -> str:
-    hist = m.get("history", [])
-    if not hist:
+    stages = _stages(m)
+    if not stages:
         return ""
     lines = ["## Training log (validation after each epoch)", "",
-             "| epoch | train loss | val 7-class | val happy-vs-sad | elapsed s |",
-             "|---|---|---|---|---|"]
-    for h in hist:
-        lines.append(f"| {h['epoch']} | {_f(h['train_loss'])} | {_f(h['val_accuracy_7class'])} "
-                     f"| {_f(h['val_happy_sad_accuracy'])} | {h['elapsed_s']} |")
+             "| stage | epoch | train loss | val 7-class | val happy-vs-sad | elapsed s |",
+             "|---|---|---|---|---|---|"]
+    for i, st in enumerate(stages, 1):
+        for h in st["history"]:
+            lines.append(f"| {i} | {h['epoch']} | {_f(h['train_loss'])} | "
+                         f"{_f(h['val_accuracy_7class'])} | {_f(h['val_happy_sad_accuracy'])} "
+                         f"| {h['elapsed_s']} |")
     return "\n".join(lines) + "\n"

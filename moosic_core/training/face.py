@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
-from moosic_core.mood.emotions import EMOTIONS
+from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.fer import happy_sad_metrics, load_split
 from moosic_core.training.face_models import ARCHITECTURES
 
@@ -77,6 +77,26 @@ def _dataset(x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64], batch: int, see
                                                              reshuffle_each_iteration=True)
     return ds.batch(batch, drop_remainder=True).map(prep, num_parallel_calls=tf.data.AUTOTUNE
                                                     ).prefetch(2)
+
+
+def happy_sad_pair_loss(pair_weight: float) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """Cross-entropy over the 7 classes plus ``pair_weight`` times the binary cross-entropy of
+    ``P(happy) / (P(happy) + P(sad))`` on the happy and sad faces of the batch.
+
+    The second term trains exactly the decision the bot serves (happy versus sad) without
+    giving up the 7 emotion probabilities; it is zero on faces of the other five classes."""
+    cross_entropy = keras.losses.CategoricalCrossentropy(reduction="none")
+
+    def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        base = cross_entropy(y_true, y_pred)
+        is_happy = tf.cast(y_true[:, HAPPY] > 0.5, tf.float32)
+        is_pair = tf.cast((y_true[:, HAPPY] > 0.5) | (y_true[:, SAD] > 0.5), tf.float32)
+        p_happy = y_pred[:, HAPPY] / (y_pred[:, HAPPY] + y_pred[:, SAD] + 1e-7)
+        p_happy = tf.clip_by_value(p_happy, 1e-6, 1.0 - 1e-6)
+        binary = -(is_happy * tf.math.log(p_happy) + (1.0 - is_happy) * tf.math.log(1.0 - p_happy))
+        return tf.reduce_mean(base + pair_weight * is_pair * binary)
+
+    return loss
 
 
 def flip_tta(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -135,16 +155,23 @@ class _SelectByValidation(keras.callbacks.Callback):
 
 
 def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, lr: float,
-         seed: int, smoothing: float = 0.1) -> tuple[keras.Model, _SelectByValidation, float]:
+         seed: int, smoothing: float = 0.1, weights: list[Any] | None = None,
+         pair_weight: float = 0.0) -> tuple[keras.Model, _SelectByValidation, float]:
+    """Train ``arch`` (from ``weights`` when given) with one warm-up epoch to ``lr`` and a
+    cosine decay; returns the model at its best validation epoch."""
     keras.utils.set_random_seed(seed)
     model = ARCHITECTURES[arch]()
+    if weights is not None:
+        model.set_weights(weights)
     x, y = data["train"]
     steps = len(x) // batch
     schedule = keras.optimizers.schedules.CosineDecay(
         lr * 0.1, decay_steps=steps * max(epochs - 1, 1), warmup_target=lr,
         warmup_steps=steps, alpha=0.01)
+    loss = (happy_sad_pair_loss(pair_weight) if pair_weight > 0
+            else keras.losses.CategoricalCrossentropy())
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
-                  loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+                  loss=loss, metrics=["accuracy"])
     select = _SelectByValidation(*data["validation"])
     t0 = time.perf_counter()
     model.fit(_dataset(x, y, batch, seed, len(EMOTIONS), smoothing), epochs=epochs,
@@ -229,25 +256,51 @@ def _environment() -> dict[str, Any]:
             "gpu": bool(tf.config.list_physical_devices("GPU"))}
 
 
+def _stage(name: str, select: _SelectByValidation, seconds: float, **settings: Any
+           ) -> dict[str, Any]:
+    return {"stage": name, **settings, "best_epoch": select.best_epoch,
+            "train_seconds": round(seconds), "history": select.history}
+
+
 def train_face(fer_dir: Path, out_dir: Path, epochs: int = 24, batch: int = 128,
-               lr: float = 2e-3, seed: int = 7, arch: str = "compact") -> dict[str, Any]:
-    """Train, select, evaluate and export the serving model; returns its metrics."""
+               lr: float = 2e-3, seed: int = 7, arch: str = "compact",
+               finetune_epochs: int = 30, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
+               init: Path | None = None) -> dict[str, Any]:
+    """Train, select, evaluate and export the serving model; returns its metrics.
+
+    Stage 1 trains ``arch`` from scratch on the 7 classes (skipped when ``init`` names the
+    weights of an earlier stage 1). Stage 2 continues from those weights with a new warm-up and
+    cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss` added to the loss
+    (skipped when ``finetune_epochs`` is 0)."""
     data = _load_all(fer_dir)
-    model, select, seconds = _fit(arch, data, epochs, batch, lr, seed)
+    stages: list[dict[str, Any]] = []
+    if init is None:
+        model, select, seconds = _fit(arch, data, epochs, batch, lr, seed)
+        stages.append(_stage("from scratch", select, seconds, epochs=epochs, lr=lr,
+                             pair_weight=0.0))
+    else:
+        model = load_model(init, arch)
+        stages.extend(_read_metrics(out_dir).get("model", {}).get("stages", [])[:1])
+    if finetune_epochs > 0:
+        model, select, seconds = _fit(arch, data, finetune_epochs, batch, finetune_lr, seed + 1,
+                                      weights=model.get_weights(), pair_weight=pair_weight)
+        stages.append(_stage("fine-tuning with the happy-vs-sad term", select, seconds,
+                             epochs=finetune_epochs, lr=finetune_lr, pair_weight=pair_weight))
     out_dir.mkdir(parents=True, exist_ok=True)
     save_weights(model, out_dir / WEIGHTS_NAME)
     size = export_tflite(model, out_dir / TFLITE_NAME)
     result: dict[str, Any] = {
-        "arch": arch, "params": int(model.count_params()), "epochs": epochs,
-        "best_epoch": select.best_epoch, "batch": batch, "lr": lr, "seed": seed,
-        "label_smoothing": 0.1, "augmentation": AUGMENTATION, "train_seconds": round(seconds),
-        "n_train": len(data["train"][0]),
+        "arch": arch, "params": int(model.count_params()),
+        "epochs": sum(int(st["epochs"]) for st in stages), "batch": batch, "seed": seed,
+        "label_smoothing": 0.1, "augmentation": AUGMENTATION,
+        "train_seconds": sum(int(st["train_seconds"]) for st in stages),
+        "n_train": len(data["train"][0]), "stages": stages,
         "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
         "validation": _prefixed("validation", evaluate(model, *data["validation"])),
         "test_keras": _prefixed("test", evaluate(model, *data["test"])),
         "tflite_bytes": size, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
-        "history": select.history, "environment": _environment(),
+        "environment": _environment(),
     }
     metrics = _read_metrics(out_dir)
     metrics["model"] = result
@@ -263,8 +316,8 @@ def _prefixed(prefix: str, m: dict[str, float]) -> dict[str, float]:
 COMPARE_ORDER = ("mobilenet_v2_style", "vgg16_style", "inception_v3_style", "compact")
 
 
-def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 4, batch: int = 128,
-                          lr: float = 2e-3, seed: int = 7, n_train: int | None = 4000,
+def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: int = 128,
+                          lr: float = 2e-3, seed: int = 7, n_train: int | None = None,
                           archs: tuple[str, ...] = COMPARE_ORDER) -> dict[str, Any]:
     """Train each architecture for ``epochs`` epochs (same data, augmentation, schedule) and
     record train/test accuracy, parameters, training time and LiteRT latency. ``n_train``

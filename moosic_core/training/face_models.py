@@ -108,6 +108,9 @@ def mobilenet_v2_style(alpha: float = 0.5) -> keras.Model:
     inp, x = _inputs()
     base = keras.applications.MobileNetV2(input_shape=INPUT_SHAPE, alpha=alpha,
                                           include_top=False, weights=None)
+    for layer in base.layers:  # Keras' default 0.999 leaves the moving statistics at their
+        if isinstance(layer, layers.BatchNormalization):  # initial values in a short run
+            layer.momentum = 0.99
     x = base(x)
     return _head(inp, x, "mobilenet_v2_style")
 
