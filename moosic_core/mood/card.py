@@ -21,6 +21,19 @@ ARCH_LABELS = {
     "inception_v3_style": "InceptionV3-style",
     "mobilenet_v2_style": "MobileNetV2-style",
 }
+ARCH_DESCRIPTIONS = {
+    "compact": "space-to-depth stem (48x48x1 -> 24x24x4, lossless) + 3x3 conv 32, then three "
+               "blocks of two 3x3 conv (48, 96, 192 channels) with batch norm, ReLU and 2x2 "
+               "max-pooling, global average pooling, dropout 0.4, softmax.",
+    "vgg16_style": "VGG16's 2-2-3-3-3 layout of 3x3 conv + batch norm + ReLU at 1/4 of its "
+                   "widths (16, 32, 64, 128, 128 channels) on the full 48 px input, a 2x2 "
+                   "max-pooling after each block, global average pooling, dropout 0.3, softmax.",
+    "inception_v3_style": "InceptionV3-style blocks (parallel 1x1 / 3x3 / factorised 5x5 / pool "
+                          "branches, grid reductions), width 16, global average pooling, "
+                          "dropout 0.3, softmax.",
+    "mobilenet_v2_style": "Keras' MobileNetV2 (alpha 0.5, weights=None), global average "
+                          "pooling, dropout 0.3, softmax.",
+}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -92,9 +105,8 @@ def _data(m: dict[str, Any]) -> str:
 - Optimiser: AdamW (weight decay 0.01); each stage has one epoch of linear warm-up to its peak
   learning rate, then cosine decay to 1% of it. Label smoothing {m.get('label_smoothing', '?')}.
 {_stages_list(m)}
-- Network `compact`: space-to-depth stem (48x48x1 -> 24x24x4, lossless) + 3x3 conv 32, then
-  three blocks of two 3x3 conv (48, 96, 192 channels) with batch norm, ReLU and 2x2 max-pooling,
-  global average pooling, dropout 0.4, softmax. {m.get('params', '?')} parameters.
+- Network `{m.get('arch', '?')}`: {ARCH_DESCRIPTIONS.get(m.get('arch', ''), 'n/a')}
+  {m.get('params', 0):,} parameters.
 
 ## Outputs per face
 
@@ -175,7 +187,7 @@ def _bar(acc: Any, train_acc: Any) -> str:
     if not isinstance(acc, float) or acc >= 0.95:
         return ""
     return (f"**The issue's bar (happy-vs-sad >= 0.95) is not met: {acc:.3f}.** The training "
-            f"faces read {_f(train_acc)} without augmentation, so this 0.66M-parameter network "
+            f"faces read {_f(train_acc)} without augmentation, so this network "
             "now fits its training data better than it generalises; more epochs of the same "
             "network move the test figure little (see the training log). The routes that reach "
             "higher FER-2013 accuracy in the literature are wider networks at the full 48 px "
