@@ -112,8 +112,8 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--finetune-lr", type=float, default=1e-3, help="stage 2 peak learning rate")
     p.add_argument("--pair-weight", type=float, default=1.0,
                    help="weight of the happy-vs-sad term in stage 2's loss")
-    p.add_argument("--init", help="start stage 2 from these stage-1 weights (.npz from "
-                   "mood_weights.npz) instead of training stage 1")
+    p.add_argument("--init", help="start stage 2 from saved weights (a mood_weights.npz of the "
+                   "same --arch) instead of training stage 1")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--compare", action="store_true",
