@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +30,14 @@ def test_faces() -> tuple[np.ndarray, np.ndarray]:
 @needs_fer
 def test_litert_matches_keras(test_faces: tuple[np.ndarray, np.ndarray]) -> None:
     pytest.importorskip("tensorflow")
-    from moosic_core.training.face import WEIGHTS_NAME, load_model, predict_tta
+    from moosic_core.training.face import load_served_keras, predict_tta
 
     x, _ = test_faces
-    arch = json.loads((MODEL.parent / "metrics.json").read_text())["model"]["arch"]
-    keras_model = load_model(MODEL.parent / WEIGHTS_NAME, arch)
+    keras_model = load_served_keras(MODEL.parent)
     expected = predict_tta(keras_model, x)
     served = MoodModel(MODEL).predict(x)
     assert served.shape == expected.shape == (len(x), 7)
-    # float16 weights in the served file: probabilities agree to a few thousandths
+    # float16 arithmetic in LiteRT's kernels: probabilities agree to a few thousandths
     assert np.abs(served - expected).max() < 0.02
     assert np.abs(mood_scores(served) - mood_scores(expected)).max() < 0.02
     assert (served.argmax(1) == expected.argmax(1)).mean() >= 0.97
@@ -49,9 +47,9 @@ def test_litert_matches_keras(test_faces: tuple[np.ndarray, np.ndarray]) -> None
 def test_served_model_separates_happy_from_sad() -> None:
     result = evaluate_split(MODEL, FER, "test")
     assert result["n"] == 1473 and result["n_7class"] == 3589
-    assert result["happy_sad_accuracy"] >= 0.93
-    assert result["roc_auc"] >= 0.95
-    assert result["accuracy_7class"] >= 0.62
+    assert result["happy_sad_accuracy"] >= 0.94
+    assert result["roc_auc"] >= 0.97
+    assert result["accuracy_7class"] >= 0.65
 
 
 def test_single_and_batched_calls_agree(test_faces: tuple[np.ndarray, np.ndarray]) -> None:

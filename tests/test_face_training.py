@@ -1,5 +1,6 @@
-"""`moosic train face` end to end on a tiny FER-2013-shaped folder: both stages, the LiteRT
-export, the weights file and the model card (the real data takes two hours; this takes seconds)."""
+"""`moosic train face` end to end on a tiny FER-2013-shaped folder: an ensemble of two members
+with both stages each, the LiteRT export, the weights files, the model card and ``--reuse``
+(the real data takes hours; this takes seconds)."""
 
 from __future__ import annotations
 
@@ -31,31 +32,52 @@ def tiny_fer(root: Path, per_class: int = 6) -> Path:
     return root
 
 
-def test_train_face_runs_both_stages_and_exports(
+def test_train_face_trains_an_ensemble_and_reuses_finished_members(
         tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
     fer = tiny_fer(tmp_path / "fer")
     models = tmp_path / "models"
     env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models)}
-    code, out, err = moosic("train", "face", "--epochs", "1", "--finetune-epochs", "2",
-                            "--batch", "14", "--json", env=env, timeout=600)
+    common = ("--epochs", "1", "--finetune-epochs", "2", "--batch", "14", "--json")
+    code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2", *common,
+                            env=env, timeout=600)
     assert code == 0, err
     face_dir = models / "face"
-    metrics = json.loads((face_dir / "metrics.json").read_text())["model"]
-    assert [st["epochs"] for st in metrics["stages"]] == [1, 2]
-    assert [st["pair_weight"] for st in metrics["stages"]] == [0.0, 1.0]
-    assert len(metrics["stages"][1]["history"]) == 2
-    assert out["model"]["epochs"] == 3 and out["model"]["n_train"] == 42
-    probs = MoodModel(face_dir / "mood.tflite").predict(
-        np.zeros((2, 48, 48), np.uint8))
+    metrics = json.loads((face_dir / "metrics.json").read_text())
+    assert metrics["model"]["candidates"] == ["compact-seed1", "vgg16_style-seed2"]
+    served = metrics["model"]["members"]  # the first k, k chosen on validation
+    assert served == metrics["model"]["candidates"][:len(served)]
+    compact = metrics["members"]["compact-seed1"]
+    assert [st["epochs"] for st in compact["stages"]] == [1, 2]
+    assert [st["pair_weight"] for st in compact["stages"]] == [0.0, 1.0]
+    assert len(compact["stages"][1]["history"]) == 2
+    assert out["model"]["n_train"] == 42 and len(out["model"]["by_size"]) == 2
+    assert out["model"]["params"] == sum(metrics["members"][n]["params"] for n in served)
+    keys = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
+            for row in out["model"]["by_size"]]
+    assert len(served) == keys.index(max(keys)) + 1
+    probs = MoodModel(face_dir / "mood.tflite").predict(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1.0, atol=1e-3)
-    assert (face_dir / "mood_weights.npz").stat().st_size > 100_000
+    weights = face_dir / "members" / "compact-seed1.npz"
+    assert weights.stat().st_size > 100_000
     card = (face_dir / "MODEL_CARD.md").read_text()
-    assert "stage 2: 2 epochs, fine-tuning with the happy-vs-sad term" in card
+    assert "--members compact:1:1+2,vgg16_style:2:1+2`" in card
+    assert "| compact CNN (ours), seed 1 |" in card and "mean of the first 2" in card
 
-    # stage 2 alone, from the saved weights
-    code, out, err = moosic("train", "face", "--init", str(face_dir / "mood_weights.npz"),
-                            "--finetune-epochs", "1", "--batch", "14", "--json", env=env,
-                            timeout=600)
+    # a third member: the first two are reused, not retrained
+    stamp = weights.stat().st_mtime_ns
+    code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2,compact:3",
+                            "--reuse", *common, env=env, timeout=600)
     assert code == 0, err
-    stages = json.loads((face_dir / "metrics.json").read_text())["model"]["stages"]
-    assert [st["epochs"] for st in stages] == [1, 1]  # stage 1 kept from the earlier run
+    again = json.loads((face_dir / "metrics.json").read_text())
+    assert again["members"]["compact-seed1"] == compact
+    assert weights.stat().st_mtime_ns == stamp
+    assert again["model"]["candidates"][-1] == "compact-seed3"
+    assert [row["members"] for row in out["model"]["by_size"]] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("spec", ["compact", "resnet:1", "compact:1,compact:1"])
+def test_train_face_rejects_a_bad_member_list(
+        spec: str, tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
+    env = {"MOOSIC_DATA_FER2013_DIR": str(tmp_path), "MOOSIC_PATHS_MODELS_DIR": str(tmp_path)}
+    code, _, err = moosic("train", "face", "--members", spec, env=env)
+    assert code != 0 and "ensemble member" in err

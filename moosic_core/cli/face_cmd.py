@@ -11,6 +11,7 @@ from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.mood.card import ARCH_LABELS
+from moosic_core.training.members import DEFAULT_MEMBERS, DEFAULT_SCHEDULE, parse_members
 
 
 def mood(args: argparse.Namespace, config: Config) -> int:
@@ -47,12 +48,10 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
     fer_dir = Path(config.data.fer2013_dir)
     result: dict[str, object] = {}
     if not args.compare_only:
-        model = face.train_face(fer_dir, out_dir, epochs=args.epochs, batch=args.batch,
-                                seed=args.seed, arch=args.arch,
-                                finetune_epochs=args.finetune_epochs,
-                                finetune_lr=args.finetune_lr, pair_weight=args.pair_weight,
-                                init=Path(args.init) if args.init else None)
-        result["model"] = {k: v for k, v in model.items() if k != "stages"}
+        members = parse_members(args.members, args.epochs, args.finetune_epochs)
+        result["model"] = face.train_face(fer_dir, out_dir, members, batch=args.batch,
+                                          finetune_lr=args.finetune_lr,
+                                          pair_weight=args.pair_weight, reuse=args.reuse)
     if args.compare or args.compare_only:
         result["comparison"] = face.compare_architectures(
             fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train or None)
@@ -104,18 +103,21 @@ def register(tree: CommandTree) -> None:
 
     p = tree.add("train face", train_face,
                  help="train the face mood model on FER-2013 and export it to models/face/")
-    p.add_argument("--arch", default="compact", choices=sorted(ARCH_LABELS),
-                   help="the network to train and serve")
-    p.add_argument("--epochs", type=int, default=24, help="stage 1: epochs from scratch")
-    p.add_argument("--finetune-epochs", type=int, default=30,
-                   help="stage 2: epochs with the happy-vs-sad term (0 skips it)")
+    p.add_argument("--members", default=DEFAULT_MEMBERS,
+                   help="the served ensemble: comma-separated ARCH:SEED[:EPOCHS+FINETUNE_EPOCHS]"
+                   f", ARCH one of {', '.join(ARCH_LABELS)} (default {DEFAULT_MEMBERS})")
+    p.add_argument("--epochs", type=int, help="stage 1 epochs from scratch, for every member "
+                   f"(default: the member's own, else {DEFAULT_SCHEDULE[0]})")
+    p.add_argument("--finetune-epochs", type=int,
+                   help="stage 2 epochs with the happy-vs-sad term, for every member (0 skips "
+                   f"it; default: the member's own, else {DEFAULT_SCHEDULE[1]})")
     p.add_argument("--finetune-lr", type=float, default=1e-3, help="stage 2 peak learning rate")
     p.add_argument("--pair-weight", type=float, default=1.0,
                    help="weight of the happy-vs-sad term in stage 2's loss")
-    p.add_argument("--init", help="start stage 2 from saved weights (a mood_weights.npz of the "
-                   "same --arch) instead of training stage 1")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep the members an earlier run finished (same architecture, seed and "
+                   "epochs) and train only the others")
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--seed", type=int, default=7)
     p.add_argument("--compare", action="store_true",
                    help="also train the comparison architectures (briefly)")
     p.add_argument("--compare-only", action="store_true",

@@ -1,11 +1,12 @@
 """Train the face mood model on FER-2013 and export it to LiteRT (the only TensorFlow user).
 
-``train_face`` trains the chosen architecture on ``train/`` (all 7 classes, augmented), selects
-the epoch by happy-versus-sad accuracy on ``validation/`` (PublicTest), reports ``test/``
-(PrivateTest), and writes ``models/face/``: ``mood.tflite`` (float16 weights, with test-time
-horizontal-flip averaging built in), ``mood_weights.npz`` (the Keras weights, used by the tests to
-check the served scores) and ``metrics.json``. ``compare_architectures`` trains the comparison
-networks briefly and adds their row to ``metrics.json``.
+``train_face`` trains each member of the ensemble (see :mod:`moosic_core.training.members`) on
+``train/`` (all 7 classes, augmented), selects each stage's epoch by happy-versus-sad accuracy on
+``validation/`` (PublicTest), reports ``test/`` (PrivateTest), and writes ``models/face/``:
+``mood.tflite`` (the mean of the members' probabilities, float16 weights, test-time
+horizontal-flip averaging built in), ``members/<name>.npz`` (each member's Keras weights, used by
+the tests to check the served scores and by ``--reuse``) and ``metrics.json``.
+``compare_architectures`` trains the comparison networks briefly and adds their rows.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ import tensorflow as tf
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.fer import happy_sad_metrics, load_split
 from moosic_core.training.face_models import ARCHITECTURES
+from moosic_core.training.members import Member
 
 log = logging.getLogger(__name__)
 
 TFLITE_NAME = "mood.tflite"
-WEIGHTS_NAME = "mood_weights.npz"
+MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
 METRICS_NAME = "metrics.json"
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
@@ -121,10 +123,23 @@ def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512
 def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
              ) -> dict[str, float]:
     """7-class accuracy and happy-vs-sad metrics (flip-averaged)."""
-    probs = predict_tta(model, x)
+    return _probability_metrics(predict_tta(model, x), y)
+
+
+def _probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
+                         ) -> dict[str, float]:
     out = {"accuracy_7class": float(np.mean(probs.argmax(1) == y))}
     out.update(happy_sad_metrics(probs, y))
     return out
+
+
+def _by_size(models: list[keras.Model], data: dict[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
+    """Validation and test metrics of the mean of the first k members, for every k."""
+    probs = {split: [predict_tta(m, data[split][0]) for m in models]
+             for split in ("validation", "test")}
+    return [{"members": k, **{split: _rounded(_probability_metrics(
+                np.mean(probs[split][:k], axis=0), data[split][1])) for split in probs}}
+            for k in range(1, len(models) + 1)]
 
 
 class _SelectByValidation(keras.callbacks.Callback):
@@ -212,8 +227,9 @@ def export_tflite(model: keras.Model, path: Path, float16: bool = True) -> int:
 
 
 def save_weights(model: keras.Model, path: Path) -> None:
-    """The model's weights (float32, no optimizer state) as a compressed ``.npz``."""
-    arrays = {f"w{i:03d}": np.asarray(w, np.float32) for i, w in enumerate(model.get_weights())}
+    """The model's weights (float16, as served; no optimizer state) as a compressed ``.npz``."""
+    arrays = {f"w{i:03d}": np.asarray(w, np.float16) for i, w in enumerate(model.get_weights())}
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
@@ -221,8 +237,30 @@ def load_model(path: Path, arch: str = "compact") -> keras.Model:
     """Rebuild the Keras model of ``arch`` and load weights written by :func:`save_weights`."""
     model = ARCHITECTURES[arch]()
     with np.load(path) as npz:
-        model.set_weights([npz[k] for k in sorted(npz.files)])
+        model.set_weights([npz[k].astype(np.float32) for k in sorted(npz.files)])
     return model
+
+
+def build_ensemble(models: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of the members' 7-class probabilities."""
+    if len(models) == 1:
+        return models[0]
+    face = keras.Input(shape=(48, 48, 1), name="face")
+    probs = [keras.Model(m.input, m.output, name=f"member{i}")(face)
+             for i, m in enumerate(models)]
+    return keras.Model(face, keras.layers.Average(name="mean")(probs), name="ensemble")
+
+
+def member_weights_path(out_dir: Path, name: str) -> Path:
+    return out_dir / MEMBERS_DIR / f"{name}.npz"
+
+
+def load_served_keras(out_dir: Path) -> keras.Model:
+    """The Keras ensemble that ``mood.tflite`` in ``out_dir`` was exported from."""
+    metrics = _read_metrics(out_dir)
+    names = metrics["model"]["members"]
+    return build_ensemble([load_model(member_weights_path(out_dir, n),
+                                      metrics["members"][n]["arch"]) for n in names])
 
 
 def _litert_latency_ms(tflite_path: Path, runs: int = 200) -> float:
@@ -262,54 +300,102 @@ def _stage(name: str, select: _SelectByValidation, seconds: float, **settings: A
             "train_seconds": round(seconds), "history": select.history}
 
 
-def train_face(fer_dir: Path, out_dir: Path, epochs: int = 24, batch: int = 128,
-               lr: float = 2e-3, seed: int = 7, arch: str = "compact",
-               finetune_epochs: int = 30, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
-               init: Path | None = None) -> dict[str, Any]:
-    """Train, select, evaluate and export the serving model; returns its metrics.
+def _export_latency_ms(model: keras.Model) -> tuple[int, float]:
+    """Size in bytes and LiteRT latency (ms per face) of ``model`` exported on its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / TFLITE_NAME
+        size = export_tflite(model, path)
+        return size, _litert_latency_ms(path)
 
-    Stage 1 trains ``arch`` from scratch on the 7 classes (skipped when ``init`` names the
-    weights of an earlier stage 1). Stage 2 continues from those weights with a new warm-up and
-    cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss` added to the loss
-    (skipped when ``finetune_epochs`` is 0)."""
-    data = _load_all(fer_dir)
-    stages: list[dict[str, Any]] = []
-    if init is None:
-        model, select, seconds = _fit(arch, data, epochs, batch, lr, seed)
-        stages.append(_stage("from scratch", select, seconds, epochs=epochs, lr=lr,
-                             pair_weight=0.0))
-    else:
-        model = load_model(init, arch)
-        stages.extend(_read_metrics(out_dir).get("model", {}).get("stages", [])[:1])
-    if finetune_epochs > 0:
-        model, select, seconds = _fit(arch, data, finetune_epochs, batch, finetune_lr, seed + 1,
-                                      weights=model.get_weights(), pair_weight=pair_weight)
+
+def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    return {"train_subset": _rounded(evaluate(model, *_train_subset(data))),
+            "validation": _rounded(evaluate(model, *data["validation"])),
+            "test_keras": _rounded(evaluate(model, *data["test"]))}
+
+
+def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, lr: float,
+                  finetune_lr: float, pair_weight: float) -> tuple[keras.Model, dict[str, Any]]:
+    """Stage 1 trains from scratch on the 7 classes; stage 2 continues from its weights with a
+    new warm-up and cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss`
+    (skipped when the member has no fine-tuning epochs)."""
+    model, select, seconds = _fit(member.arch, data, member.epochs, batch, lr, member.seed)
+    stages = [_stage("from scratch", select, seconds, epochs=member.epochs, lr=lr,
+                     pair_weight=0.0)]
+    if member.finetune_epochs > 0:
+        model, select, seconds = _fit(member.arch, data, member.finetune_epochs, batch,
+                                      finetune_lr, member.seed + 1, weights=model.get_weights(),
+                                      pair_weight=pair_weight)
         stages.append(_stage("fine-tuning with the happy-vs-sad term", select, seconds,
-                             epochs=finetune_epochs, lr=finetune_lr, pair_weight=pair_weight))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_weights(model, out_dir / WEIGHTS_NAME)
-    size = export_tflite(model, out_dir / TFLITE_NAME)
+                             epochs=member.finetune_epochs, lr=finetune_lr,
+                             pair_weight=pair_weight))
+    size, latency = _export_latency_ms(model)
+    entry = {"name": member.name, "arch": member.arch, "seed": member.seed,
+             "params": int(model.count_params()),
+             "epochs": sum(int(st["epochs"]) for st in stages), "batch": batch,
+             "train_seconds": sum(int(st["train_seconds"]) for st in stages),
+             "n_train": len(data["train"][0]), "stages": stages, **_scores(model, data),
+             "tflite_bytes": size, "latency_ms_litert_1face": round(latency, 3),
+             "environment": _environment()}
+    return model, entry
+
+
+def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bool:
+    """Whether an earlier run trained exactly this member and left its weights."""
+    if entry is None or not weights.exists():
+        return False
+    epochs = [int(st["epochs"]) for st in entry.get("stages", [])]
+    wanted = [member.epochs] + ([member.finetune_epochs] if member.finetune_epochs else [])
+    return bool(entry.get("arch") == member.arch and epochs == wanted)
+
+
+def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int = 128,
+               lr: float = 2e-3, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
+               reuse: bool = False) -> dict[str, Any]:
+    """Train every member (two stages each, the epoch of each stage chosen on validation),
+    export the mean of the probabilities of the first k members as the served model, k chosen
+    on validation, and return its metrics.
+
+    Each finished member's weights and numbers are saved at once, so with ``reuse`` a later
+    run keeps the members an earlier (possibly interrupted) run finished and trains the rest."""
+    data = _load_all(fer_dir)
+    models: list[keras.Model] = []
+    for member in members:
+        weights = member_weights_path(out_dir, member.name)
+        entry = _read_metrics(out_dir).get("members", {}).get(member.name)
+        if reuse and _reusable(entry, member, weights):
+            log.info("reusing member %s", member.name)
+            models.append(load_model(weights, member.arch))
+            continue
+        model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight)
+        save_weights(model, weights)
+        metrics = _read_metrics(out_dir)
+        metrics.setdefault("members", {})[member.name] = entry
+        _write_metrics(out_dir, metrics)
+        models.append(model)
+    by_size = _by_size(models, data)
+    size_key = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
+                for row in by_size]
+    served = size_key.index(max(size_key)) + 1  # the smallest of the best on validation
+    ensemble = build_ensemble(models[:served])
+    size = export_tflite(ensemble, out_dir / TFLITE_NAME)
+    metrics = _read_metrics(out_dir)
     result: dict[str, Any] = {
-        "arch": arch, "params": int(model.count_params()),
-        "epochs": sum(int(st["epochs"]) for st in stages), "batch": batch, "seed": seed,
-        "label_smoothing": 0.1, "augmentation": AUGMENTATION,
-        "train_seconds": sum(int(st["train_seconds"]) for st in stages),
-        "n_train": len(data["train"][0]), "stages": stages,
-        "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
-        "validation": _prefixed("validation", evaluate(model, *data["validation"])),
-        "test_keras": _prefixed("test", evaluate(model, *data["test"])),
+        "members": [m.name for m in members[:served]],
+        "candidates": [m.name for m in members], "params": int(ensemble.count_params()),
+        "batch": batch, "label_smoothing": 0.1, "augmentation": AUGMENTATION,
+        "train_seconds": sum(int(metrics["members"][m.name]["train_seconds"]) for m in members),
+        "n_train": len(data["train"][0]), **_scores(ensemble, data), "by_size": by_size,
         "tflite_bytes": size, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
     }
-    metrics = _read_metrics(out_dir)
     metrics["model"] = result
     _write_metrics(out_dir, metrics)
     return result
 
 
-def _prefixed(prefix: str, m: dict[str, float]) -> dict[str, float]:
-    del prefix
+def _rounded(m: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
 
 
@@ -330,16 +416,13 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: 
     rows: dict[str, Any] = {}
     for arch in archs:
         model, _, seconds = _fit(arch, data, epochs, batch, lr, seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "m.tflite"
-            export_tflite(model, path)
-            latency = _litert_latency_ms(path)
+        _, latency = _export_latency_ms(model)
         rows[arch] = {
             "params": int(model.count_params()), "epochs": epochs,
             "n_train": len(data["train"][0]),
             "train_seconds": round(seconds),
-            "train_subset": _prefixed("train", evaluate(model, *_train_subset(data))),
-            "test": _prefixed("test", evaluate(model, *data["test"])),
+            "train_subset": _rounded(evaluate(model, *_train_subset(data))),
+            "test": _rounded(evaluate(model, *data["test"])),
             "latency_ms_litert_1face": round(latency, 3),
         }
         log.info("compare %s %s", arch, rows[arch])

@@ -1,0 +1,60 @@
+"""Which networks make up the served face model (no TensorFlow: the CLI parses this).
+
+The served model is the mean of the 7-class probabilities of a few independently trained
+networks (an ensemble). Each member is named by its architecture and random seed and trained
+with the two-stage schedule of :func:`moosic_core.training.face.train_face`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from moosic_core.errors import DataError
+from moosic_core.mood.card import ARCH_LABELS
+
+# Epochs of (stage 1 from scratch, stage 2 with the happy-vs-sad term) unless a member says.
+DEFAULT_SCHEDULE = (20, 24)
+
+DEFAULT_MEMBERS = "compact:7:24+30,vgg16_style:7"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of the ensemble: architecture, seed and the epochs of its two stages."""
+
+    arch: str
+    seed: int
+    epochs: int
+    finetune_epochs: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}-seed{self.seed}"
+
+
+def _bad(item: str) -> DataError:
+    return DataError(f"Cannot read the ensemble member {item!r}: expected ARCH:SEED or "
+                     f"ARCH:SEED:EPOCHS+FINETUNE_EPOCHS with ARCH one of "
+                     f"{', '.join(ARCH_LABELS)}, e.g. compact:7 or compact:7:24+30.")
+
+
+def parse_members(spec: str, epochs: int | None = None, finetune_epochs: int | None = None
+                  ) -> list[Member]:
+    """``"compact:7:24+30,vgg16_style:11"`` -> members. ``epochs``/``finetune_epochs`` override
+    every member's schedule (default: the member's own, else :data:`DEFAULT_SCHEDULE`)."""
+    members: list[Member] = []
+    for item in (part.strip() for part in spec.split(",")):
+        arch, _, rest = item.partition(":")
+        seed_text, _, schedule = rest.partition(":")
+        stage1_text, _, stage2_text = schedule.partition("+")
+        numbers = [seed_text] + ([stage1_text, stage2_text] if schedule else [])
+        if arch not in ARCH_LABELS or not all(n.isdigit() for n in numbers):
+            raise _bad(item)
+        stage1, stage2 = ((int(stage1_text), int(stage2_text)) if schedule
+                          else DEFAULT_SCHEDULE)
+        member = Member(arch, int(seed_text), stage1 if epochs is None else epochs,
+                        stage2 if finetune_epochs is None else finetune_epochs)
+        if any(m.name == member.name for m in members):
+            raise DataError(f"The ensemble member {member.name} is listed twice.")
+        members.append(member)
+    return members
