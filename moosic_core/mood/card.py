@@ -231,7 +231,8 @@ def _members_table(metrics: dict[str, Any]) -> str:
     lines += ["", "Independently trained networks make different mistakes, so their mean is "
               "right more often than any of them; the cost is their summed latency. "
               "`moosic train face` serves the mean of the first k trained members, k chosen on "
-              "validation (best happy-vs-sad, then 7-class; the smaller k on a tie)."]
+              "validation (best happy-vs-sad, then 7-class; the smaller k on a tie). The test "
+              "figures of the other rows are reported, never used to choose."]
     return "\n".join(lines)
 
 
@@ -275,7 +276,8 @@ def _comparison(metrics: dict[str, Any]) -> str:
             f"{' / '.join(str(e['epochs']) for e in members)} | "
             f"{m['params']:,} | {_f(m['train_subset'].get('accuracy_7class'))} | "
             f"{_f(m['test_keras'].get('accuracy_7class'))} | "
-            f"{_f(m['test_keras'].get('happy_sad_accuracy'))} | {m['train_seconds']} s | "
+            f"{_f(m['test_keras'].get('happy_sad_accuracy'))} | "
+            f"{sum(e['train_seconds'] for e in members)} s | "
             f"{_f(m.get('latency_ms_litert_1face'), 2)} |")
     lines += ["", "VGG16-style: VGG16's 2-2-3-3-3 conv layout at 1/4 width. InceptionV3-style: "
               "parallel 1x1 / 3x3 / factorised-5x5 / pool branches and grid-reduction blocks, "
