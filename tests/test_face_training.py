@@ -75,6 +75,39 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert [row["members"] for row in out["model"]["by_size"]] == [1, 2, 3]
 
 
+def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(
+        tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
+    fer = tiny_fer(tmp_path / "fer")
+    models = tmp_path / "models"
+    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models)}
+    command = ("train", "face", "--members", "compact_wide:1", "--epochs", "3",
+               "--finetune-epochs", "1", "--batch", "14", "--json")
+    # a budget shorter than one epoch: each run trains one epoch, saves it and stops
+    code, out, err = moosic(*command, "--time-budget", "0.0001", env=env, timeout=600)
+    assert code != 0 and out["kind"] == "TrainingPaused", err
+    assert "epoch 1 of 3" in out["error"] and "--reuse" in out["error"]
+    checkpoints = models / "face" / "checkpoints"
+    assert [p.name for p in checkpoints.iterdir()] == ["compact_wide-seed1-stage1.npz"]
+    assert not (models / "face" / "mood.tflite").exists()
+
+    code, out, err = moosic(*command, "--time-budget", "0.0001", "--reuse", env=env,
+                            timeout=600)
+    assert out["kind"] == "TrainingPaused" and "epoch 2 of 3" in out["error"], err
+
+    code, out, err = moosic(*command, "--reuse", env=env, timeout=600)  # no budget: finishes
+    assert code == 0, err
+    entry = json.loads((models / "face" / "metrics.json").read_text())["members"][
+        "compact_wide-seed1"]
+    stage1, stage2 = entry["stages"]
+    assert [row["epoch"] for row in stage1["history"]] == [1, 2, 3]
+    elapsed = [row["elapsed_s"] for row in stage1["history"]]
+    assert elapsed == sorted(elapsed) and stage1["train_seconds"] >= round(elapsed[-1]) - 1
+    assert [row["epoch"] for row in stage2["history"]] == [1]
+    assert entry["params"] > 2_000_000  # the 2x-wide compact network
+    assert list(checkpoints.iterdir()) == []  # a finished member leaves no checkpoint
+    assert out["model"]["members"] == ["compact_wide-seed1"]
+
+
 @pytest.mark.parametrize("spec", ["compact", "resnet:1", "compact:1,compact:1"])
 def test_train_face_rejects_a_bad_member_list(
         spec: str, tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:

@@ -49,9 +49,12 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
     result: dict[str, object] = {}
     if not args.compare_only:
         members = parse_members(args.members, args.epochs, args.finetune_epochs)
+        deadline = (None if args.time_budget is None
+                    else time.monotonic() + 60.0 * args.time_budget)
         result["model"] = face.train_face(fer_dir, out_dir, members, batch=args.batch,
                                           finetune_lr=args.finetune_lr,
-                                          pair_weight=args.pair_weight, reuse=args.reuse)
+                                          pair_weight=args.pair_weight, reuse=args.reuse,
+                                          deadline=deadline)
     if args.compare or args.compare_only:
         result["comparison"] = face.compare_architectures(
             fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train or None)
@@ -116,7 +119,10 @@ def register(tree: CommandTree) -> None:
                    help="weight of the happy-vs-sad term in stage 2's loss")
     p.add_argument("--reuse", action="store_true",
                    help="keep the members an earlier run finished (same architecture, seed and "
-                   "epochs) and train only the others")
+                   "epochs), resume an unfinished one from its last epoch and train the others")
+    p.add_argument("--time-budget", type=float, metavar="MINUTES",
+                   help="stop at the last epoch that fits in this many minutes, saving the "
+                   "state (continue later with --reuse)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--compare", action="store_true",
                    help="also train the comparison architectures (briefly)")

@@ -17,6 +17,7 @@ from moosic_core.mood.emotions import CIRCUMPLEX, EMOTIONS
 
 ARCH_LABELS = {
     "compact": "compact CNN (ours)",
+    "compact_wide": "compact CNN, 2x wide (ours)",
     "vgg16_style": "VGG16-style",
     "inception_v3_style": "InceptionV3-style",
     "mobilenet_v2_style": "MobileNetV2-style",
@@ -25,6 +26,8 @@ ARCH_DESCRIPTIONS = {
     "compact": "space-to-depth stem (48x48x1 -> 24x24x4, lossless) + 3x3 conv 32, then three "
                "blocks of two 3x3 conv (48, 96, 192 channels) with batch norm, ReLU and 2x2 "
                "max-pooling, global average pooling, dropout 0.4, softmax.",
+    "compact_wide": "the compact CNN at twice the width: stem 64, blocks of 96, 192 and 384 "
+                    "channels.",
     "vgg16_style": "VGG16's 2-2-3-3-3 layout of 3x3 conv + batch norm + ReLU at 1/4 of its "
                    "widths (16, 32, 64, 128, 128 channels) on the full 48 px input, a 2x2 "
                    "max-pooling after each block, global average pooling, dropout 0.3, softmax.",

@@ -31,6 +31,13 @@ import tensorflow as tf
 
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.fer import happy_sad_metrics, load_split
+from moosic_core.training.checkpoint import (
+    SaveEachEpoch,
+    StageCheckpoint,
+    StageState,
+    TimeBudget,
+    TrainingPaused,
+)
 from moosic_core.training.face_models import ARCHITECTURES
 from moosic_core.training.members import Member
 
@@ -38,6 +45,7 @@ log = logging.getLogger(__name__)
 
 TFLITE_NAME = "mood.tflite"
 MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
+CHECKPOINTS_DIR = "checkpoints"  # per-epoch state of unfinished stages (not committed)
 METRICS_NAME = "metrics.json"
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
@@ -143,37 +151,39 @@ def _by_size(models: list[keras.Model], data: dict[str, tuple[Any, Any]]) -> lis
 
 
 class _SelectByValidation(keras.callbacks.Callback):
-    """Evaluates on validation after each epoch; keeps the weights of the best epoch
-    (happy-vs-sad accuracy, ties broken by 7-class accuracy)."""
+    """Evaluates on validation after each epoch; records the history and keeps the weights of
+    the best epoch (happy-vs-sad accuracy, ties broken by 7-class accuracy) in ``state``."""
 
-    def __init__(self, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]) -> None:
+    def __init__(self, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
+                 state: StageState) -> None:
         super().__init__()
-        self.x, self.y = x, y
-        self.best: tuple[float, float] = (-1.0, -1.0)
-        self.best_epoch = -1
-        self.best_weights: list[Any] = []
-        self.history: list[dict[str, float]] = []
-        self.t0 = time.perf_counter()
+        self.x, self.y, self.state = x, y, state
+        self.t0, self.seconds_before = time.monotonic(), state.seconds
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         m = evaluate(self.model, self.x, self.y)
         row = {"epoch": epoch + 1, "train_loss": float((logs or {}).get("loss", float("nan"))),
                "val_accuracy_7class": m["accuracy_7class"],
                "val_happy_sad_accuracy": m["happy_sad_accuracy"],
-               "elapsed_s": round(time.perf_counter() - self.t0, 1)}
-        self.history.append(row)
+               "elapsed_s": round(self.seconds_before + time.monotonic() - self.t0, 1)}
+        self.state.history.append(row)
         log.info("epoch %s", row)
         key = (m["happy_sad_accuracy"], m["accuracy_7class"])
-        if key > self.best:
-            self.best, self.best_epoch = key, epoch + 1
-            self.best_weights = self.model.get_weights()
+        if key > self.state.best:
+            self.state.best, self.state.best_epoch = key, epoch + 1
+            self.state.best_weights = self.model.get_weights()
 
 
 def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, lr: float,
          seed: int, smoothing: float = 0.1, weights: list[Any] | None = None,
-         pair_weight: float = 0.0) -> tuple[keras.Model, _SelectByValidation, float]:
+         pair_weight: float = 0.0, checkpoint: StageCheckpoint | None = None,
+         budget: TimeBudget | None = None) -> tuple[keras.Model, StageState]:
     """Train ``arch`` (from ``weights`` when given) with one warm-up epoch to ``lr`` and a
-    cosine decay; returns the model at its best validation epoch."""
+    cosine decay; returns the model at its best validation epoch and the stage's record.
+
+    With a ``checkpoint`` the stage resumes from it and saves after every epoch; when the
+    ``budget`` is exhausted it stops and raises :class:`TrainingPaused`."""
+    budget = budget or TimeBudget()
     keras.utils.set_random_seed(seed)
     model = ARCHITECTURES[arch]()
     if weights is not None:
@@ -187,13 +197,30 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
             else keras.losses.CategoricalCrossentropy())
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
                   loss=loss, metrics=["accuracy"])
-    select = _SelectByValidation(*data["validation"])
-    t0 = time.perf_counter()
-    model.fit(_dataset(x, y, batch, seed, len(EMOTIONS), smoothing), epochs=epochs,
-              callbacks=[select], verbose=2 if log.isEnabledFor(logging.INFO) else 0)
-    seconds = time.perf_counter() - t0
-    model.set_weights(select.best_weights)
-    return model, select, seconds
+    state = (checkpoint.load(model) if checkpoint is not None else None) or StageState()
+    if not state.done:
+        if budget.exhausted():
+            raise _paused(state, epochs, checkpoint)
+        if state.epochs_done:
+            log.info("resuming %s after epoch %d of %d", arch, state.epochs_done, epochs)
+        select = _SelectByValidation(*data["validation"], state)
+        saver = SaveEachEpoch(checkpoint, state, epochs, budget)
+        order_seed = seed + state.epochs_done  # a resumed stage draws a new order of batches
+        model.fit(_dataset(x, y, batch, order_seed, len(EMOTIONS), smoothing), epochs=epochs,
+                  initial_epoch=state.epochs_done, callbacks=[select, saver],
+                  verbose=2 if log.isEnabledFor(logging.INFO) else 0)
+        if saver.paused:
+            raise _paused(state, epochs, checkpoint)
+    model.set_weights(state.best_weights)
+    return model, state
+
+
+def _paused(state: StageState, epochs: int, checkpoint: StageCheckpoint | None
+            ) -> TrainingPaused:
+    where = f"; its state is saved in {checkpoint.path}" if checkpoint is not None else ""
+    return TrainingPaused(
+        f"Training paused at its time budget after epoch {state.epochs_done} of {epochs} of "
+        f"this stage{where}. Run the same command with --reuse to continue.")
 
 
 def _load_all(fer_dir: Path) -> dict[str, tuple[Any, Any]]:
@@ -294,10 +321,9 @@ def _environment() -> dict[str, Any]:
             "gpu": bool(tf.config.list_physical_devices("GPU"))}
 
 
-def _stage(name: str, select: _SelectByValidation, seconds: float, **settings: Any
-           ) -> dict[str, Any]:
-    return {"stage": name, **settings, "best_epoch": select.best_epoch,
-            "train_seconds": round(seconds), "history": select.history}
+def _stage(name: str, state: StageState, **settings: Any) -> dict[str, Any]:
+    return {"stage": name, **settings, "best_epoch": state.best_epoch,
+            "train_seconds": round(state.seconds), "history": state.history}
 
 
 def _export_latency_ms(model: keras.Model) -> tuple[int, float]:
@@ -315,18 +341,21 @@ def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, A
 
 
 def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, lr: float,
-                  finetune_lr: float, pair_weight: float) -> tuple[keras.Model, dict[str, Any]]:
+                  finetune_lr: float, pair_weight: float, checkpoints: list[StageCheckpoint],
+                  budget: TimeBudget) -> tuple[keras.Model, dict[str, Any]]:
     """Stage 1 trains from scratch on the 7 classes; stage 2 continues from its weights with a
     new warm-up and cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss`
-    (skipped when the member has no fine-tuning epochs)."""
-    model, select, seconds = _fit(member.arch, data, member.epochs, batch, lr, member.seed)
-    stages = [_stage("from scratch", select, seconds, epochs=member.epochs, lr=lr,
-                     pair_weight=0.0)]
+    (skipped when the member has no fine-tuning epochs). Each stage resumes from and saves to
+    its entry of ``checkpoints``."""
+    model, state = _fit(member.arch, data, member.epochs, batch, lr, member.seed,
+                        checkpoint=checkpoints[0], budget=budget)
+    stages = [_stage("from scratch", state, epochs=member.epochs, lr=lr, pair_weight=0.0)]
     if member.finetune_epochs > 0:
-        model, select, seconds = _fit(member.arch, data, member.finetune_epochs, batch,
-                                      finetune_lr, member.seed + 1, weights=model.get_weights(),
-                                      pair_weight=pair_weight)
-        stages.append(_stage("fine-tuning with the happy-vs-sad term", select, seconds,
+        model, state = _fit(member.arch, data, member.finetune_epochs, batch, finetune_lr,
+                            member.seed + 1, weights=model.get_weights(),
+                            pair_weight=pair_weight, checkpoint=checkpoints[1],
+                            budget=budget)
+        stages.append(_stage("fine-tuning with the happy-vs-sad term", state,
                              epochs=member.finetune_epochs, lr=finetune_lr,
                              pair_weight=pair_weight))
     size, latency = _export_latency_ms(model)
@@ -340,6 +369,17 @@ def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, 
     return model, entry
 
 
+def _stage_checkpoints(out_dir: Path, member: Member, n_train: int, batch: int, lr: float,
+                       finetune_lr: float, pair_weight: float) -> list[StageCheckpoint]:
+    """The checkpoint files of the member's two stages, bound to their settings."""
+    common = {"arch": member.arch, "seed": member.seed, "batch": batch, "n_train": n_train}
+    stages = ({"stage": 1, "epochs": member.epochs, "lr": lr, "pair_weight": 0.0},
+              {"stage": 2, "epochs": member.finetune_epochs, "lr": finetune_lr,
+               "pair_weight": pair_weight, "after": member.epochs})
+    return [StageCheckpoint(out_dir / CHECKPOINTS_DIR / f"{member.name}-stage{s['stage']}.npz",
+                            {**common, **s}) for s in stages]
+
+
 def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bool:
     """Whether an earlier run trained exactly this member and left its weights."""
     if entry is None or not weights.exists():
@@ -351,13 +391,16 @@ def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bo
 
 def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int = 128,
                lr: float = 2e-3, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
-               reuse: bool = False) -> dict[str, Any]:
+               reuse: bool = False, deadline: float | None = None) -> dict[str, Any]:
     """Train every member (two stages each, the epoch of each stage chosen on validation),
     export the mean of the probabilities of the first k members as the served model, k chosen
     on validation, and return its metrics.
 
-    Each finished member's weights and numbers are saved at once, so with ``reuse`` a later
-    run keeps the members an earlier (possibly interrupted) run finished and trains the rest."""
+    Each finished member's weights and numbers are saved at once, and an unfinished one's state
+    after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
+    interrupted) run finished, resumes the one it was training and trains the rest. Near the
+    ``deadline`` (``time.monotonic()``) training stops with :class:`TrainingPaused`."""
+    budget = TimeBudget(deadline)
     data = _load_all(fer_dir)
     models: list[keras.Model] = []
     for member in members:
@@ -367,11 +410,19 @@ def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int =
             log.info("reusing member %s", member.name)
             models.append(load_model(weights, member.arch))
             continue
-        model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight)
+        checkpoints = _stage_checkpoints(out_dir, member, len(data["train"][0]), batch, lr,
+                                         finetune_lr, pair_weight)
+        if not reuse:
+            for checkpoint in checkpoints:
+                checkpoint.remove()
+        model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight,
+                                     checkpoints, budget)
         save_weights(model, weights)
         metrics = _read_metrics(out_dir)
         metrics.setdefault("members", {})[member.name] = entry
         _write_metrics(out_dir, metrics)
+        for checkpoint in checkpoints:
+            checkpoint.remove()
         models.append(model)
     by_size = _by_size(models, data)
     size_key = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
@@ -419,12 +470,12 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: 
         data["train"] = (x[idx], y[idx])
     rows: dict[str, Any] = {}
     for arch in archs:
-        model, _, seconds = _fit(arch, data, epochs, batch, lr, seed)
+        model, state = _fit(arch, data, epochs, batch, lr, seed)
         _, latency = _export_latency_ms(model)
         rows[arch] = {
             "params": int(model.count_params()), "epochs": epochs,
             "n_train": len(data["train"][0]),
-            "train_seconds": round(seconds),
+            "train_seconds": round(state.seconds),
             "train_subset": _rounded(evaluate(model, *_train_subset(data))),
             "test": _rounded(evaluate(model, *data["test"])),
             "latency_ms_litert_1face": round(latency, 3),
