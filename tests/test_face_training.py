@@ -32,6 +32,11 @@ def tiny_fer(root: Path, per_class: int = 6) -> Path:
     return root
 
 
+def validation_keys(metrics: dict[str, Any], names: list[str]) -> list[tuple[float, float]]:
+    return [(metrics["members"][n]["validation"]["happy_sad_accuracy"],
+             metrics["members"][n]["validation"]["accuracy_7class"]) for n in names]
+
+
 def test_train_face_trains_an_ensemble_and_reuses_finished_members(
         tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
     fer = tiny_fer(tmp_path / "fer")
@@ -43,9 +48,12 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert code == 0, err
     face_dir = models / "face"
     metrics = json.loads((face_dir / "metrics.json").read_text())
-    assert metrics["model"]["candidates"] == ["compact-seed1", "vgg16_style-seed2"]
+    candidates = metrics["model"]["candidates"]  # ranked by their own validation scores
+    assert sorted(candidates) == ["compact-seed1", "vgg16_style-seed2"]
+    assert validation_keys(metrics, candidates) == sorted(validation_keys(metrics, candidates),
+                                                          reverse=True)
     served = metrics["model"]["members"]  # the first k, k chosen on validation
-    assert served == metrics["model"]["candidates"][:len(served)]
+    assert served == candidates[:len(served)]
     compact = metrics["members"]["compact-seed1"]
     assert [st["epochs"] for st in compact["stages"]] == [1, 2]
     assert [st["pair_weight"] for st in compact["stages"]] == [0.0, 1.0]
@@ -71,7 +79,10 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     again = json.loads((face_dir / "metrics.json").read_text())
     assert again["members"]["compact-seed1"] == compact
     assert weights.stat().st_mtime_ns == stamp
-    assert again["model"]["candidates"][-1] == "compact-seed3"
+    candidates = again["model"]["candidates"]
+    assert sorted(candidates) == ["compact-seed1", "compact-seed3", "vgg16_style-seed2"]
+    assert validation_keys(again, candidates) == sorted(validation_keys(again, candidates),
+                                                        reverse=True)
     assert [row["members"] for row in out["model"]["by_size"]] == [1, 2, 3]
 
 

@@ -78,7 +78,7 @@ def _members(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _trained(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every member trained for the ensemble, served or not, in order."""
+    """Every member trained for the ensemble, served or not, best on validation first."""
     entries = metrics.get("members", {})
     m = metrics.get("model", {})
     return [entries[n] for n in m.get("candidates", m.get("members", [])) if n in entries]
@@ -106,11 +106,12 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 | `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
 Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`;
-each member trained in two stages, batch {m.get('batch', '?')}; the first {len(members)} of the
+each member trained in two stages, batch {m.get('batch', '?')}; the best {len(members)} of the
 {len(trained)} are served, chosen on validation); training took **{_f(m.get('train_seconds', 0) / 60, 1)} min**
 in all on this machine ({env.get('cpu_count', '?')} CPU cores, x86-64, no GPU, TensorFlow
 {env.get('tensorflow', '?')}). Nothing needs a GPU. `--reuse` keeps the members an earlier run
-finished, so the training can be spread over several runs.
+finished and resumes an unfinished one from its last saved epoch, and `--time-budget MINUTES`
+stops at the last epoch that fits, so the training can be spread over several runs.
 The comparison table: `moosic train face --compare-only` ({_compare_budget(metrics)}). Detector numbers:
 `moosic eval face-detector --save`. Evaluation: `moosic eval face --split test --json`.
 """
@@ -233,8 +234,9 @@ def _members_table(metrics: dict[str, Any]) -> str:
             f"{_f(row['test'].get('accuracy_7class'))} | |")
     lines += ["", "Independently trained networks make different mistakes, so their mean is "
               "right more often than any of them; the cost is their summed latency. "
-              "`moosic train face` serves the mean of the first k trained members, k chosen on "
-              "validation (best happy-vs-sad, then 7-class; the smaller k on a tie). The test "
+              "`moosic train face` ranks the trained members by their validation scores (the order "
+              "of this table) and serves the mean of the first k, k chosen on validation (best "
+              "happy-vs-sad, then 7-class; the smaller k on a tie). The test "
               "figures of the other rows are reported, never used to choose."]
     return "\n".join(lines)
 

@@ -168,7 +168,7 @@ class _SelectByValidation(keras.callbacks.Callback):
                "elapsed_s": round(self.seconds_before + time.monotonic() - self.t0, 1)}
         self.state.history.append(row)
         log.info("epoch %s", row)
-        key = (m["happy_sad_accuracy"], m["accuracy_7class"])
+        key = _validation_key(m)
         if key > self.state.best:
             self.state.best, self.state.best_epoch = key, epoch + 1
             self.state.best_weights = self.model.get_weights()
@@ -392,9 +392,9 @@ def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bo
 def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int = 128,
                lr: float = 2e-3, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
                reuse: bool = False, deadline: float | None = None) -> dict[str, Any]:
-    """Train every member (two stages each, the epoch of each stage chosen on validation),
-    export the mean of the probabilities of the first k members as the served model, k chosen
-    on validation, and return its metrics.
+    """Train every member (two stages each, the epoch of each stage chosen on validation), rank
+    the members by their validation scores, export the mean of the probabilities of the first
+    k as the served model, k chosen on validation, and return its metrics.
 
     Each finished member's weights and numbers are saved at once, and an unfinished one's state
     after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
@@ -424,13 +424,15 @@ def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int =
         for checkpoint in checkpoints:
             checkpoint.remove()
         models.append(model)
+    metrics = _read_metrics(out_dir)
+    scores = [_validation_key(metrics["members"][m.name]["validation"]) for m in members]
+    ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
+    members, models = [members[i] for i in ranked], [models[i] for i in ranked]
     by_size = _by_size(models, data)
-    size_key = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
-                for row in by_size]
+    size_key = [_validation_key(row["validation"]) for row in by_size]
     served = size_key.index(max(size_key)) + 1  # the smallest of the best on validation
     ensemble = build_ensemble(models[:served])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME)
-    metrics = _read_metrics(out_dir)
     result: dict[str, Any] = {
         "members": [m.name for m in members[:served]],
         "candidates": [m.name for m in members], "params": int(ensemble.count_params()),
@@ -448,6 +450,11 @@ def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int =
     metrics["model"] = result
     _write_metrics(out_dir, metrics)
     return result
+
+
+def _validation_key(scores: dict[str, float]) -> tuple[float, float]:
+    """How members and ensembles are ranked: happy-vs-sad accuracy, then 7-class accuracy."""
+    return scores["happy_sad_accuracy"], scores["accuracy_7class"]
 
 
 def _rounded(m: dict[str, float]) -> dict[str, float]:
