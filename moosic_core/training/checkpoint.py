@@ -51,6 +51,12 @@ class StageState:
     done: bool = False
 
 
+def _arrays(npz: Any, prefix: str) -> list[Any]:
+    """The arrays saved as ``<prefix><index>``, in index order."""
+    keys = [k for k in npz.files if k[0] == prefix and k[1:].isdigit()]
+    return [npz[k] for k in sorted(keys, key=lambda k: int(k[1:]))]
+
+
 class StageCheckpoint:
     """The checkpoint file of one stage, bound to the settings it was trained with."""
 
@@ -85,14 +91,12 @@ class StageCheckpoint:
             if meta["settings"] != self.settings:
                 log.warning("ignoring %s: written for other settings", self.path)
                 return None
-            files = sorted(npz.files)
-            model.set_weights([npz[k] for k in files if k.startswith("w")])
+            model.set_weights(_arrays(npz, "w"))
             optimizer = model.optimizer
             optimizer.build(model.trainable_variables)
-            for variable, key in zip(optimizer.variables, [k for k in files if k.startswith("o")],
-                                     strict=True):
-                variable.assign(npz[key])
-            best_weights = [npz[k] for k in files if k.startswith("b")]
+            for variable, value in zip(optimizer.variables, _arrays(npz, "o"), strict=True):
+                variable.assign(value)
+            best_weights = _arrays(npz, "b")
         return StageState(epochs_done=meta["epochs_done"], seconds=meta["seconds"],
                           best=(meta["best"][0], meta["best"][1]), best_epoch=meta["best_epoch"],
                           best_weights=best_weights, history=meta["history"], done=meta["done"])
