@@ -41,6 +41,11 @@ class PathsConfig:
     def catalog_dir(self) -> Path:
         return self.data_dir / "catalog"
 
+    @property
+    def checkpoints_dir(self) -> Path:
+        """Per-epoch training state of unfinished runs (large, never committed)."""
+        return self.data_dir / "checkpoints"
+
 
 @dataclass(frozen=True)
 class SpotifyConfig:

@@ -90,14 +90,15 @@ def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(
         tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
     fer = tiny_fer(tmp_path / "fer")
     models = tmp_path / "models"
-    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models)}
+    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models),
+           "MOOSIC_PATHS_DATA_DIR": str(tmp_path / "data")}
     command = ("train", "face", "--members", "compact_wide:1", "--epochs", "3",
                "--finetune-epochs", "1", "--batch", "14", "--json")
     # a budget shorter than one epoch: each run trains one epoch, saves it and stops
     code, out, err = moosic(*command, "--time-budget", "0.0001", env=env, timeout=600)
     assert code != 0 and out["kind"] == "TrainingPaused", err
     assert "epoch 1 of 3" in out["error"] and "--reuse" in out["error"]
-    checkpoints = models / "face" / "checkpoints"
+    checkpoints = tmp_path / "data" / "checkpoints" / "face"  # kept out of models/
     assert [p.name for p in checkpoints.iterdir()] == ["compact_wide-seed1-stage1.npz"]
     assert not (models / "face" / "mood.tflite").exists()
 

@@ -51,7 +51,9 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
         members = parse_members(args.members, args.epochs, args.finetune_epochs)
         deadline = (None if args.time_budget is None
                     else time.monotonic() + 60.0 * args.time_budget)
-        result["model"] = face.train_face(fer_dir, out_dir, members, batch=args.batch,
+        checkpoint_dir = config.paths.checkpoints_dir / "face"
+        result["model"] = face.train_face(fer_dir, out_dir, checkpoint_dir, members,
+                                          batch=args.batch,
                                           finetune_lr=args.finetune_lr,
                                           pair_weight=args.pair_weight, reuse=args.reuse,
                                           deadline=deadline)

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 TFLITE_NAME = "mood.tflite"
 MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
-CHECKPOINTS_DIR = "checkpoints"  # per-epoch state of unfinished stages (not committed)
 METRICS_NAME = "metrics.json"
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
@@ -369,14 +368,14 @@ def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, 
     return model, entry
 
 
-def _stage_checkpoints(out_dir: Path, member: Member, n_train: int, batch: int, lr: float,
+def _stage_checkpoints(checkpoint_dir: Path, member: Member, n_train: int, batch: int, lr: float,
                        finetune_lr: float, pair_weight: float) -> list[StageCheckpoint]:
     """The checkpoint files of the member's two stages, bound to their settings."""
     common = {"arch": member.arch, "seed": member.seed, "batch": batch, "n_train": n_train}
     stages = ({"stage": 1, "epochs": member.epochs, "lr": lr, "pair_weight": 0.0},
               {"stage": 2, "epochs": member.finetune_epochs, "lr": finetune_lr,
                "pair_weight": pair_weight, "after": member.epochs})
-    return [StageCheckpoint(out_dir / CHECKPOINTS_DIR / f"{member.name}-stage{s['stage']}.npz",
+    return [StageCheckpoint(checkpoint_dir / f"{member.name}-stage{s['stage']}.npz",
                             {**common, **s}) for s in stages]
 
 
@@ -389,9 +388,10 @@ def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bo
     return bool(entry.get("arch") == member.arch and epochs == wanted)
 
 
-def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int = 128,
-               lr: float = 2e-3, finetune_lr: float = 1e-3, pair_weight: float = 1.0,
-               reuse: bool = False, deadline: float | None = None) -> dict[str, Any]:
+def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list[Member],
+               batch: int = 128, lr: float = 2e-3, finetune_lr: float = 1e-3,
+               pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None
+               ) -> dict[str, Any]:
     """Train every member (two stages each, the epoch of each stage chosen on validation), rank
     the members by their validation scores, export the mean of the probabilities of the first
     k as the served model, k chosen on validation, and return its metrics.
@@ -399,7 +399,8 @@ def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int =
     Each finished member's weights and numbers are saved at once, and an unfinished one's state
     after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
     interrupted) run finished, resumes the one it was training and trains the rest. Near the
-    ``deadline`` (``time.monotonic()``) training stops with :class:`TrainingPaused`."""
+    ``deadline`` (``time.monotonic()``) training stops with :class:`TrainingPaused`.
+    The per-epoch state goes to ``checkpoint_dir`` (large; kept out of ``out_dir``)."""
     budget = TimeBudget(deadline)
     data = _load_all(fer_dir)
     models: list[keras.Model] = []
@@ -410,7 +411,7 @@ def train_face(fer_dir: Path, out_dir: Path, members: list[Member], batch: int =
             log.info("reusing member %s", member.name)
             models.append(load_model(weights, member.arch))
             continue
-        checkpoints = _stage_checkpoints(out_dir, member, len(data["train"][0]), batch, lr,
+        checkpoints = _stage_checkpoints(checkpoint_dir, member, len(data["train"][0]), batch, lr,
                                          finetune_lr, pair_weight)
         if not reuse:
             for checkpoint in checkpoints:
