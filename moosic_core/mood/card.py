@@ -101,7 +101,7 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 
 | file | what |
 |---|---|
-| `mood.tflite` | served model (LiteRT, float16 weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the mirror-image average (test-time flip) is inside the graph |
+| `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the mirror-image average (test-time flip) is inside the graph |
 | `members/<network>-seed<seed>.npz` | each member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's, and `moosic train face --reuse` keeps finished members |
 | `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
@@ -178,7 +178,7 @@ def _results(metrics: dict[str, Any], ev: dict[str, Any]) -> str:
     test = m.get("test_keras", {})
     val = m.get("validation", {})
     tr = m.get("train_subset", {})
-    served = (f"| **this model, served** (LiteRT float16, `moosic eval face`) | "
+    served = (f"| **this model, served** (LiteRT {m.get('tflite_weights', 'float16')}, `moosic eval face`) | "
               f"**{_f(ev.get('happy_sad_accuracy'))}** | {_f(ev.get('roc_auc'))} | "
               f"{_f(ev.get('accuracy_7class'))} |") if ev else ""
     recall = ", ".join(f"{k} {_f(v, 2)}" for k, v in ev.get("recall_per_class", {}).items())
@@ -200,7 +200,7 @@ augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 The two 0.91 rows are the issue's figures, not re-measured here.
 {_bar(test.get('happy_sad_accuracy'), val.get('happy_sad_accuracy'))}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
-median of 200 calls, all members and both flips included).
+median of 200 calls, all members and both flips included). Member rows: float16 export.
 
 {_members_table(metrics)}
 """

@@ -15,7 +15,7 @@ from moosic_core.mood.card import ARCH_LABELS
 # Epochs of (stage 1 from scratch, stage 2 with the happy-vs-sad term) unless a member says.
 DEFAULT_SCHEDULE = (20, 24)
 
-DEFAULT_MEMBERS = "compact:7:24+30,vgg16_style:7,vgg16_style:11,compact:11"
+DEFAULT_MEMBERS = "compact:7:24+30,vgg16_style:7,vgg16_style:11,compact:11,compact_wide:7:40+20"
 
 
 @dataclass(frozen=True)
