@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from moosic_core.mood.emotions import EMOTIONS
+from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.model import MoodModel
 
 pytest.importorskip("tensorflow")
@@ -52,24 +52,27 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert sorted(candidates) == ["compact-seed1", "vgg16_style-seed2"]
     assert validation_keys(metrics, candidates) == sorted(validation_keys(metrics, candidates),
                                                           reverse=True)
-    served = metrics["model"]["members"]  # the first k, k chosen on validation
-    assert served == candidates[:len(served)]
+    served = metrics["model"]["members"]  # greedy selection on validation, best member first
+    assert served[0] == candidates[0] and set(served) <= set(candidates)
     compact = metrics["members"]["compact-seed1"]
     assert [st["epochs"] for st in compact["stages"]] == [1, 2]
     assert [st["pair_weight"] for st in compact["stages"]] == [0.0, 1.0]
     assert len(compact["stages"][1]["history"]) == 2
-    assert out["model"]["n_train"] == 42 and len(out["model"]["by_size"]) == 2
+    selection = out["model"]["selection"]
+    assert out["model"]["n_train"] == 42 and [row["added"] for row in selection] == served
     assert out["model"]["params"] == sum(metrics["members"][n]["params"] for n in served)
     keys = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
-            for row in out["model"]["by_size"]]
-    assert len(served) == keys.index(max(keys)) + 1
+            for row in selection]
+    assert keys == sorted(set(keys))  # each step improves on the last
+    assert out["model"]["validation"] == selection[-1]["validation"]
     probs = MoodModel(face_dir / "mood.tflite").predict(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1.0, atol=1e-3)
     weights = face_dir / "members" / "compact-seed1.npz"
     assert weights.stat().st_size > 100_000
     card = (face_dir / "MODEL_CARD.md").read_text()
-    assert "--members compact:1:1+2,vgg16_style:2:1+2`" in card
-    assert "| compact CNN (ours), seed 1 |" in card and "mean of the first 2" in card
+    names = ",".join(f"{n.replace('-seed', ':')}:1+2" for n in candidates)
+    assert f"--members {names}`" in card and "2 on this machine's" in card
+    assert "| compact CNN (ours), seed 1 |" in card and "greedy selection on validation" in card
 
     # a third member: the first two are reused, not retrained
     stamp = weights.stat().st_mtime_ns
@@ -83,7 +86,10 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert sorted(candidates) == ["compact-seed1", "compact-seed3", "vgg16_style-seed2"]
     assert validation_keys(again, candidates) == sorted(validation_keys(again, candidates),
                                                         reverse=True)
-    assert [row["members"] for row in out["model"]["by_size"]] == [1, 2, 3]
+    assert again["model"]["members"][0] == candidates[0]
+    ignored = (face_dir / "members" / ".gitignore").read_text().split()
+    assert sorted(n for n in candidates if n not in again["model"]["members"]) == sorted(
+        line[1:-4] for line in ignored if line.endswith(".npz"))
 
 
 def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(
@@ -126,3 +132,22 @@ def test_train_face_rejects_a_bad_member_list(
     env = {"MOOSIC_DATA_FER2013_DIR": str(tmp_path), "MOOSIC_PATHS_MODELS_DIR": str(tmp_path)}
     code, _, err = moosic("train", "face", "--members", spec, env=env)
     assert code != 0 and "ensemble member" in err
+
+
+def _happy_sad_probs(p_happy: list[float]) -> np.ndarray:
+    probs = np.zeros((len(p_happy), len(EMOTIONS)), np.float32)
+    probs[:, HAPPY], probs[:, SAD] = p_happy, 1.0 - np.asarray(p_happy)
+    return probs
+
+
+def test_greedy_selection_adds_members_while_validation_improves_within_the_budget() -> None:
+    from moosic_core.training.face import _select_members
+
+    y = np.array([HAPPY, HAPPY, SAD, SAD])
+    a = _happy_sad_probs([0.9, 0.9, 0.4, 0.6])  # 3 of 4 right
+    b = _happy_sad_probs([0.45, 0.45, 0.1, 0.1])  # 2 of 4 alone, but fixes a's mistake
+    c = a.copy()  # as good as a alone, adds nothing to it
+    assert _select_members([a, b, c], y, [5, 5, 5], max_params=100) == [0, 1]
+    assert _select_members([c, b, a], y, [5, 5, 5], max_params=100) == [0, 1]
+    assert _select_members([a, b, c], y, [5, 5, 5], max_params=9) == [0]  # b does not fit
+    assert _select_members([b, a], y, [50, 5], max_params=9) == [1]  # best first, then none fits

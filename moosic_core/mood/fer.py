@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -25,19 +26,28 @@ def load_split(fer_dir: Path, split: str, classes: tuple[str, ...] = EMOTIONS
     if not root.is_dir():
         raise DataError(f"FER-2013 split folder not found: {root}. See the README for the "
                         "download (Kaggle 'FER-2013', image-folder layout).")
-    images: list[npt.NDArray[np.uint8]] = []
-    labels: list[int] = []
-    for name in classes:
-        for path in sorted((root / name).glob("*.jpg")):
-            with Image.open(path) as im:
-                grey = im.convert("L")
-                if grey.size != (FACE_SIZE, FACE_SIZE):
-                    grey = grey.resize((FACE_SIZE, FACE_SIZE), Image.Resampling.BILINEAR)
-                images.append(np.asarray(grey, dtype=np.uint8))
-            labels.append(EMOTIONS.index(name))
-    if not images:
+    paths = split_files(fer_dir, split, classes)
+    if not paths:
         raise DataError(f"No images found under {root}.")
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
+    return (np.stack([face_pixels(path) for path, _ in paths]),
+            np.asarray([label for _, label in paths], dtype=np.int64))
+
+
+def split_files(fer_dir: Path, split: str, classes: tuple[str, ...] = EMOTIONS
+                ) -> list[tuple[Path, int]]:
+    """The image files of one split with their labels, in :func:`load_split`'s order."""
+    root = Path(fer_dir) / split
+    return [(path, EMOTIONS.index(name)) for name in classes
+            for path in sorted((root / name).glob("*.jpg"))]
+
+
+def face_pixels(source: Path | BinaryIO) -> npt.NDArray[np.uint8]:
+    """One FER-2013 image (a path or an open binary file) as 48x48 grey uint8 pixels."""
+    with Image.open(source) as im:
+        grey = im.convert("L")
+        if grey.size != (FACE_SIZE, FACE_SIZE):
+            grey = grey.resize((FACE_SIZE, FACE_SIZE), Image.Resampling.BILINEAR)
+        return np.asarray(grey, dtype=np.uint8)
 
 
 def happy_sad_metrics(probs: npt.NDArray[np.floating], labels: npt.NDArray[np.int64]

@@ -1,4 +1,9 @@
-"""Train the face mood model on FER-2013 and export it to LiteRT (the only TensorFlow user).
+"""Train the face mood model on FER-2013 and export it to LiteRT.
+
+Training is plain Keras (augmentation inside the training graph, numpy arrays in), so it runs
+on any Keras backend: TensorFlow on a CPU here, or JAX on an accelerator (see
+:mod:`moosic_core.training.face_accelerator`). Only the LiteRT export needs TensorFlow, and it
+imports it when called.
 
 ``train_face`` trains each member of the ensemble (see :mod:`moosic_core.training.members`) on
 ``train/`` (all 7 classes, augmented), selects each stage's epoch by happy-versus-sad accuracy on
@@ -13,11 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 import numpy.typing as npt
-import tensorflow as tf
+from keras import ops
 
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.fer import happy_sad_metrics, load_split
@@ -47,6 +53,9 @@ TFLITE_NAME = "mood.tflite"
 MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
 # int8 weights (dynamic range): same validation/test accuracy as float16 here, smaller and faster
 SERVED_WEIGHTS = "int8"
+# The served ensemble's budget: int8 weights take about a byte per parameter, so mood.tflite
+# stays near 6 MB and a face takes a few milliseconds on one CPU thread.
+SERVED_MAX_PARAMS = 6_000_000
 METRICS_NAME = "metrics.json"
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
@@ -60,9 +69,11 @@ AUGMENTATION = {
 }
 
 
-def _augmenter(seed: int) -> keras.Sequential:
+def _augmenter(seed: int) -> list[keras.layers.Layer]:
+    """The random augmentation layers (active only in training), ending with a clip to the
+    pixel range."""
     a = AUGMENTATION
-    return keras.Sequential([
+    layers = [
         keras.layers.RandomFlip("horizontal", seed=seed),
         keras.layers.RandomTranslation(a["translation"], a["translation"], fill_mode="reflect",
                                        seed=seed + 1),
@@ -71,26 +82,37 @@ def _augmenter(seed: int) -> keras.Sequential:
         keras.layers.RandomZoom(a["zoom"], a["zoom"], fill_mode="reflect", seed=seed + 3),
         keras.layers.RandomBrightness(a["brightness"], value_range=(0.0, 255.0), seed=seed + 4),
         keras.layers.RandomContrast(a["contrast"], value_range=(0.0, 255.0), seed=seed + 5),
-    ], name="augment")
+        keras.layers.Lambda(lambda t: ops.clip(t, 0.0, 255.0), name="clip"),
+    ]
+    if keras.backend.backend() == "jax":
+        # Keras marks the translation, rotation and zoom layers as not XLA-compilable because
+        # TensorFlow's image transform op is not; their JAX version is, and without XLA every
+        # training step would run op by op.
+        for layer in layers:
+            layer.supports_jit = True
+    return layers
 
 
-def _dataset(x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64], batch: int, seed: int,
-             n_classes: int, smoothing: float) -> tf.data.Dataset:
-    aug = _augmenter(seed)
-
-    def prep(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        xb = aug(tf.cast(xb, tf.float32)[..., None], training=True)
-        xb = tf.clip_by_value(xb, 0.0, 255.0)
-        onehot = tf.one_hot(yb, n_classes)
-        return xb, onehot * (1.0 - smoothing) + smoothing / n_classes
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed,
-                                                             reshuffle_each_iteration=True)
-    return ds.batch(batch, drop_remainder=True).map(prep, num_parallel_calls=tf.data.AUTOTUNE
-                                                    ).prefetch(2)
+def training_model(model: keras.Model, seed: int) -> keras.Model:
+    """``model`` behind the augmentation layers: the model that is fitted. It shares
+    ``model``'s weights (augmentation has none) and is ``model`` itself outside training."""
+    return keras.Sequential([keras.Input(shape=(48, 48, 1), name="face"), *_augmenter(seed),
+                             model], name=f"{model.name}_training")
 
 
-def happy_sad_pair_loss(pair_weight: float) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+def _targets(y: npt.NDArray[np.int64], n_classes: int, smoothing: float
+             ) -> npt.NDArray[np.float32]:
+    """Label-smoothed one-hot targets."""
+    onehot = np.eye(n_classes, dtype=np.float32)[y]
+    return onehot * (1.0 - smoothing) + smoothing / n_classes
+
+
+def _faces(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """(n, 48, 48) uint8 -> (n, 48, 48, 1) float32, the models' input."""
+    return x[..., None].astype(np.float32)
+
+
+def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
     """Cross-entropy over the 7 classes plus ``pair_weight`` times the binary cross-entropy of
     ``P(happy) / (P(happy) + P(sad))`` on the happy and sad faces of the batch.
 
@@ -98,24 +120,25 @@ def happy_sad_pair_loss(pair_weight: float) -> Callable[[tf.Tensor, tf.Tensor], 
     giving up the 7 emotion probabilities; it is zero on faces of the other five classes."""
     cross_entropy = keras.losses.CategoricalCrossentropy(reduction="none")
 
-    def loss(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+    def loss(y_true: Any, y_pred: Any) -> Any:
         base = cross_entropy(y_true, y_pred)
-        is_happy = tf.cast(y_true[:, HAPPY] > 0.5, tf.float32)
-        is_pair = tf.cast((y_true[:, HAPPY] > 0.5) | (y_true[:, SAD] > 0.5), tf.float32)
+        is_happy = ops.cast(y_true[:, HAPPY] > 0.5, "float32")
+        is_pair = ops.cast(ops.logical_or(y_true[:, HAPPY] > 0.5, y_true[:, SAD] > 0.5),
+                           "float32")
         p_happy = y_pred[:, HAPPY] / (y_pred[:, HAPPY] + y_pred[:, SAD] + 1e-7)
-        p_happy = tf.clip_by_value(p_happy, 1e-6, 1.0 - 1e-6)
-        binary = -(is_happy * tf.math.log(p_happy) + (1.0 - is_happy) * tf.math.log(1.0 - p_happy))
-        return tf.reduce_mean(base + pair_weight * is_pair * binary)
+        p_happy = ops.clip(p_happy, 1e-6, 1.0 - 1e-6)
+        binary = -(is_happy * ops.log(p_happy) + (1.0 - is_happy) * ops.log(1.0 - p_happy))
+        return ops.mean(base + pair_weight * is_pair * binary)
 
     return loss
 
 
-def flip_tta(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+def flip_tta(model: keras.Model) -> Callable[[Any], Any]:
     """The served function: mean of the model's probabilities on the face and its mirror."""
 
-    def serve(faces: tf.Tensor) -> tf.Tensor:
+    def serve(faces: Any) -> Any:
         return (model(faces, training=False)
-                + model(tf.reverse(faces, axis=[2]), training=False)) / 2.0
+                + model(ops.flip(faces, axis=2), training=False)) / 2.0
 
     return serve
 
@@ -123,10 +146,10 @@ def flip_tta(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
 def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512
                 ) -> npt.NDArray[np.float32]:
     """Flip-averaged 7-class probabilities for grey 48x48 uint8 faces, with Keras."""
-    fn = tf.function(flip_tta(model))
-    out = [fn(tf.constant(x[i:i + batch, :, :, None], tf.float32)).numpy()
-           for i in range(0, len(x), batch)]
-    return np.concatenate(out).astype(np.float32)
+    faces = _faces(x)
+    probs = (model.predict(faces, batch_size=batch, verbose=0)
+             + model.predict(faces[:, :, ::-1], batch_size=batch, verbose=0)) / 2.0
+    return np.asarray(probs, np.float32)
 
 
 def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
@@ -142,27 +165,55 @@ def _probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64
     return out
 
 
-def _by_size(models: list[keras.Model], data: dict[str, tuple[Any, Any]]) -> list[dict[str, Any]]:
-    """Validation and test metrics of the mean of the first k members, for every k."""
+def _select_members(val_probs: list[npt.NDArray[np.float32]], y_val: npt.NDArray[np.int64],
+                    params: list[int], max_params: int) -> list[int]:
+    """Greedy forward selection on validation (Caruana et al., 2004): from no member, keep
+    adding the one whose addition gives the mean with the best validation key, as long as the
+    key improves and the parameters stay within ``max_params``. Candidates come best first, so a
+    tie goes to the better member; at least the best member is always chosen."""
+    chosen: list[int] = []
+    best = (-1.0, -1.0)
+    while True:
+        used = sum(params[i] for i in chosen)
+        options = [i for i in range(len(val_probs)) if i not in chosen
+                   and (not chosen or used + params[i] <= max_params)]
+        keys = {i: _validation_key(_probability_metrics(
+            np.mean([val_probs[j] for j in [*chosen, i]], axis=0), y_val)) for i in options}
+        pick = max(options, key=lambda i: keys[i], default=None)
+        if pick is None or keys[pick] <= best:
+            return chosen
+        chosen.append(pick)
+        best = keys[pick]
+
+
+def _selection(names: list[str], models: list[keras.Model], data: dict[str, tuple[Any, Any]],
+               max_params: int) -> list[dict[str, Any]]:
+    """The greedy selection's steps: after each added member, the validation and test metrics
+    of the mean so far (test is only reported)."""
     probs = {split: [predict_tta(m, data[split][0]) for m in models]
              for split in ("validation", "test")}
-    return [{"members": k, **{split: _rounded(_probability_metrics(
-                np.mean(probs[split][:k], axis=0), data[split][1])) for split in probs}}
-            for k in range(1, len(models) + 1)]
+    params = [int(m.count_params()) for m in models]
+    chosen = _select_members(probs["validation"], data["validation"][1], params, max_params)
+    return [{"members": k + 1, "added": names[i], "params": sum(params[j] for j in chosen[:k + 1]),
+             **{split: _rounded(_probability_metrics(
+                 np.mean([probs[split][j] for j in chosen[:k + 1]], axis=0), data[split][1]))
+                for split in probs}}
+            for k, i in enumerate(chosen)]
 
 
 class _SelectByValidation(keras.callbacks.Callback):
-    """Evaluates on validation after each epoch; records the history and keeps the weights of
-    the best epoch (happy-vs-sad accuracy, ties broken by 7-class accuracy) in ``state``."""
+    """Evaluates ``net`` on validation after each epoch; records the history and keeps the
+    weights of the best epoch (happy-vs-sad accuracy, ties broken by 7-class accuracy) in
+    ``state``."""
 
-    def __init__(self, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
+    def __init__(self, net: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
                  state: StageState) -> None:
         super().__init__()
-        self.x, self.y, self.state = x, y, state
+        self.net, self.x, self.y, self.state = net, x, y, state
         self.t0, self.seconds_before = time.monotonic(), state.seconds
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        m = evaluate(self.model, self.x, self.y)
+        m = evaluate(self.net, self.x, self.y)
         row = {"epoch": epoch + 1, "train_loss": float((logs or {}).get("loss", float("nan"))),
                "val_accuracy_7class": m["accuracy_7class"],
                "val_happy_sad_accuracy": m["happy_sad_accuracy"],
@@ -172,7 +223,7 @@ class _SelectByValidation(keras.callbacks.Callback):
         key = _validation_key(m)
         if key > self.state.best:
             self.state.best, self.state.best_epoch = key, epoch + 1
-            self.state.best_weights = self.model.get_weights()
+            self.state.best_weights = self.net.get_weights()
 
 
 def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, lr: float,
@@ -190,26 +241,29 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
     if weights is not None:
         model.set_weights(weights)
     x, y = data["train"]
-    steps = len(x) // batch
+    steps = math.ceil(len(x) / batch)
     schedule = keras.optimizers.schedules.CosineDecay(
         lr * 0.1, decay_steps=steps * max(epochs - 1, 1), warmup_target=lr,
         warmup_steps=steps, alpha=0.01)
     loss = (happy_sad_pair_loss(pair_weight) if pair_weight > 0
             else keras.losses.CategoricalCrossentropy())
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
-                  loss=loss, metrics=["accuracy"])
-    state = (checkpoint.load(model) if checkpoint is not None else None) or StageState()
+    trainer = training_model(model, seed)
+    trainer.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
+                    loss=loss, metrics=["accuracy"])
+    state = (checkpoint.load(trainer) if checkpoint is not None else None) or StageState()
     if not state.done:
         if budget.exhausted():
             raise _paused(state, epochs, checkpoint)
         if state.epochs_done:
             log.info("resuming %s after epoch %d of %d", arch, state.epochs_done, epochs)
-        select = _SelectByValidation(*data["validation"], state)
+        select = _SelectByValidation(model, *data["validation"], state)
         saver = SaveEachEpoch(checkpoint, state, epochs, budget)
-        order_seed = seed + state.epochs_done  # a resumed stage draws a new order of batches
-        model.fit(_dataset(x, y, batch, order_seed, len(EMOTIONS), smoothing), epochs=epochs,
-                  initial_epoch=state.epochs_done, callbacks=[select, saver],
-                  verbose=2 if log.isEnabledFor(logging.INFO) else 0)
+        if state.epochs_done:  # a resumed stage draws a new order of batches
+            keras.utils.set_random_seed(seed + state.epochs_done)
+        trainer.fit(_faces(x), _targets(y, len(EMOTIONS), smoothing), batch_size=batch,
+                    epochs=epochs, initial_epoch=state.epochs_done, shuffle=True,
+                    callbacks=[select, saver],
+                    verbose=2 if log.isEnabledFor(logging.INFO) else 0)
         if saver.paused:
             raise _paused(state, epochs, checkpoint)
     model.set_weights(state.best_weights)
@@ -242,6 +296,8 @@ def export_tflite(model: keras.Model, path: Path, weights: str = "int8") -> int:
     that the converter freezes the weights into constants."""
     if weights not in ("int8", "float16", "float32"):
         raise ValueError(f"unknown weight type {weights!r}")
+    import tensorflow as tf
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serve", fn=flip_tta(model),
@@ -322,9 +378,22 @@ def _write_metrics(out_dir: Path, metrics: dict[str, Any]) -> None:
 
 
 def _environment() -> dict[str, Any]:
-    return {"tensorflow": tf.__version__, "keras": keras.__version__,
-            "cpu_count": os.cpu_count(), "machine": platform.machine(),
-            "gpu": bool(tf.config.list_physical_devices("GPU"))}
+    """The Keras backend and hardware that trained (or exported) a model."""
+    backend = keras.backend.backend()
+    env: dict[str, Any] = {"keras": keras.__version__, "backend": backend,
+                           "cpu_count": os.cpu_count(), "machine": platform.machine()}
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        env.update(tensorflow=tf.__version__,
+                   gpu=bool(tf.config.list_physical_devices("GPU")))
+    elif backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        env.update(jax=jax.__version__, gpu=device.platform == "gpu",
+                   device=device.device_kind)
+    return env
 
 
 def _stage(name: str, state: StageState, **settings: Any) -> dict[str, Any]:
@@ -348,7 +417,8 @@ def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, A
 
 
 def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, lr: float,
-                  finetune_lr: float, pair_weight: float, checkpoints: list[StageCheckpoint],
+                  finetune_lr: float, pair_weight: float,
+                  checkpoints: Sequence[StageCheckpoint | None],
                   budget: TimeBudget) -> tuple[keras.Model, dict[str, Any]]:
     """Stage 1 trains from scratch on the 7 classes; stage 2 continues from its weights with a
     new warm-up and cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss`
@@ -365,15 +435,23 @@ def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, 
         stages.append(_stage("fine-tuning with the happy-vs-sad term", state,
                              epochs=member.finetune_epochs, lr=finetune_lr,
                              pair_weight=pair_weight))
-    size, latency = _export_latency_ms(model)
     entry = {"name": member.name, "arch": member.arch, "seed": member.seed,
              "params": int(model.count_params()),
              "epochs": sum(int(st["epochs"]) for st in stages), "batch": batch,
              "train_seconds": sum(int(st["train_seconds"]) for st in stages),
              "n_train": len(data["train"][0]), "stages": stages, **_scores(model, data),
-             "tflite_bytes": size, "latency_ms_litert_1face": round(latency, 3),
              "environment": _environment()}
     return model, entry
+
+
+def _add_export_figures(entry: dict[str, Any], model: keras.Model) -> bool:
+    """Adds the member's own LiteRT size and latency to its entry if it lacks them (members
+    trained on an accelerator come without); whether it did."""
+    if "latency_ms_litert_1face" in entry:
+        return False
+    size, latency = _export_latency_ms(model)
+    entry.update(tflite_bytes=size, latency_ms_litert_1face=round(latency, 3))
+    return True
 
 
 def _stage_checkpoints(checkpoint_dir: Path, member: Member, n_train: int, batch: int, lr: float,
@@ -401,16 +479,30 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
                pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None
                ) -> dict[str, Any]:
     """Train every member (two stages each, the epoch of each stage chosen on validation), rank
-    the members by their validation scores, export the mean of the probabilities of the first
-    k as the served model, k chosen on validation, and return its metrics.
+    the members by their validation scores, choose the served ones on validation (greedy
+    selection within a size budget), export the mean of their probabilities and return its
+    metrics.
 
     Each finished member's weights and numbers are saved at once, and an unfinished one's state
     after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
     interrupted) run finished, resumes the one it was training and trains the rest. Near the
     ``deadline`` (``time.monotonic()``) training stops with :class:`TrainingPaused`.
     The per-epoch state goes to ``checkpoint_dir`` (large; kept out of ``out_dir``)."""
-    budget = TimeBudget(deadline)
     data = _load_all(fer_dir)
+    models = train_members(data, out_dir, checkpoint_dir, members, batch, lr, finetune_lr,
+                           pair_weight, reuse, deadline)
+    return _assemble(data, out_dir, members, models, batch)
+
+
+def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_dir: Path | None,
+                  members: list[Member], batch: int = 128, lr: float = 2e-3,
+                  finetune_lr: float = 1e-3, pair_weight: float = 1.0, reuse: bool = False,
+                  deadline: float | None = None) -> list[keras.Model]:
+    """Train (or with ``reuse``, load or resume) each member and save its weights and entry in
+    ``out_dir`` as soon as it is done; returns the members' models in order. Needs no
+    TensorFlow: this is the part that runs on an accelerator. Without a ``checkpoint_dir``
+    unfinished stages are not saved."""
+    budget = TimeBudget(deadline)
     models: list[keras.Model] = []
     for member in members:
         weights = member_weights_path(out_dir, member.name)
@@ -419,39 +511,57 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
             log.info("reusing member %s", member.name)
             models.append(load_model(weights, member.arch))
             continue
-        checkpoints = _stage_checkpoints(checkpoint_dir, member, len(data["train"][0]), batch, lr,
-                                         finetune_lr, pair_weight)
+        checkpoints: Sequence[StageCheckpoint | None] = (
+            (None, None) if checkpoint_dir is None else _stage_checkpoints(
+                checkpoint_dir, member, len(data["train"][0]), batch, lr, finetune_lr,
+                pair_weight))
         if not reuse:
-            for checkpoint in checkpoints:
-                checkpoint.remove()
+            _remove(checkpoints)
         model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight,
                                      checkpoints, budget)
         save_weights(model, weights)
         metrics = _read_metrics(out_dir)
         metrics.setdefault("members", {})[member.name] = entry
         _write_metrics(out_dir, metrics)
-        for checkpoint in checkpoints:
-            checkpoint.remove()
+        _remove(checkpoints)
         models.append(model)
+    return models
+
+
+def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
+    for checkpoint in checkpoints:
+        if checkpoint is not None:
+            checkpoint.remove()
+
+
+def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, members: list[Member],
+              models: list[keras.Model], batch: int) -> dict[str, Any]:
+    """Rank the trained members on validation, choose the served ones by greedy selection on
+    validation within :data:`SERVED_MAX_PARAMS`, export their mean and record its metrics."""
     metrics = _read_metrics(out_dir)
+    added = [_add_export_figures(metrics["members"][m.name], model)
+             for m, model in zip(members, models, strict=True)]
+    if any(added):
+        _write_metrics(out_dir, metrics)
     scores = [_validation_key(metrics["members"][m.name]["validation"]) for m in members]
     ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
     members, models = [members[i] for i in ranked], [models[i] for i in ranked]
-    by_size = _by_size(models, data)
-    size_key = [_validation_key(row["validation"]) for row in by_size]
-    served = size_key.index(max(size_key)) + 1  # the smallest of the best on validation
-    ensemble = build_ensemble(models[:served])
+    names = [m.name for m in members]
+    selection = _selection(names, models, data, SERVED_MAX_PARAMS)
+    served = [names.index(row["added"]) for row in selection]
+    ensemble = build_ensemble([models[i] for i in served])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, weights=SERVED_WEIGHTS)
+    _ignore_unserved(out_dir, names, [names[i] for i in served])
     result: dict[str, Any] = {
-        "members": [m.name for m in members[:served]],
-        "candidates": [m.name for m in members], "params": int(ensemble.count_params()),
+        "members": [names[i] for i in served], "candidates": names,
+        "max_params": SERVED_MAX_PARAMS, "params": int(ensemble.count_params()),
         "batch": batch, "label_smoothing": 0.1, "augmentation": AUGMENTATION,
         "train_seconds": sum(int(metrics["members"][m.name]["train_seconds"]) for m in members),
         "n_train": len(data["train"][0]),
         # the ensemble's flip-averaged output is the mean of its members': reuse their scores
         "train_subset": _rounded(evaluate(ensemble, *_train_subset(data))),
-        "validation": by_size[served - 1]["validation"], "test_keras": by_size[served - 1]["test"],
-        "by_size": by_size,
+        "validation": selection[-1]["validation"], "test_keras": selection[-1]["test"],
+        "selection": selection,
         "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
@@ -459,6 +569,15 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
     metrics["model"] = result
     _write_metrics(out_dir, metrics)
     return result
+
+
+def _ignore_unserved(out_dir: Path, candidates: list[str], served: list[str]) -> None:
+    """Writes ``members/.gitignore`` naming the weights of the members that are not served:
+    they stay for ``--reuse`` but are never committed, so ``models/`` stays small."""
+    lines = [f"/{name}.npz\n" for name in candidates if name not in served]
+    (out_dir / MEMBERS_DIR / ".gitignore").write_text(
+        "# Written by `moosic train face`: weights of trained members that are not served.\n"
+        + "".join(lines))
 
 
 def _validation_key(scores: dict[str, float]) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Keras architectures for the face mood model (imports TensorFlow/Keras).
+"""Keras architectures for the face mood model (Keras only: they train on any Keras backend).
 
 Every network takes a (48, 48, 1) grey face with pixel values in [0, 255] and returns 7 softmax
 probabilities (order: :data:`moosic_core.mood.emotions.EMOTIONS`). Normalisation is part of the
@@ -16,8 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 
 INPUT_SHAPE = (48, 48, 1)
 N_CLASSES = 7
@@ -27,6 +26,15 @@ def _inputs() -> tuple[Any, Any]:
     inp = keras.Input(shape=INPUT_SHAPE, name="face")
     x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="normalise")(inp)
     return inp, x
+
+
+def space_to_depth(t: Any, block: int = 2) -> Any:
+    """Each ``block`` x ``block`` patch of pixels becomes one pixel with ``block**2`` times the
+    channels, in ``tf.nn.space_to_depth``'s order (channel ``(dy * block + dx) * C + c``)."""
+    _, h, w, c = t.shape
+    t = ops.reshape(t, (-1, h // block, block, w // block, block, c))
+    t = ops.transpose(t, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(t, (-1, h // block, w // block, block * block * c))
 
 
 def _conv_bn(x: Any, filters: int, kernel: int = 3, strides: int = 1, name: str = "") -> Any:
@@ -49,7 +57,7 @@ def compact(widths: tuple[int, ...] = (48, 96, 192), stem: int = 32, dropout: fl
     two 3x3 conv + BN + ReLU, each followed by 2x2 max-pooling (24 -> 3 px), global average
     pooling and a softmax. The stem avoids costly full-resolution layers on a CPU."""
     inp, x = _inputs()
-    x = layers.Lambda(lambda t: tf.nn.space_to_depth(t, 2), output_shape=(24, 24, 4),
+    x = layers.Lambda(space_to_depth, output_shape=(24, 24, 4),
                       name="space_to_depth")(x)
     x = _conv_bn(x, stem, name="stem")
     for b, w in enumerate(widths):

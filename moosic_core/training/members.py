@@ -15,7 +15,13 @@ from moosic_core.mood.card import ARCH_LABELS
 # Epochs of (stage 1 from scratch, stage 2 with the happy-vs-sad term) unless a member says.
 DEFAULT_SCHEDULE = (20, 24)
 
-DEFAULT_MEMBERS = "compact:7:24+30,vgg16_style:7,vgg16_style:11,compact:11,compact_wide:7:40+20"
+# The candidates the served model was chosen from (moosic train face picks the served ones).
+DEFAULT_MEMBERS = ",".join([
+    "compact:7:24+30", "vgg16_style:7", "vgg16_style:11", "compact:11",
+    *(f"compact_wide:{seed}:40+20" for seed in (7, 11, 13, 17, 19, 23, 29)),
+    *(f"compact:{seed}:24+30" for seed in (13, 17, 23, 31, 41, 43)),
+    "vgg16_style:23",
+])
 
 
 @dataclass(frozen=True)

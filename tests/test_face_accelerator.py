@@ -1,0 +1,72 @@
+"""Training face-model members away from here: the lossless FER-2013 pack, the TensorFlow-free
+architectures, and members trained by ``face_accelerator train`` joining an ensemble through
+``moosic train face --reuse``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from moosic_core.mood.fer import SPLITS, load_split
+from moosic_core.training.face_accelerator import load_pack, main, pack_fer
+from tests.test_face_training import tiny_fer
+
+
+def test_pack_round_trips_every_split_exactly(tmp_path: Path) -> None:
+    fer = tiny_fer(tmp_path / "fer", per_class=3)
+    odd = fer / "train" / "happy" / "odd.jpg"  # other quantisation tables: another header
+    Image.fromarray(np.full((48, 48), 90, np.uint8)).save(odd, quality=40)
+    pack = tmp_path / "fer.npz"
+    size = pack_fer(fer, pack)
+    packed = load_pack(pack)
+    assert sorted(packed) == sorted(SPLITS)
+    for split in SPLITS:
+        x, y = load_split(fer, split)
+        assert np.array_equal(packed[split][0], x) and np.array_equal(packed[split][1], y)
+    files = sum(p.stat().st_size for p in fer.rglob("*.jpg"))
+    assert size < files  # the shared header is stored once per split
+    with np.load(pack) as npz:
+        assert int((~npz["train_shared"]).sum()) == 1
+
+
+def test_space_to_depth_matches_tensorflow() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from moosic_core.training.face_models import space_to_depth
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 8, 3)).astype(np.float32)
+    assert np.array_equal(np.asarray(space_to_depth(x)), tf.nn.space_to_depth(x, 2).numpy())
+
+
+def test_members_trained_elsewhere_join_the_ensemble(
+        tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
+    pytest.importorskip("tensorflow")
+    fer = tiny_fer(tmp_path / "fer")
+    pack_fer(fer, tmp_path / "fer.npz")
+    away = tmp_path / "away"
+    assert main(["train", "--pack", str(tmp_path / "fer.npz"), "--out-dir", str(away),
+                 "--members", "compact:5:1+1", "--batch", "14"]) == 0
+    entry = json.loads((away / "metrics.json").read_text())["members"]["compact-seed5"]
+    assert [st["epochs"] for st in entry["stages"]] == [1, 1]
+    assert "latency_ms_litert_1face" not in entry  # the LiteRT figures are measured here
+    assert entry["environment"]["backend"] == "tensorflow"
+    assert not (away / "checkpoints").exists()  # nothing half-done is kept there
+
+    face_dir = tmp_path / "models" / "face"
+    assert main(["import", "--from", str(away), "--face-dir", str(face_dir)]) == 0
+    stamp = (face_dir / "members" / "compact-seed5.npz").stat().st_mtime_ns
+    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(face_dir.parent)}
+    code, out, err = moosic("train", "face", "--members", "compact:5:1+1", "--reuse", "--json",
+                            env=env, timeout=600)
+    assert code == 0, err
+    assert (face_dir / "members" / "compact-seed5.npz").stat().st_mtime_ns == stamp  # reused
+    joined = json.loads((face_dir / "metrics.json").read_text())["members"]["compact-seed5"]
+    assert joined["tflite_bytes"] > 100_000 and joined["latency_ms_litert_1face"] > 0
+    assert joined["stages"] == entry["stages"]
+    assert out["model"]["members"] == ["compact-seed5"]
+    assert (face_dir / "mood.tflite").exists()
