@@ -158,7 +158,7 @@ def _data(metrics: dict[str, Any]) -> str:
   ({", ".join(EMOTIONS)}). Read from `config.data.fer2013_dir`; never committed.
 - `train/` (Training, {m.get('n_train', '?')} images, all 7 classes) trains every member;
   `validation/` (PublicTest, 3,589) picks the epoch of each stage of each member (best
-  happy-vs-sad accuracy, ties by 7-class accuracy) and the ensemble's size; `test/`
+  happy-vs-sad accuracy, ties by 7-class accuracy) and the ensemble's members; `test/`
   (PrivateTest, 3,589) is only reported. No test image was used for any choice.
 - Augmentation (random, per image, Keras layers inside the training graph): {aug_text}.
 - Optimiser: AdamW (weight decay 0.01); each stage has one epoch of linear warm-up to its peak
@@ -420,10 +420,11 @@ def _limits() -> str:
 
 
 def _history(metrics: dict[str, Any]) -> str:
-    members = _trained(metrics)
+    members = _members(metrics)
     if not members:
         return ""
-    lines = ["## Training logs (validation after each epoch)", "",
+    lines = ["## Training logs of the served members (validation after each epoch)", "",
+             "`metrics.json` has every trained member's.", "",
              "| member | stage | epoch | train loss | val 7-class | val happy-vs-sad | elapsed s |",
              "|---|---|---|---|---|---|---|"]
     for e in members:
