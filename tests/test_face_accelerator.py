@@ -70,3 +70,20 @@ def test_members_trained_elsewhere_join_the_ensemble(
     assert joined["stages"] == entry["stages"]
     assert out["model"]["members"] == ["compact-seed5"]
     assert (face_dir / "mood.tflite").exists()
+
+
+def test_card_says_where_members_trained_and_what_the_cpu_alone_would_take() -> None:
+    from moosic_core.mood.card import _where_trained
+
+    def member(arch: str, seconds: int, epochs: int, gpu: bool) -> dict[str, Any]:
+        env = ({"gpu": True, "device": "NVIDIA H200", "keras": "3", "jax": "0.11"} if gpu
+               else {"gpu": False, "cpu_count": 2, "tensorflow": "2.21"})
+        return {"arch": arch, "train_seconds": seconds, "epochs": epochs, "environment": env}
+
+    cpu, gpu = member("compact", 6000, 60, False), member("compact", 120, 60, True)
+    text = _where_trained([cpu, gpu])
+    assert "1 on this machine's 2 CPU cores in **100.0 min**" in text
+    assert "1 on an NVIDIA H200 in **2.0 min**" in text
+    assert "all 2 would take about **3 h**" in text  # 100 s per epoch x 120 epochs
+    wide = member("compact_wide", 120, 60, True)  # never timed on the CPU: no estimate
+    assert "would take" not in _where_trained([cpu, wide])

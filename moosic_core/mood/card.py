@@ -114,7 +114,23 @@ def _where_trained(trained: list[dict[str, Any]]) -> str:
             parts.append(f"{len(entries)} on an {where} in **{minutes} min** of member time, "
                          f"several members at once (Keras {env.get('keras', '?')} on JAX "
                          f"{env.get('jax', '?')}: `python -m moosic_core.training.face_accelerator`)")
-    return "; ".join(parts) or "not trained yet"
+    return "; ".join(parts) + _cpu_estimate(trained) if parts else "not trained yet"
+
+
+def _cpu_estimate(trained: list[dict[str, Any]]) -> str:
+    """The CPU hours all members would take, from each architecture's measured CPU time per
+    epoch (empty if an architecture was never trained on the CPU)."""
+    per_epoch: dict[str, list[float]] = {}
+    for e in trained:
+        if _trained_on(e) == "CPU" and e.get("epochs"):
+            per_epoch.setdefault(e["arch"], []).append(e["train_seconds"] / e["epochs"])
+    if not trained or any(e["arch"] not in per_epoch for e in trained):
+        return ""
+    seconds = sum(sorted(per_epoch[e["arch"]])[len(per_epoch[e["arch"]]) // 2] * e["epochs"]
+                  for e in trained)
+    return (f". On this machine's CPU alone all {len(trained)} would take about "
+            f"**{seconds / 3600:.0f} h** (each architecture's measured CPU seconds per epoch "
+            "times its members' epochs)")
 
 
 def _header(metrics: dict[str, Any]) -> str:
