@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import logging
 import shutil
 import sys
@@ -88,19 +87,20 @@ def import_members(source: Path, face_dir: Path) -> list[str]:
     """Copy the members a ``train`` run left in ``source`` (weights and ``metrics.json``
     entries) into ``face_dir``; returns their names. A member ``face_dir`` already has is
     replaced."""
-    from moosic_core.training.face import MEMBERS_DIR, METRICS_NAME
+    from moosic_core.training.face import (
+        _read_metrics,
+        _write_metrics,
+        member_weights_path,
+    )
 
-    entries = json.loads((source / METRICS_NAME).read_text()).get("members", {})
-    target = face_dir / METRICS_NAME
-    metrics = json.loads(target.read_text()) if target.exists() else {}
-    (face_dir / MEMBERS_DIR).mkdir(parents=True, exist_ok=True)
+    entries = _read_metrics(source).get("members", {})
+    metrics = _read_metrics(face_dir)
     for name, entry in entries.items():
-        shutil.copyfile(source / MEMBERS_DIR / f"{name}.npz",
-                        face_dir / MEMBERS_DIR / f"{name}.npz")
+        target = member_weights_path(face_dir, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(member_weights_path(source, name), target)
         metrics.setdefault("members", {})[name] = entry
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(json.dumps(metrics, indent=2) + "\n")
-    partial.replace(target)
+    _write_metrics(face_dir, metrics)
     return list(entries)
 
 
