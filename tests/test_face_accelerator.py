@@ -60,7 +60,8 @@ def test_members_trained_elsewhere_join_the_ensemble(
     face_dir = tmp_path / "models" / "face"
     assert main(["import", "--from", str(away), "--face-dir", str(face_dir)]) == 0
     stamp = (face_dir / "members" / "compact-seed5.npz").stat().st_mtime_ns
-    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(face_dir.parent)}
+    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(face_dir.parent),
+           "MOOSIC_PATHS_DATA_DIR": str(tmp_path / "data")}
     code, out, err = moosic("train", "face", "--members", "compact:5:1+1", "--reuse", "--json",
                             env=env, timeout=600)
     assert code == 0, err

@@ -41,7 +41,14 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
         tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
     fer = tiny_fer(tmp_path / "fer")
     models = tmp_path / "models"
-    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models)}
+    env = {"MOOSIC_DATA_FER2013_DIR": str(fer), "MOOSIC_PATHS_MODELS_DIR": str(models),
+           "MOOSIC_PATHS_DATA_DIR": str(tmp_path / "data")}
+    shelf = tmp_path / "data" / "checkpoints" / "face" / "members"  # unserved weights
+
+    def stored(name: str) -> Path:  # served weights stay in models/, the others are shelved
+        in_models = models / "face" / "members" / f"{name}.npz"
+        return in_models if in_models.exists() else shelf / f"{name}.npz"
+
     common = ("--epochs", "1", "--finetune-epochs", "2", "--batch", "14", "--json")
     code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2", *common,
                             env=env, timeout=600)
@@ -67,29 +74,30 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert out["model"]["validation"] == selection[-1]["validation"]
     probs = MoodModel(face_dir / "mood.tflite").predict(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1.0, atol=1e-3)
-    weights = face_dir / "members" / "compact-seed1.npz"
-    assert weights.stat().st_size > 100_000
+    assert stored("compact-seed1").stat().st_size > 100_000
+    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(served)
     card = (face_dir / "MODEL_CARD.md").read_text()
     names = ",".join(f"{n.replace('-seed', ':')}:1+2" for n in candidates)
     assert f"--members {names}`" in card and "2 on this machine's" in card
     assert "| compact CNN (ours), seed 1 |" in card and "greedy selection on validation" in card
 
     # a third member: the first two are reused, not retrained
-    stamp = weights.stat().st_mtime_ns
+    stamps = {n: stored(n).stat().st_mtime_ns for n in candidates}
     code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2,compact:3",
                             "--reuse", *common, env=env, timeout=600)
     assert code == 0, err
     again = json.loads((face_dir / "metrics.json").read_text())
     assert again["members"]["compact-seed1"] == compact
-    assert weights.stat().st_mtime_ns == stamp
+    assert {n: stored(n).stat().st_mtime_ns for n in stamps} == stamps
     candidates = again["model"]["candidates"]
     assert sorted(candidates) == ["compact-seed1", "compact-seed3", "vgg16_style-seed2"]
     assert validation_keys(again, candidates) == sorted(validation_keys(again, candidates),
                                                         reverse=True)
     assert again["model"]["members"][0] == candidates[0]
-    ignored = (face_dir / "members" / ".gitignore").read_text().split()
-    assert sorted(n for n in candidates if n not in again["model"]["members"]) == sorted(
-        line[1:-4] for line in ignored if line.endswith(".npz"))
+    served = again["model"]["members"]
+    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(served)
+    assert sorted(p.stem for p in shelf.glob("*.npz")) == sorted(
+        n for n in candidates if n not in served)
 
 
 def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(

@@ -146,7 +146,7 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 | file | what |
 |---|---|
 | `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the mirror-image average (test-time flip) is inside the graph |
-| `members/<network>-seed<seed>.npz` | each member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's, and `moosic train face --reuse` keeps finished members |
+| `members/<network>-seed<seed>.npz` | each served member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
 | `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
 Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`;

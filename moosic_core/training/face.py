@@ -9,8 +9,9 @@ imports it when called.
 ``train/`` (all 7 classes, augmented), selects each stage's epoch by happy-versus-sad accuracy on
 ``validation/`` (PublicTest), reports ``test/`` (PrivateTest), and writes ``models/face/``:
 ``mood.tflite`` (the mean of the members' probabilities, int8 weights, test-time
-horizontal-flip averaging built in), ``members/<name>.npz`` (each member's Keras weights, used by
-the tests to check the served scores and by ``--reuse``) and ``metrics.json``.
+horizontal-flip averaging built in), ``members/<name>.npz`` (each served member's Keras weights,
+used by the tests to check the served scores and by ``--reuse``; the other members' weights go
+to ``<checkpoint_dir>/members/``) and ``metrics.json``.
 ``compare_architectures`` trains the comparison networks briefly and adds their rows.
 """
 
@@ -54,8 +55,8 @@ MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
 # int8 weights (dynamic range): same validation/test accuracy as float16 here, smaller and faster
 SERVED_WEIGHTS = "int8"
 # The served ensemble's budget: int8 weights take about a byte per parameter, so mood.tflite
-# stays near 6 MB and a face takes a few milliseconds on one CPU thread.
-SERVED_MAX_PARAMS = 6_000_000
+# stays under 5 MB and a face takes a few milliseconds on one CPU thread.
+SERVED_MAX_PARAMS = 4_900_000
 METRICS_NAME = "metrics.json"
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
@@ -190,10 +191,11 @@ def _selection(names: list[str], models: list[keras.Model], data: dict[str, tupl
                max_params: int) -> list[dict[str, Any]]:
     """The greedy selection's steps: after each added member, the validation and test metrics
     of the mean so far (test is only reported)."""
-    probs = {split: [predict_tta(m, data[split][0]) for m in models]
-             for split in ("validation", "test")}
+    val_probs = [predict_tta(m, data["validation"][0]) for m in models]
     params = [int(m.count_params()) for m in models]
-    chosen = _select_members(probs["validation"], data["validation"][1], params, max_params)
+    chosen = _select_members(val_probs, data["validation"][1], params, max_params)
+    test_probs = {i: predict_tta(models[i], data["test"][0]) for i in chosen}  # reported only
+    probs = {"validation": dict(enumerate(val_probs)), "test": test_probs}
     return [{"members": k + 1, "added": names[i], "params": sum(params[j] for j in chosen[:k + 1]),
              **{split: _rounded(_probability_metrics(
                  np.mean([probs[split][j] for j in chosen[:k + 1]], axis=0), data[split][1]))
@@ -491,7 +493,7 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
     data = _load_all(fer_dir)
     models = train_members(data, out_dir, checkpoint_dir, members, batch, lr, finetune_lr,
                            pair_weight, reuse, deadline)
-    return _assemble(data, out_dir, members, models, batch)
+    return _assemble(data, out_dir, checkpoint_dir / MEMBERS_DIR, members, models, batch)
 
 
 def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_dir: Path | None,
@@ -501,11 +503,15 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
     """Train (or with ``reuse``, load or resume) each member and save its weights and entry in
     ``out_dir`` as soon as it is done; returns the members' models in order. Needs no
     TensorFlow: this is the part that runs on an accelerator. Without a ``checkpoint_dir``
-    unfinished stages are not saved."""
+    unfinished stages are not saved. Weights an earlier run shelved in ``checkpoint_dir``
+    (members it did not serve) are reused from there."""
     budget = TimeBudget(deadline)
     models: list[keras.Model] = []
+    shelf = None if checkpoint_dir is None else checkpoint_dir / MEMBERS_DIR
     for member in members:
         weights = member_weights_path(out_dir, member.name)
+        if shelf is not None and not weights.exists() and (shelf / weights.name).exists():
+            weights = shelf / weights.name
         entry = _read_metrics(out_dir).get("members", {}).get(member.name)
         if reuse and _reusable(entry, member, weights):
             log.info("reusing member %s", member.name)
@@ -534,10 +540,11 @@ def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
             checkpoint.remove()
 
 
-def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, members: list[Member],
-              models: list[keras.Model], batch: int) -> dict[str, Any]:
+def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
+              members: list[Member], models: list[keras.Model], batch: int) -> dict[str, Any]:
     """Rank the trained members on validation, choose the served ones by greedy selection on
-    validation within :data:`SERVED_MAX_PARAMS`, export their mean and record its metrics."""
+    validation within :data:`SERVED_MAX_PARAMS`, export their mean, keep only the served
+    members' weights in ``out_dir`` (the others go to ``shelf``) and record the metrics."""
     metrics = _read_metrics(out_dir)
     added = [_add_export_figures(metrics["members"][m.name], model)
              for m, model in zip(members, models, strict=True)]
@@ -551,7 +558,7 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, members: list[Mem
     served = [names.index(row["added"]) for row in selection]
     ensemble = build_ensemble([models[i] for i in served])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, weights=SERVED_WEIGHTS)
-    _ignore_unserved(out_dir, names, [names[i] for i in served])
+    _shelve_unserved(out_dir, shelf, names, [names[i] for i in served])
     result: dict[str, Any] = {
         "members": [names[i] for i in served], "candidates": names,
         "max_params": SERVED_MAX_PARAMS, "params": int(ensemble.count_params()),
@@ -571,13 +578,17 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, members: list[Mem
     return result
 
 
-def _ignore_unserved(out_dir: Path, candidates: list[str], served: list[str]) -> None:
-    """Writes ``members/.gitignore`` naming the weights of the members that are not served:
-    they stay for ``--reuse`` but are never committed, so ``models/`` stays small."""
-    lines = [f"/{name}.npz\n" for name in candidates if name not in served]
-    (out_dir / MEMBERS_DIR / ".gitignore").write_text(
-        "# Written by `moosic train face`: weights of trained members that are not served.\n"
-        + "".join(lines))
+def _shelve_unserved(out_dir: Path, shelf: Path, candidates: list[str], served: list[str]
+                     ) -> None:
+    """Only the served members' weights stay in ``out_dir`` (``models/`` stays small); the
+    other candidates' move to ``shelf`` (git-ignored), where ``--reuse`` still finds them."""
+    for name in candidates:
+        in_models, on_shelf = member_weights_path(out_dir, name), shelf / f"{name}.npz"
+        if name in served and not in_models.exists() and on_shelf.exists():
+            on_shelf.replace(in_models)
+        elif name not in served and in_models.exists():
+            shelf.mkdir(parents=True, exist_ok=True)
+            in_models.replace(on_shelf)
 
 
 def _validation_key(scores: dict[str, float]) -> tuple[float, float]:
