@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from moosic_core.mood.card import ARCH_DESCRIPTIONS, ARCH_LABELS
 from moosic_core.mood.fer import SPLITS, load_split
 from moosic_core.training.face_accelerator import load_pack, main, pack_fer
+from moosic_core.training.face_models import ARCHITECTURES
 from tests.test_face_training import tiny_fer
 
 
@@ -41,6 +43,15 @@ def test_space_to_depth_matches_tensorflow() -> None:
 
     x = np.random.default_rng(0).normal(size=(2, 6, 8, 3)).astype(np.float32)
     assert np.array_equal(np.asarray(space_to_depth(x)), tf.nn.space_to_depth(x, 2).numpy())
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_reads_raw_grey_faces_into_7_probabilities(arch: str) -> None:
+    model = ARCHITECTURES[arch]()
+    faces = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype(np.float32)
+    probs = np.asarray(model(faces, training=False))
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert arch in ARCH_LABELS and arch in ARCH_DESCRIPTIONS  # the card can name it
 
 
 def test_members_trained_elsewhere_join_the_ensemble(

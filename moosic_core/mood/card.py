@@ -18,6 +18,8 @@ from moosic_core.mood.emotions import CIRCUMPLEX, EMOTIONS
 ARCH_LABELS = {
     "compact": "compact CNN (ours)",
     "compact_wide": "compact CNN, 2x wide (ours)",
+    "fullres": "full-resolution CNN (ours)",
+    "fullres_wide": "full-resolution CNN, 2x wide (ours)",
     "vgg16_style": "VGG16-style",
     "inception_v3_style": "InceptionV3-style",
     "mobilenet_v2_style": "MobileNetV2-style",
@@ -28,6 +30,12 @@ ARCH_DESCRIPTIONS = {
                "max-pooling, global average pooling, dropout 0.4, softmax.",
     "compact_wide": "the compact CNN at twice the width: stem 64, blocks of 96, 192 and 384 "
                     "channels.",
+    "fullres": "four blocks of two 3x3 conv (32, 64, 128, 256 channels) with batch norm, ReLU "
+               "and 2x2 max-pooling from the full 48 px input, global average pooling, "
+               "dropout 0.4, softmax.",
+    "fullres_wide": "the full-resolution CNN at twice the width (64, 128, 256, 512 channels): "
+                    "the layout of the VGG networks the FER-2013 literature reports at about "
+                    "73 % on the 7 classes.",
     "vgg16_style": "VGG16's 2-2-3-3-3 layout of 3x3 conv + batch norm + ReLU at 1/4 of its "
                    "widths (16, 32, 64, 128, 128 channels) on the full 48 px input, a 2x2 "
                    "max-pooling after each block, global average pooling, dropout 0.3, softmax.",
