@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check moosic_core bot tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy moosic_core bot
+	$(BIN)/mypy moosic_core bot tests benchmarks
 
 unit: setup
 	$(BIN)/pytest -q

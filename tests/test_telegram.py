@@ -267,7 +267,7 @@ async def test_restart_processes_each_update_exactly_once(service, fake) -> None
         await fake.wait_for(lambda f: len(f.sent("sendMessage")) >= 18)
     finally:
         await second.stop()
-    counts = {}
+    counts: dict[int, int] = {}
     for call in fake.sent("sendMessage"):
         counts[call.chat_id] = counts.get(call.chat_id, 0) + 1
     assert counts == {**{2000 + i: 1 for i in range(9)}, **{3000 + i: 1 for i in range(9)}}

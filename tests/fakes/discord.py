@@ -143,11 +143,12 @@ class FakeDiscord:
         if parts[0] == "applications" and parts[-1] == "commands" and request.method == "PUT":
             return _json([self._command(c) for c in body or []])
         if parts[0] == "interactions" and parts[-1] == "callback":
-            kind = int(body["type"])
-            flags = int((body.get("data") or {}).get("flags") or 0)
+            callback: dict[str, Any] = body or {}
+            kind = int(callback["type"])
+            flags = int((callback.get("data") or {}).get("flags") or 0)
             resource: dict[str, Any] = {"type": kind}
             if kind == 4:
-                resource["message"] = self._message(body.get("data") or {})
+                resource["message"] = self._message(callback.get("data") or {})
             return _json({
                 "interaction": {"id": parts[1], "type": 2, "response_message_id": None,
                                 "response_message_loading": kind == 5,

@@ -21,6 +21,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -46,7 +47,7 @@ class FakeUser:
 class FakePlaylist:
     playlist_id: str
     owner: str
-    tracks: list[dict[str, Any] | None]
+    tracks: Sequence[dict[str, Any] | None]
     public: bool = True
     collaborative: bool = False
     entry_key: str = "item"  # 2026 responses use "item"; older ones "track"

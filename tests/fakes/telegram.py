@@ -247,7 +247,7 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method not found")
-        return await handler(params)  # type: ignore[no-any-return]
+        return await handler(params)
 
     @staticmethod
     def _ok(result: Any) -> web.Response:
