@@ -99,3 +99,13 @@ def test_card_says_where_members_trained_and_what_the_cpu_alone_would_take() -> 
     assert "all 2 would take about **3 h**" in text  # 100 s per epoch x 120 epochs
     wide = member("compact_wide", 120, 60, True)  # never timed on the CPU: no estimate
     assert "would take" not in _where_trained([cpu, wide])
+
+
+def test_the_cards_reproduce_command_names_members_as_train_face_reads_them() -> None:
+    from moosic_core.mood.card import _member_spec
+    from moosic_core.training.members import Member, parse_members
+
+    two = {"arch": "compact", "seed": 7, "stages": [{"epochs": 24}, {"epochs": 30}]}
+    one = {"arch": "fullres", "seed": 7, "stages": [{"epochs": 24}]}  # no fine-tuning stage
+    spec = ",".join(_member_spec(e) for e in (two, one))
+    assert parse_members(spec) == [Member("compact", 7, 24, 30), Member("fullres", 7, 24, 0)]

@@ -145,8 +145,7 @@ def _header(metrics: dict[str, Any]) -> str:
     m = metrics.get("model", {})
     members = _members(metrics)
     trained = _trained(metrics)
-    names = ",".join(f"{e['arch']}:{e['seed']}:{'+'.join(str(st['epochs']) for st in _stages(e))}"
-                     for e in trained)
+    names = ",".join(_member_spec(e) for e in trained)
     return f"""# Face mood model (`models/face/`)
 
 Reads the emotion on a face so the bot can pick songs for the user's mood.
@@ -210,6 +209,13 @@ def _data(metrics: dict[str, Any]) -> str:
 
 def _stages(m: dict[str, Any]) -> list[dict[str, Any]]:
     return list(m.get("stages", []))
+
+
+def _member_spec(e: dict[str, Any]) -> str:
+    """The member as ``moosic train face --members`` takes it: ``ARCH:SEED:EPOCHS+FINETUNE``
+    (``+0`` when it had no fine-tuning stage)."""
+    epochs = [int(st["epochs"]) for st in _stages(e)] + [0]
+    return f"{e['arch']}:{e['seed']}:{epochs[0]}+{epochs[1]}"
 
 
 def _stages_list(m: dict[str, Any]) -> str:
