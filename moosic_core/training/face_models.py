@@ -46,6 +46,16 @@ def _conv_bn(x: Any, filters: int, kernel: int = 3, strides: int = 1, name: str 
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _vgg_blocks(x: Any, widths: tuple[int, ...]) -> Any:
+    """Per width, two 3x3 conv + BN + ReLU, then 2x2 max-pooling (layers ``b<i>a``, ``b<i>b``,
+    ``b<i>_pool``)."""
+    for b, w in enumerate(widths):
+        x = _conv_bn(x, w, name=f"b{b}a")
+        x = _conv_bn(x, w, name=f"b{b}b")
+        x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
+    return x
+
+
 def _head(inp: Any, x: Any, name: str, dropout: float = 0.3) -> keras.Model:
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
@@ -62,11 +72,7 @@ def compact(widths: tuple[int, ...] = (48, 96, 192), stem: int = 32, dropout: fl
     x = layers.Lambda(space_to_depth, output_shape=(24, 24, 4),
                       name="space_to_depth")(x)
     x = _conv_bn(x, stem, name="stem")
-    for b, w in enumerate(widths):
-        x = _conv_bn(x, w, name=f"b{b}a")
-        x = _conv_bn(x, w, name=f"b{b}b")
-        x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
-    return _head(inp, x, name, dropout)
+    return _head(inp, _vgg_blocks(x, widths), name, dropout)
 
 
 def compact_wide() -> keras.Model:
@@ -80,11 +86,7 @@ def fullres(widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.4,
     """Four blocks of two 3x3 conv + BN + ReLU, each followed by 2x2 max-pooling (48 -> 3 px),
     from the full-resolution face; global average pooling and a softmax."""
     inp, x = _inputs()
-    for b, w in enumerate(widths):
-        x = _conv_bn(x, w, name=f"b{b}a")
-        x = _conv_bn(x, w, name=f"b{b}b")
-        x = layers.MaxPooling2D(2, name=f"b{b}_pool")(x)
-    return _head(inp, x, name, dropout)
+    return _head(inp, _vgg_blocks(x, widths), name, dropout)
 
 
 def fullres_wide() -> keras.Model:
