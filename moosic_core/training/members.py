@@ -20,7 +20,7 @@ DEFAULT_MEMBERS = ",".join([
     "compact:7:24+30", "vgg16_style:7", "vgg16_style:11", "compact:11",
     *(f"compact_wide:{seed}:40+20" for seed in (7, 11, 13, 17, 19, 23, 29)),
     *(f"compact:{seed}:24+30" for seed in (13, 17, 23, 31, 41, 43)),
-    "vgg16_style:23", "fullres:7:24+0",
+    "vgg16_style:23", "fullres:7:24+0", "compact:47:60+20",
 ])
 
 
