@@ -96,7 +96,7 @@ def main() -> dict[str, Any]:
         results[f"ours: decode + detect + mood, {name}"] = _median_ms(
             lambda d=data: reader.read(d), runs=7 if "4000" in name else 21)  # type: ignore[misc]
     face = np.random.default_rng(0).integers(0, 256, (1, 48, 48), dtype=np.uint8)
-    results["ours: mood model alone, 1 face (LiteRT, both flips)"] = _median_ms(
+    results["ours: mood model alone, 1 face (LiteRT, all test-time views)"] = _median_ms(
         lambda: reader.model.predict(face), runs=301)
     locked = _LockedModel(MoodModel(reader.model.path))
     results["ours: model, 2 threads, interpreter per thread (ms/call)"] = _threaded_ms_per_call(

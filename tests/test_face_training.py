@@ -80,6 +80,18 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     names = ",".join(f"{n.replace('-seed', ':')}:1+2" for n in candidates)
     assert f"--members {names}`" in card and "2 on this machine's" in card
     assert "| compact CNN (ours), seed 1 |" in card and "greedy selection on validation" in card
+    # scores over the served test-time views, with the face-and-mirror ones as the evidence
+    assert compact["view_sides"] == metrics["model"]["view_sides"] == [48, 44, 52]
+    assert set(compact["validation_flip"]) == set(compact["validation"])
+    assert metrics["model"]["view_choice"]["members"] == 2
+    assert "zoomed in to its central 44 px" in card and "(6 views)" in card
+
+    # an entry scored over other views (an older run's) is scored again, to the same numbers
+    vgg = metrics["members"]["vgg16_style-seed2"]
+    stale = {k: v for k, v in vgg.items() if k not in ("view_sides", "validation_flip")}
+    stale["validation"] = {**vgg["validation"], "happy_sad_accuracy": -1.0}
+    metrics["members"]["vgg16_style-seed2"] = stale
+    (face_dir / "metrics.json").write_text(json.dumps(metrics))
 
     # a third member: the first two are reused, not retrained
     stamps = {n: stored(n).stat().st_mtime_ns for n in candidates}
@@ -88,6 +100,9 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert code == 0, err
     again = json.loads((face_dir / "metrics.json").read_text())
     assert again["members"]["compact-seed1"] == compact
+    rescored = dict(again["members"]["vgg16_style-seed2"])
+    assert rescored.pop("latency_ms_litert_1face") > 0  # measured again: timings vary
+    assert rescored == {k: v for k, v in vgg.items() if k != "latency_ms_litert_1face"}
     assert {n: stored(n).stat().st_mtime_ns for n in stamps} == stamps
     candidates = again["model"]["candidates"]
     assert sorted(candidates) == ["compact-seed1", "compact-seed3", "vgg16_style-seed2"]
@@ -159,3 +174,27 @@ def test_greedy_selection_adds_members_while_validation_improves_within_the_budg
     assert _select_members([c, b, a], y, [5, 5, 5], max_params=100) == [0, 1]
     assert _select_members([a, b, c], y, [5, 5, 5], max_params=9) == [0]  # b does not fit
     assert _select_members([b, a], y, [50, 5], max_params=9) == [1]  # best first, then none fits
+
+
+def test_test_time_views_zoom_in_and_out_and_mirror() -> None:
+    from keras import ops
+
+    from moosic_core.training.face import SERVED_VIEW_SIDES, tta_views
+
+    faces = np.zeros((1, 48, 48, 1), np.float32)
+    faces[0, 20:28, 20:28, 0] = 255.0  # a bright square in the middle
+    faces[0, 0, 0, 0] = 255.0  # and a mark in the top-left corner
+    views = [ops.convert_to_numpy(v) for v in tta_views(faces)]
+    assert len(views) == 2 * len(SERVED_VIEW_SIDES) == 6
+    assert all(v.shape == faces.shape for v in views)
+    as_framed, mirrored, zoomed_in, _, zoomed_out, _ = views
+    assert np.array_equal(as_framed, faces) and np.array_equal(mirrored, faces[:, :, ::-1])
+    # the square's brightness in the middle grows by about (48/44)^2, then shrinks by (48/52)^2
+    mass = [float(v[0, 12:36, 12:36].sum()) / float(faces[0, 12:36, 12:36].sum())
+            for v in (zoomed_in, zoomed_out)]
+    assert mass == pytest.approx([(48 / 44) ** 2, (48 / 52) ** 2], rel=0.05)
+    assert zoomed_in[0, 0, 0, 0] == 0.0  # the corner is cropped away when zooming in
+    for view, flipped in zip(views[::2], views[1::2], strict=True):
+        assert np.allclose(flipped, view[:, :, ::-1])
+    flat = np.full((2, 48, 48, 1), 77.0, np.float32)  # a flat face looks the same in every view
+    assert all(np.allclose(ops.convert_to_numpy(v), 77.0, atol=1e-3) for v in tta_views(flat))

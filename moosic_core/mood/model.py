@@ -21,7 +21,8 @@ FACE_SIZE = 48
 
 
 class MoodModel:
-    """7-class emotion probabilities for grey 48x48 faces (flip-averaged inside the model)."""
+    """7-class emotion probabilities for grey 48x48 faces (averaged over the test-time views
+    inside the model: the face at three zooms and their mirror images)."""
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
         try:

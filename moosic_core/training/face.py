@@ -8,8 +8,8 @@ imports it when called.
 ``train_face`` trains each member of the ensemble (see :mod:`moosic_core.training.members`) on
 ``train/`` (all 7 classes, augmented), selects each stage's epoch by happy-versus-sad accuracy on
 ``validation/`` (PublicTest), reports ``test/`` (PrivateTest), and writes ``models/face/``:
-``mood.tflite`` (the mean of the members' probabilities, int8 weights, test-time
-horizontal-flip averaging built in), ``members/<name>.npz`` (each served member's Keras weights,
+``mood.tflite`` (the mean of the members' probabilities, int8 weights, the average over the
+test-time views built in), ``members/<name>.npz`` (each served member's Keras weights,
 used by the tests to check the served scores and by ``--reuse``; the other members' weights go
 to ``<checkpoint_dir>/members/``) and ``metrics.json``.
 ``compare_architectures`` trains the comparison networks briefly and adds their rows.
@@ -37,7 +37,7 @@ import numpy.typing as npt
 from keras import ops
 
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
-from moosic_core.mood.fer import happy_sad_metrics, load_split
+from moosic_core.mood.fer import FACE_SIZE, happy_sad_metrics, load_split
 from moosic_core.training.checkpoint import (
     SaveEachEpoch,
     StageCheckpoint,
@@ -134,29 +134,60 @@ def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
     return loss
 
 
-def flip_tta(model: keras.Model) -> Callable[[Any], Any]:
-    """The served function: mean of the model's probabilities on the face and its mirror."""
+# Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
+# the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
+# each view also mirrored. The served model averages its probabilities over all of them.
+# Chosen on validation (see ``tta_choice`` in metrics.json): over every trained member, these
+# six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
+SERVED_VIEW_SIDES = (48, 44, 52)
+FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
+
+
+def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES) -> list[Any]:
+    """The test-time views of ``(n, 48, 48, 1)`` faces, in Keras ops (so they run inside the
+    exported graph): for each side, the centred square of that side resized (bilinear) back to
+    48 px, zoomed out ones padded by mirroring the border; then its mirror image."""
+    views = []
+    for side in sides:
+        margin = abs(FACE_SIZE - side) // 2
+        if side < FACE_SIZE:
+            view = ops.image.resize(faces[:, margin:margin + side, margin:margin + side, :],
+                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
+        elif side > FACE_SIZE:
+            border = [[0, 0], [margin, margin], [margin, margin], [0, 0]]
+            view = ops.image.resize(ops.pad(faces, border, mode="reflect"),
+                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
+        else:
+            view = faces
+        views += [view, ops.flip(view, axis=2)]
+    return views
+
+
+def served_function(model: keras.Model, sides: Sequence[int] = SERVED_VIEW_SIDES
+                    ) -> Callable[[Any], Any]:
+    """The served function: mean of the model's probabilities over the test-time views."""
 
     def serve(faces: Any) -> Any:
-        return (model(faces, training=False)
-                + model(ops.flip(faces, axis=2), training=False)) / 2.0
+        probs = [model(view, training=False) for view in tta_views(faces, sides)]
+        return ops.mean(ops.stack(probs), axis=0)
 
     return serve
 
 
-def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512
-                ) -> npt.NDArray[np.float32]:
-    """Flip-averaged 7-class probabilities for grey 48x48 uint8 faces, with Keras."""
-    faces = _faces(x)
-    probs = (model.predict(faces, batch_size=batch, verbose=0)
-             + model.predict(faces[:, :, ::-1], batch_size=batch, verbose=0)) / 2.0
+def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512,
+                sides: Sequence[int] = SERVED_VIEW_SIDES) -> npt.NDArray[np.float32]:
+    """7-class probabilities for grey 48x48 uint8 faces averaged over the test-time views, with
+    Keras (what the served graph computes)."""
+    views = tta_views(_faces(x), sides)
+    probs = np.mean([model.predict(ops.convert_to_numpy(view), batch_size=batch, verbose=0)
+                     for view in views], axis=0)
     return np.asarray(probs, np.float32)
 
 
-def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
-             ) -> dict[str, float]:
-    """7-class accuracy and happy-vs-sad metrics (flip-averaged)."""
-    return _probability_metrics(predict_tta(model, x), y)
+def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
+             sides: Sequence[int] = SERVED_VIEW_SIDES) -> dict[str, float]:
+    """7-class accuracy and happy-vs-sad metrics over the test-time views."""
+    return _probability_metrics(predict_tta(model, x, sides=sides), y)
 
 
 def _probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
@@ -215,7 +246,7 @@ class _SelectByValidation(keras.callbacks.Callback):
         self.t0, self.seconds_before = time.monotonic(), state.seconds
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        m = evaluate(self.net, self.x, self.y)
+        m = evaluate(self.net, self.x, self.y, sides=FLIP_ONLY)
         row = {"epoch": epoch + 1, "train_loss": float((logs or {}).get("loss", float("nan"))),
                "val_accuracy_7class": m["accuracy_7class"],
                "val_happy_sad_accuracy": m["happy_sad_accuracy"],
@@ -291,7 +322,8 @@ def _train_subset(data: dict[str, tuple[Any, Any]]) -> tuple[Any, Any]:
 
 
 def export_tflite(model: keras.Model, path: Path, weights: str = "int8") -> int:
-    """Write the flip-averaged model as a LiteRT flatbuffer; returns its size in bytes.
+    """Write the model, averaged over the test-time views, as a LiteRT flatbuffer; returns its
+    size in bytes.
 
     ``weights``: ``"int8"`` (dynamic-range quantization: int8 weights, float activations; the
     smallest and fastest on CPU), ``"float16"`` or ``"float32"``. Goes through a SavedModel so
@@ -302,7 +334,7 @@ def export_tflite(model: keras.Model, path: Path, weights: str = "int8") -> int:
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(name="serve", fn=flip_tta(model),
+    archive.add_endpoint(name="serve", fn=served_function(model),
                          input_signature=[tf.TensorSpec([None, 48, 48, 1], tf.float32, "faces")])
     with tempfile.TemporaryDirectory() as tmp:
         archive.write_out(tmp, verbose=False)
@@ -413,9 +445,13 @@ def _export_latency_ms(model: keras.Model) -> tuple[int, float]:
 
 
 def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    """A member's scores over the served test-time views (``validation_flip``: over the face and
+    its mirror only, the evidence for choosing the views)."""
     return {"train_subset": _rounded(evaluate(model, *_train_subset(data))),
             "validation": _rounded(evaluate(model, *data["validation"])),
-            "test_keras": _rounded(evaluate(model, *data["test"]))}
+            "validation_flip": _rounded(evaluate(model, *data["validation"], sides=FLIP_ONLY)),
+            "test_keras": _rounded(evaluate(model, *data["test"])),
+            "view_sides": list(SERVED_VIEW_SIDES)}
 
 
 def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, lr: float,
@@ -446,11 +482,17 @@ def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, 
     return model, entry
 
 
-def _add_export_figures(entry: dict[str, Any], model: keras.Model) -> bool:
-    """Adds the member's own LiteRT size and latency to its entry if it lacks them (members
-    trained on an accelerator come without); whether it did."""
-    if "latency_ms_litert_1face" in entry:
+def _refresh_figures(entry: dict[str, Any], model: keras.Model,
+                     data: dict[str, tuple[Any, Any]]) -> bool:
+    """Brings the member's entry up to date: its scores if they were measured over other
+    test-time views than the served ones, and its own LiteRT size and latency if it lacks them
+    (members trained on an accelerator come without) or they were for other views. Returns
+    whether it changed anything."""
+    if entry.get("view_sides") == list(SERVED_VIEW_SIDES) and "latency_ms_litert_1face" in entry:
         return False
+    if entry.get("view_sides") != list(SERVED_VIEW_SIDES):
+        log.info("scoring member %s over the served test-time views", entry["name"])
+        entry.update(_scores(model, data))
     size, latency = _export_latency_ms(model)
     entry.update(tflite_bytes=size, latency_ms_litert_1face=round(latency, 3))
     return True
@@ -546,10 +588,9 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     validation within :data:`SERVED_MAX_PARAMS`, export their mean, keep only the served
     members' weights in ``out_dir`` (the others go to ``shelf``) and record the metrics."""
     metrics = _read_metrics(out_dir)
-    added = [_add_export_figures(metrics["members"][m.name], model)
-             for m, model in zip(members, models, strict=True)]
-    if any(added):
-        _write_metrics(out_dir, metrics)
+    for member, model in zip(members, models, strict=True):
+        if _refresh_figures(metrics["members"][member.name], model, data):
+            _write_metrics(out_dir, metrics)  # at once: a long refresh can be interrupted
     scores = [_validation_key(metrics["members"][m.name]["validation"]) for m in members]
     ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
     members, models = [members[i] for i in ranked], [models[i] for i in ranked]
@@ -565,10 +606,10 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
         "batch": batch, "label_smoothing": 0.1, "augmentation": AUGMENTATION,
         "train_seconds": sum(int(metrics["members"][m.name]["train_seconds"]) for m in members),
         "n_train": len(data["train"][0]),
-        # the ensemble's flip-averaged output is the mean of its members': reuse their scores
         "train_subset": _rounded(evaluate(ensemble, *_train_subset(data))),
         "validation": selection[-1]["validation"], "test_keras": selection[-1]["test"],
-        "selection": selection,
+        "selection": selection, "view_sides": list(SERVED_VIEW_SIDES),
+        "view_choice": _view_choice([metrics["members"][m.name] for m in members]),
         "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
@@ -576,6 +617,18 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     metrics["model"] = result
     _write_metrics(out_dir, metrics)
     return result
+
+
+def _view_choice(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The evidence for the served test-time views: over the members, how their validation
+    scores over these views differ from those over the face and its mirror alone."""
+    pairs = [(e["validation"], e["validation_flip"]) for e in entries]
+    gains = {key: [served[key] - flip[key] for served, flip in pairs]
+             for key in ("happy_sad_accuracy", "accuracy_7class")}
+    return {"members": len(pairs),
+            **{f"mean_gain_{key}": round(float(np.mean(g)), 4) for key, g in gains.items()},
+            "happy_sad_better": sum(g > 0 for g in gains["happy_sad_accuracy"]),
+            "happy_sad_worse": sum(g < 0 for g in gains["happy_sad_accuracy"])}
 
 
 def _shelve_unserved(out_dir: Path, shelf: Path, candidates: list[str], served: list[str]
@@ -625,6 +678,7 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: 
             "train_subset": _rounded(evaluate(model, *_train_subset(data))),
             "test": _rounded(evaluate(model, *data["test"])),
             "latency_ms_litert_1face": round(latency, 3),
+            "view_sides": list(SERVED_VIEW_SIDES),
         }
         log.info("compare %s %s", arch, rows[arch])
         metrics = _read_metrics(out_dir)
