@@ -179,6 +179,7 @@ def test_greedy_selection_adds_members_while_validation_improves_within_the_budg
 def test_test_time_views_zoom_in_and_out_and_mirror() -> None:
     from keras import ops
 
+    from moosic_core.mood.card import describe_views
     from moosic_core.training.face import SERVED_VIEW_SIDES, tta_views
 
     faces = np.zeros((1, 48, 48, 1), np.float32)
@@ -196,5 +197,9 @@ def test_test_time_views_zoom_in_and_out_and_mirror() -> None:
     assert zoomed_in[0, 0, 0, 0] == 0.0  # the corner is cropped away when zooming in
     for view, flipped in zip(views[::2], views[1::2], strict=True):
         assert np.allclose(flipped, view[:, :, ::-1])
+    assert describe_views([48]) == "the face and its mirror image (2 views)"
+    assert describe_views(list(SERVED_VIEW_SIDES)) == (
+        "the face as framed, zoomed in to its central 44 px, zoomed out over a 2 px mirrored "
+        "border, each with its mirror image (6 views)")
     flat = np.full((2, 48, 48, 1), 77.0, np.float32)  # a flat face looks the same in every view
     assert all(np.allclose(ops.convert_to_numpy(v), 77.0, atol=1e-3) for v in tta_views(flat))

@@ -57,8 +57,9 @@ def describe_views(sides: list[int]) -> str:
             parts.append(f"zoomed out over a {(side - 48) // 2} px mirrored border")
         else:
             parts.append("as framed")
-    framing = "the face " + ", ".join(parts) if len(sides) > 1 else "the face"
-    return f"{framing}, each with its mirror image ({2 * len(sides)} views)"
+    if len(sides) == 1:
+        return "the face and its mirror image (2 views)"
+    return f"the face {', '.join(parts)}, each with its mirror image ({2 * len(sides)} views)"
 
 
 def _view_sides(record: dict[str, Any]) -> list[int]:
