@@ -49,16 +49,11 @@ ARCH_DESCRIPTIONS = {
 
 def describe_views(sides: list[int]) -> str:
     """The test-time views of ``view_sides`` in words (``[48]``: the face and its mirror)."""
-    parts = []
-    for side in sides:
-        if side < 48:
-            parts.append(f"zoomed in to its central {side} px")
-        elif side > 48:
-            parts.append(f"zoomed out over a {(side - 48) // 2} px mirrored border")
-        else:
-            parts.append("as framed")
     if len(sides) == 1:
         return "the face and its mirror image (2 views)"
+    parts = [f"zoomed in to its central {side} px" if side < 48 else
+             f"zoomed out over a {(side - 48) // 2} px mirrored border" if side > 48
+             else "as framed" for side in sides]  # 48: the model's input side
     return f"the face {', '.join(parts)}, each with its mirror image ({2 * len(sides)} views)"
 
 

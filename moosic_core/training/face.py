@@ -137,7 +137,7 @@ def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
 # Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
 # the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
 # each view also mirrored. The served model averages its probabilities over all of them.
-# Chosen on validation (see ``tta_choice`` in metrics.json): over every trained member, these
+# Chosen on validation (see ``model.view_choice`` in metrics.json): over every trained member, these
 # six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
 SERVED_VIEW_SIDES = (48, 44, 52)
 FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
@@ -488,9 +488,10 @@ def _refresh_figures(entry: dict[str, Any], model: keras.Model,
     test-time views than the served ones, and its own LiteRT size and latency if it lacks them
     (members trained on an accelerator come without) or they were for other views. Returns
     whether it changed anything."""
-    if entry.get("view_sides") == list(SERVED_VIEW_SIDES) and "latency_ms_litert_1face" in entry:
+    stale_scores = entry.get("view_sides") != list(SERVED_VIEW_SIDES)
+    if not stale_scores and "latency_ms_litert_1face" in entry:
         return False
-    if entry.get("view_sides") != list(SERVED_VIEW_SIDES):
+    if stale_scores:
         log.info("scoring member %s over the served test-time views", entry["name"])
         entry.update(_scores(model, data))
     size, latency = _export_latency_ms(model)
