@@ -85,6 +85,7 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert set(compact["validation_flip"]) == set(compact["validation"])
     assert metrics["model"]["view_choice"]["members"] == 2
     assert "zoomed in to its central 44 px" in card and "(6 views)" in card
+    assert "| `candidate_probs.npz` |" in card
 
     # an entry scored over other views (an older run's) is scored again, to the same numbers
     vgg = metrics["members"]["vgg16_style-seed2"]
@@ -113,6 +114,41 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(served)
     assert sorted(p.stem for p in shelf.glob("*.npz")) == sorted(
         n for n in candidates if n not in served)
+
+    # a fresh clone has no shelf: the unserved members stay candidates through their recorded
+    # validation probabilities, and nothing is trained again
+    with np.load(face_dir / "candidate_probs.npz") as npz:
+        assert sorted(npz.files) == sorted(candidates)
+        assert all(npz[n].shape == (42, 7) and npz[n].dtype == np.float16 for n in candidates)
+    for path in shelf.glob("*.npz"):
+        path.unlink()
+    code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2,compact:3",
+                            "--reuse", *common, env=env, timeout=600)
+    assert code == 0, err
+    fresh = json.loads((face_dir / "metrics.json").read_text())
+    assert fresh["members"] == again["members"] and not list(shelf.glob("*.npz"))
+    assert fresh["model"]["selection"] == again["model"]["selection"]
+    assert fresh["model"]["candidates"] == candidates
+
+    # a served member without its weights cannot be exported: a clear error, nothing lost
+    (face_dir / "members" / f"{served[0]}.npz").unlink()
+    tflite = (face_dir / "mood.tflite").read_bytes()
+    code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2,compact:3",
+                            "--reuse", *common, env=env, timeout=600)
+    assert code != 0 and out["kind"] == "DataError", err
+    assert served[0] in out["error"] and "leave it out of --members" in out["error"]
+    assert (face_dir / "mood.tflite").read_bytes() == tflite
+    assert json.loads((face_dir / "metrics.json").read_text()) == fresh
+
+    # neither weights nor recorded probabilities: refused at once, not trained again for hours
+    with np.load(face_dir / "candidate_probs.npz") as npz:
+        kept = {n: npz[n] for n in npz.files if n != served[0]}
+    np.savez_compressed(face_dir / "candidate_probs.npz", **kept)
+    code, out, err = moosic("train", "face", "--members", "compact:1,vgg16_style:2,compact:3",
+                            "--reuse", *common, env=env, timeout=600)
+    assert code != 0 and out["kind"] == "DataError", err
+    assert f"recorded validation probabilities are here: {served[0]}." in out["error"]
+    assert json.loads((face_dir / "metrics.json").read_text()) == fresh
 
 
 def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(
@@ -203,3 +239,19 @@ def test_test_time_views_zoom_in_and_out_and_mirror() -> None:
         "border, each with its mirror image (6 views)")
     flat = np.full((2, 48, 48, 1), 77.0, np.float32)  # a flat face looks the same in every view
     assert all(np.allclose(ops.convert_to_numpy(v), 77.0, atol=1e-3) for v in tta_views(flat))
+
+
+def test_card_names_the_candidate_record_and_the_members_of_earlier_rounds() -> None:
+    from moosic_core.mood.card import render
+
+    metrics = json.loads((Path(__file__).parents[1] / "models" / "face" / "metrics.json")
+                         .read_text())
+    card = render(metrics, {}, {}, {})
+    assert "candidate_probs" not in card and "earlier rounds" not in card
+    model = metrics["model"]
+    metrics["model"] = {**model, "candidates": model["members"],
+                        "candidate_probs": "candidate_probs.npz"}
+    card = render(metrics, {}, {}, {})
+    assert "| `candidate_probs.npz` | every candidate's validation probabilities" in card
+    earlier = len(metrics["members"]) - len(model["members"])
+    assert f"\n{earlier} more members were trained in earlier rounds and not chosen;" in card

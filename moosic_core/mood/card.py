@@ -170,7 +170,7 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 |---|---|
 | `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the average over the test-time views is inside the graph: {describe_views(_view_sides(m))} |
 | `members/<network>-seed<seed>.npz` | each served member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
-| `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
+{_candidate_probs_row(m)}| `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
 Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`;
 each member trained in two stages, batch {m.get('batch', '?')}; {len(members)} of the
@@ -178,10 +178,30 @@ each member trained in two stages, batch {m.get('batch', '?')}; {len(members)} o
 The same code trains on either (Keras 3; only the LiteRT export needs TensorFlow), and nothing
 needs a GPU, which only makes training faster. `--reuse` keeps the members an earlier run
 finished and resumes an unfinished one from its last saved epoch, and `--time-budget MINUTES`
-stops at the last epoch that fits, so the training can be spread over several runs.
+stops at the last epoch that fits, so the training can be spread over several runs.{_earlier(metrics)}
 The comparison table: `moosic train face --compare-only` ({_compare_budget(metrics)}). Detector numbers:
 `moosic eval face-detector --save`. Evaluation: `moosic eval face --split test --json`.
 """
+
+
+def _candidate_probs_row(m: dict[str, Any]) -> str:
+    name = m.get("candidate_probs")
+    if not name:
+        return ""
+    return (f"| `{name}` | every candidate's validation probabilities over the served views "
+            "(float16): with them the unserved members stay candidates of a later "
+            "`moosic train face --reuse` when their weights are not here (a fresh clone) |\n")
+
+
+def _earlier(metrics: dict[str, Any]) -> str:
+    """The members trained in earlier rounds that are no longer candidates, if any."""
+    candidates = {e["name"] for e in _trained(metrics)}
+    earlier = [n for n in metrics.get("members", {}) if n not in candidates]
+    if not earlier:
+        return ""
+    return (f"\n{len(earlier)} more members were trained in earlier rounds and not chosen; "
+            "neither their weights nor their validation probabilities were kept, so they are "
+            "not candidates here (their figures are in `metrics.json`).")
 
 
 def _data(metrics: dict[str, Any]) -> str:

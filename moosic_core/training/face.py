@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from keras import ops
 
+from moosic_core.errors import DataError
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
 from moosic_core.mood.fer import FACE_SIZE, happy_sad_metrics, load_split
 from moosic_core.training.checkpoint import (
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 TFLITE_NAME = "mood.tflite"
 MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
+# Every candidate's validation probabilities (float16), so members whose weights are not kept
+# stay candidates of later selections
+CANDIDATE_PROBS_NAME = "candidate_probs.npz"
 # int8 weights (dynamic range): same validation/test accuracy as float16 here, smaller and faster
 SERVED_WEIGHTS = "int8"
 # The served ensemble's budget: int8 weights take about a byte per parameter, so mood.tflite
@@ -218,13 +222,18 @@ def _select_members(val_probs: list[npt.NDArray[np.float32]], y_val: npt.NDArray
         best = keys[pick]
 
 
-def _selection(names: list[str], models: list[keras.Model], data: dict[str, tuple[Any, Any]],
-               max_params: int) -> list[dict[str, Any]]:
+def _selection(names: list[str], val_probs: list[npt.NDArray[np.float32]],
+               models: list[keras.Model | None], params: list[int],
+               data: dict[str, tuple[Any, Any]], max_params: int) -> list[dict[str, Any]]:
     """The greedy selection's steps: after each added member, the validation and test metrics
-    of the mean so far (test is only reported)."""
-    val_probs = [predict_tta(m, data["validation"][0]) for m in models]
-    params = [int(m.count_params()) for m in models]
+    of the mean so far (test is only reported). A chosen member needs its model."""
     chosen = _select_members(val_probs, data["validation"][1], params, max_params)
+    missing = [names[i] for i in chosen if models[i] is None]
+    if missing:
+        raise DataError(
+            f"Validation chooses {', '.join(missing)} for the served model, but its weights "
+            f"are not here (only the served members' weights are kept in models/): put its "
+            f"weights file back in {MEMBERS_DIR}/, or leave it out of --members.")
     test_probs = {i: predict_tta(models[i], data["test"][0]) for i in chosen}  # reported only
     probs = {"validation": dict(enumerate(val_probs)), "test": test_probs}
     return [{"members": k + 1, "added": names[i], "params": sum(params[j] for j in chosen[:k + 1]),
@@ -232,6 +241,33 @@ def _selection(names: list[str], models: list[keras.Model], data: dict[str, tupl
                  np.mean([probs[split][j] for j in chosen[:k + 1]], axis=0), data[split][1]))
                 for split in probs}}
             for k, i in enumerate(chosen)]
+
+
+def _candidate_probs(out_dir: Path, names: list[str], models: list[keras.Model | None],
+                     data: dict[str, tuple[Any, Any]]) -> list[npt.NDArray[np.float32]]:
+    """Each candidate's validation probabilities over the served views, as float16 (the
+    precision they are recorded in): computed where its model is here, else read from the
+    record, which is then updated. Unserved members' weights are not kept in ``models/``, so
+    the record is what keeps them candidates in a later selection."""
+    record = _read_candidate_probs(out_dir)
+    probs = []
+    for name, model in zip(names, models, strict=True):
+        if model is not None:
+            record[name] = predict_tta(model, data["validation"][0]).astype(np.float16)
+        elif name not in record:
+            raise DataError(f"Neither the weights nor the recorded validation probabilities of "
+                            f"the member {name} are here: train it again.")
+        probs.append(record[name].astype(np.float32))
+    np.savez_compressed(out_dir / CANDIDATE_PROBS_NAME, **record)  # type: ignore[arg-type]
+    return probs
+
+
+def _read_candidate_probs(out_dir: Path) -> dict[str, npt.NDArray[np.float16]]:
+    path = out_dir / CANDIDATE_PROBS_NAME
+    if not path.exists():
+        return {}
+    with np.load(path) as npz:
+        return {name: npz[name] for name in npz.files}
 
 
 class _SelectByValidation(keras.callbacks.Callback):
@@ -482,7 +518,7 @@ def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, 
     return model, entry
 
 
-def _refresh_figures(entry: dict[str, Any], model: keras.Model,
+def _refresh_figures(entry: dict[str, Any], model: keras.Model | None,
                      data: dict[str, tuple[Any, Any]]) -> bool:
     """Brings the member's entry up to date: its scores if they were measured over other
     test-time views than the served ones, and its own LiteRT size and latency if it lacks them
@@ -490,6 +526,11 @@ def _refresh_figures(entry: dict[str, Any], model: keras.Model,
     whether it changed anything."""
     stale_scores = entry.get("view_sides") != list(SERVED_VIEW_SIDES)
     if not stale_scores and "latency_ms_litert_1face" in entry:
+        return False
+    if model is None:  # a recorded candidate: nothing to measure it with
+        if stale_scores:
+            raise DataError(f"The member {entry['name']} was scored over other test-time views "
+                            f"and its weights are not here to score it again: train it again.")
         return False
     if stale_scores:
         log.info("scoring member %s over the served test-time views", entry["name"])
@@ -510,9 +551,9 @@ def _stage_checkpoints(checkpoint_dir: Path, member: Member, n_train: int, batch
                             {**common, **s}) for s in stages]
 
 
-def _reusable(entry: dict[str, Any] | None, member: Member, weights: Path) -> bool:
-    """Whether an earlier run trained exactly this member and left its weights."""
-    if entry is None or not weights.exists():
+def _finished(entry: dict[str, Any] | None, member: Member) -> bool:
+    """Whether an earlier run trained exactly this member (``entry``: its metrics)."""
+    if entry is None:
         return False
     epochs = [int(st["epochs"]) for st in entry.get("stages", [])]
     wanted = [member.epochs] + ([member.finetune_epochs] if member.finetune_epochs else [])
@@ -542,23 +583,31 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
 def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_dir: Path | None,
                   members: list[Member], batch: int = 128, lr: float = 2e-3,
                   finetune_lr: float = 1e-3, pair_weight: float = 1.0, reuse: bool = False,
-                  deadline: float | None = None) -> list[keras.Model]:
+                  deadline: float | None = None) -> list[keras.Model | None]:
     """Train (or with ``reuse``, load or resume) each member and save its weights and entry in
     ``out_dir`` as soon as it is done; returns the members' models in order. Needs no
     TensorFlow: this is the part that runs on an accelerator. Without a ``checkpoint_dir``
     unfinished stages are not saved. Weights an earlier run shelved in ``checkpoint_dir``
-    (members it did not serve) are reused from there."""
+    (members it did not serve) are reused from there; a finished member whose weights are gone
+    but whose validation probabilities are recorded stays a candidate without its model
+    (``None``)."""
     budget = TimeBudget(deadline)
-    models: list[keras.Model] = []
+    models: list[keras.Model | None] = []
+    recorded = _read_candidate_probs(out_dir) if reuse else {}
     shelf = None if checkpoint_dir is None else checkpoint_dir / MEMBERS_DIR
+    if reuse:
+        _check_nothing_lost(out_dir, shelf, members, recorded)
     for member in members:
-        weights = member_weights_path(out_dir, member.name)
-        if shelf is not None and not weights.exists() and (shelf / weights.name).exists():
-            weights = shelf / weights.name
+        weights = _stored_weights(out_dir, shelf, member.name)
         entry = _read_metrics(out_dir).get("members", {}).get(member.name)
-        if reuse and _reusable(entry, member, weights):
+        if reuse and _finished(entry, member) and weights.exists():
             log.info("reusing member %s", member.name)
             models.append(load_model(weights, member.arch))
+            continue
+        if reuse and _finished(entry, member) and member.name in recorded:
+            log.info("reusing member %s as a candidate: its validation probabilities are "
+                     "recorded, its weights are not here", member.name)
+            models.append(None)
             continue
         checkpoints: Sequence[StageCheckpoint | None] = (
             (None, None) if checkpoint_dir is None else _stage_checkpoints(
@@ -577,6 +626,29 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
     return models
 
 
+def _stored_weights(out_dir: Path, shelf: Path | None, name: str) -> Path:
+    """Where the member's weights are: in ``out_dir``, else on the shelf if they are there."""
+    weights = member_weights_path(out_dir, name)
+    if shelf is not None and not weights.exists() and (shelf / weights.name).exists():
+        return shelf / weights.name
+    return weights
+
+
+def _check_nothing_lost(out_dir: Path, shelf: Path | None, members: list[Member],
+                        recorded: dict[str, Any]) -> None:
+    """With ``--reuse``, a member an earlier run finished but whose weights and recorded
+    validation probabilities are both gone (a clone without the git-ignored shelf) would be
+    trained again from scratch, for hours; refuse and say so instead."""
+    entries = _read_metrics(out_dir).get("members", {})
+    lost = [m.name for m in members if _finished(entries.get(m.name), m)
+            and m.name not in recorded and not _stored_weights(out_dir, shelf, m.name).exists()]
+    if lost:
+        raise DataError(
+            f"{len(lost)} member(s) were trained before, but neither their weights nor their "
+            f"recorded validation probabilities are here: {', '.join(lost)}. Leave them out of "
+            f"--members, or leave out --reuse to train every member again.")
+
+
 def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
     for checkpoint in checkpoints:
         if checkpoint is not None:
@@ -584,7 +656,8 @@ def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
 
 
 def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
-              members: list[Member], models: list[keras.Model], batch: int) -> dict[str, Any]:
+              members: list[Member], models: list[keras.Model | None], batch: int
+              ) -> dict[str, Any]:
     """Rank the trained members on validation, choose the served ones by greedy selection on
     validation within :data:`SERVED_MAX_PARAMS`, export their mean, keep only the served
     members' weights in ``out_dir`` (the others go to ``shelf``) and record the metrics."""
@@ -596,9 +669,11 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
     members, models = [members[i] for i in ranked], [models[i] for i in ranked]
     names = [m.name for m in members]
-    selection = _selection(names, models, data, SERVED_MAX_PARAMS)
+    selection = _selection(names, _candidate_probs(out_dir, names, models, data), models,
+                           [int(metrics["members"][n]["params"]) for n in names], data,
+                           SERVED_MAX_PARAMS)
     served = [names.index(row["added"]) for row in selection]
-    ensemble = build_ensemble([models[i] for i in served])
+    ensemble = build_ensemble([m for m in (models[i] for i in served) if m is not None])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, weights=SERVED_WEIGHTS)
     _shelve_unserved(out_dir, shelf, names, [names[i] for i in served])
     result: dict[str, Any] = {
@@ -609,8 +684,9 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
         "n_train": len(data["train"][0]),
         "train_subset": _rounded(evaluate(ensemble, *_train_subset(data))),
         "validation": selection[-1]["validation"], "test_keras": selection[-1]["test"],
-        "selection": selection, "view_sides": list(SERVED_VIEW_SIDES),
-        "view_choice": _view_choice([metrics["members"][m.name] for m in members]),
+        "selection": selection, "candidate_probs": CANDIDATE_PROBS_NAME,
+        "view_sides": list(SERVED_VIEW_SIDES),
+        "view_choice": _view_choice(list(metrics["members"].values())),
         "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
@@ -621,9 +697,11 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
 
 
 def _view_choice(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The evidence for the served test-time views: over the members, how their validation
-    scores over these views differ from those over the face and its mirror alone."""
-    pairs = [(e["validation"], e["validation_flip"]) for e in entries]
+    """The evidence for the served test-time views: over every member scored over them (earlier
+    rounds' too), how their validation scores over these views differ from those over the face
+    and its mirror alone."""
+    pairs = [(e["validation"], e["validation_flip"]) for e in entries
+             if e.get("view_sides") == list(SERVED_VIEW_SIDES) and "validation_flip" in e]
     gains = {key: [served[key] - flip[key] for served, flip in pairs]
              for key in ("happy_sad_accuracy", "accuracy_7class")}
     return {"members": len(pairs),
