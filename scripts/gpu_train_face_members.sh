@@ -16,12 +16,13 @@ nvidia-smi -L; nproc; $PY -c "import jax, numpy, ml_dtypes; print('jax', jax.__v
 export KERAS_BACKEND=jax
 if ! timeout 120 $PY - <<'PY'
 import keras, numpy as np
-from moosic_core.training.face import training_model, predict_tta, _faces, _targets
+from moosic_core.training.face import training_model, _targets
+from moosic_core.training.face_views import model_input, predict_tta
 from moosic_core.training.face_models import ARCHITECTURES
 m = ARCHITECTURES["compact"](); t = training_model(m, 1)
 t.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=True)
 x = np.random.randint(0, 255, (64, 48, 48)).astype(np.uint8); y = np.random.randint(0, 7, 64)
-t.fit(_faces(x), _targets(y, 7, 0.1), batch_size=32, epochs=1, verbose=0)
+t.fit(model_input(x), _targets(y, 7, 0.1), batch_size=32, epochs=1, verbose=0)
 print("preflight ok", keras.backend.backend(), t.jit_compile, predict_tta(m, x).shape)
 PY
 then echo "preflight failed on jax: falling back to torch"; export KERAS_BACKEND=torch; fi

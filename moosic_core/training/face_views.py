@@ -1,0 +1,96 @@
+"""How a face model is scored: the test-time views it is averaged over and the metrics of its
+probabilities (happy-vs-sad accuracy and ROC AUC, 7-class accuracy).
+
+The views are Keras ops, so the same code runs inside the exported LiteRT graph
+(:func:`served_function`) and in training-time evaluation (:func:`predict_tta`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import numpy.typing as npt
+from keras import ops
+
+from moosic_core.mood.fer import FACE_SIZE, happy_sad_metrics
+
+
+def model_input(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """(n, 48, 48) uint8 -> (n, 48, 48, 1) float32, the models' input."""
+    return x[..., None].astype(np.float32)
+
+
+# Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
+# the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
+# each view also mirrored. The served model averages its probabilities over all of them.
+# Chosen on validation (see ``model.view_choice`` in metrics.json): over every trained member, these
+# six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
+SERVED_VIEW_SIDES = (48, 44, 52)
+FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
+
+
+def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES) -> list[Any]:
+    """The test-time views of ``(n, 48, 48, 1)`` faces, in Keras ops (so they run inside the
+    exported graph): for each side, the centred square of that side resized (bilinear) back to
+    48 px, zoomed out ones padded by mirroring the border; then its mirror image."""
+    views = []
+    for side in sides:
+        margin = abs(FACE_SIZE - side) // 2
+        if side < FACE_SIZE:
+            view = ops.image.resize(faces[:, margin:margin + side, margin:margin + side, :],
+                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
+        elif side > FACE_SIZE:
+            border = [[0, 0], [margin, margin], [margin, margin], [0, 0]]
+            view = ops.image.resize(ops.pad(faces, border, mode="reflect"),
+                                    (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
+        else:
+            view = faces
+        views += [view, ops.flip(view, axis=2)]
+    return views
+
+
+def served_function(model: keras.Model, sides: Sequence[int] = SERVED_VIEW_SIDES
+                    ) -> Callable[[Any], Any]:
+    """The served function: mean of the model's probabilities over the test-time views."""
+
+    def serve(faces: Any) -> Any:
+        probs = [model(view, training=False) for view in tta_views(faces, sides)]
+        return ops.mean(ops.stack(probs), axis=0)
+
+    return serve
+
+
+def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512,
+                sides: Sequence[int] = SERVED_VIEW_SIDES) -> npt.NDArray[np.float32]:
+    """7-class probabilities for grey 48x48 uint8 faces averaged over the test-time views, with
+    Keras (what the served graph computes)."""
+    views = tta_views(model_input(x), sides)
+    probs = np.mean([model.predict(ops.convert_to_numpy(view), batch_size=batch, verbose=0)
+                     for view in views], axis=0)
+    return np.asarray(probs, np.float32)
+
+
+def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
+             sides: Sequence[int] = SERVED_VIEW_SIDES) -> dict[str, float]:
+    """7-class accuracy and happy-vs-sad metrics over the test-time views."""
+    return probability_metrics(predict_tta(model, x, sides=sides), y)
+
+
+def probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
+                        ) -> dict[str, float]:
+    """7-class accuracy and the happy-vs-sad metrics of 7-class probabilities."""
+    out = {"accuracy_7class": float(np.mean(probs.argmax(1) == y))}
+    out.update(happy_sad_metrics(probs, y))
+    return out
+
+
+def validation_key(scores: dict[str, float]) -> tuple[float, float]:
+    """How members and ensembles are ranked: happy-vs-sad accuracy, then 7-class accuracy."""
+    return scores["happy_sad_accuracy"], scores["accuracy_7class"]
+
+
+def rounded(m: dict[str, float]) -> dict[str, float]:
+    """Metrics rounded to 4 digits for metrics.json."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in m.items()}
