@@ -1,7 +1,7 @@
 #!/bin/bash
 # Train face-model members on a GPU machine that has JAX but no TensorFlow (see the README,
 # "Face mood"). Carry: the Keras wheels in .whl/ (keras, namex, optree for its Python) and the
-# FER-2013 pack (PACK, default .devdata/fer.npz). Each argument is one --members list, trained
+# FER-2013 pack (PACK, default .devdata/fer.npz), both made by scripts/prepare_gpu_round.sh. Each argument is one --members list, trained
 # by its own process (several share the GPU); results come back as $OUT/p<i>.tar, to unpack
 # and `python -m moosic_core.training.face_accelerator import --from` here.
 # Steps: install Keras, check that Keras-on-JAX trains here (else fall back to torch), then train
