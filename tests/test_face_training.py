@@ -152,7 +152,7 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     with np.load(face_dir / "candidate_probs.npz") as npz:
         kept = {n: npz[n] for n in npz.files if n != served[0]}
     np.savez_compressed(face_dir / "candidate_probs.npz", **kept)
-    with pytest.raises(DataError, match=f"probabilities are here: {served[0]}\\. Leave them"):
+    with pytest.raises(DataError, match=f"probabilities\\): {served[0]}\\. Leave them"):
         retrain()
     assert json.loads((face_dir / "metrics.json").read_text()) == fresh
 
@@ -190,8 +190,51 @@ def test_train_face_pauses_at_its_time_budget_and_resumes_with_reuse(
     assert list(checkpoints.iterdir()) == []  # a finished member leaves no checkpoint
     assert out["model"]["members"] == ["compact_wide-seed1"]
 
+    # a weight-averaging stage added to the finished member: only that stage trains, and it
+    # pauses and resumes like the others (the running mean of the weights is in its checkpoint)
+    averaged = ("train", "face", "--members", "compact_wide:1:3+1+2", "--batch", "14", "--json",
+                "--reuse")
+    code, out, err = moosic(*averaged, "--time-budget", "0.0001", env=env, timeout=600)
+    assert out["kind"] == "TrainingPaused" and "epoch 1 of 2" in out["error"], err
+    assert [p.name for p in checkpoints.iterdir()] == ["compact_wide-seed1-stage3.npz"]
+    with np.load(checkpoints / "compact_wide-seed1-stage3.npz") as npz:
+        assert any(k.startswith("a") for k in npz.files)
+    code, out, err = moosic(*averaged, env=env, timeout=600)
+    assert code == 0, err
+    extended = json.loads((models / "face" / "metrics.json").read_text())["members"][
+        "compact_wide-seed1"]
+    assert extended["stages"][:2] == [stage1, stage2]  # not trained again
+    stage3 = extended["stages"][2]
+    assert stage3["stage"] == "weight averaging" and stage3["lr"] == 3e-4
+    assert [row["epoch"] for row in stage3["history"]] == [1, 2]
+    assert stage3["best_epoch"] in (0, 1, 2)  # 0: the stage-2 weights were better on validation
+    assert extended["epochs"] == 6 and extended["environment"] == entry["environment"]
+    assert list(checkpoints.iterdir()) == []
 
-@pytest.mark.parametrize("spec", ["compact", "resnet:1", "compact:1,compact:1"])
+
+def test_measured_batch_norm_statistics_are_the_mean_over_the_batches() -> None:
+    import keras
+
+    from moosic_core.training.face import measure_batch_norm
+    from moosic_core.training.face_models import ARCHITECTURES
+
+    model = ARCHITECTURES["compact"]()
+    norm = next(layer for layer in model.layers
+                if isinstance(layer, keras.layers.BatchNormalization))
+    before = norm.momentum
+    faces = np.random.default_rng(1).integers(0, 256, (40, 48, 48), dtype=np.uint8)
+    measure_batch_norm(model, faces, batch=8, batches=3)
+    # the layer's input on the same 3 fixed batches, by the model cut just before it
+    upto = keras.Model(model.input, norm.input)
+    idx = np.random.default_rng(0).permutation(len(faces))[:24]
+    means = [np.asarray(upto(faces[idx[i:i + 8], :, :, None].astype(np.float32)))
+             .mean(axis=(0, 1, 2)) for i in (0, 8, 16)]
+    assert np.allclose(np.asarray(norm.moving_mean), np.mean(means, axis=0), atol=1e-4)
+    assert norm.momentum == before
+
+
+@pytest.mark.parametrize("spec", ["compact", "resnet:1", "compact:1,compact:1", "compact:1:2",
+                                  "compact:1:2+3+4+5"])
 def test_train_face_rejects_a_bad_member_list(
         spec: str, tmp_path: Path, moosic: Callable[..., tuple[int, Any, str]]) -> None:
     env = {"MOOSIC_DATA_FER2013_DIR": str(tmp_path), "MOOSIC_PATHS_MODELS_DIR": str(tmp_path)}

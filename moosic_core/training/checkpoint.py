@@ -4,7 +4,8 @@ After every epoch the stage's whole state goes to one ``.npz`` file (written to 
 then renamed, so a crash mid-write leaves the previous checkpoint intact): the model's weights,
 the optimizer's variables (its step counter drives the learning-rate schedule, so the schedule
 resumes where it stopped), the epoch reached, the seconds spent, and the best-on-validation
-epoch with its weights and the per-epoch history. A checkpoint only resumes the stage it was
+epoch with its weights, the per-epoch history and, in a weight-averaging stage, the running
+average of the weights. A checkpoint only resumes the stage it was
 written for (same settings); any other is ignored.
 
 A :class:`TimeBudget` stops training at the last epoch boundary that leaves room for one more
@@ -49,6 +50,7 @@ class StageState:
     best_weights: list[Any] = field(default_factory=list)
     history: list[dict[str, float]] = field(default_factory=list)
     done: bool = False
+    average: list[Any] = field(default_factory=list)  # weight-averaging stages only
 
 
 def _arrays(npz: Any, prefix: str) -> list[Any]:
@@ -69,6 +71,7 @@ class StageCheckpoint:
         arrays.update({f"o{i:03d}": np.asarray(v) for i, v in
                        enumerate(model.optimizer.variables)})
         arrays.update({f"b{i:03d}": w for i, w in enumerate(state.best_weights)})
+        arrays.update({f"a{i:03d}": w for i, w in enumerate(state.average)})
         meta = {"settings": self.settings, "epochs_done": state.epochs_done,
                 "seconds": state.seconds, "best": list(state.best),
                 "best_epoch": state.best_epoch, "history": state.history, "done": state.done}
@@ -96,10 +99,11 @@ class StageCheckpoint:
             optimizer.build(model.trainable_variables)
             for variable, value in zip(optimizer.variables, _arrays(npz, "o"), strict=True):
                 variable.assign(value)
-            best_weights = _arrays(npz, "b")
+            best_weights, average = _arrays(npz, "b"), _arrays(npz, "a")
         return StageState(epochs_done=meta["epochs_done"], seconds=meta["seconds"],
                           best=(meta["best"][0], meta["best"][1]), best_epoch=meta["best_epoch"],
-                          best_weights=best_weights, history=meta["history"], done=meta["done"])
+                          best_weights=best_weights, history=meta["history"], done=meta["done"],
+                          average=average)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,13 @@ SERVED_WEIGHTS = "int8"
 # stays under 5 MB and a face takes a few milliseconds on one CPU thread.
 SERVED_MAX_PARAMS = 4_900_000
 METRICS_NAME = "metrics.json"
+# The optional third stage, weight averaging (Izmailov et al. 2018, "Averaging Weights Leads to
+# Wider Optima and Better Generalization"): training goes on at this constant learning rate and
+# the served weights are the mean of the weights after each epoch, with the batch-norm
+# statistics measured again for that mean on this many batches of unaugmented training faces.
+AVERAGE_LR = 3e-4
+NORM_BATCHES = 60
+STAGE_NAMES = ("from scratch", "fine-tuning with the happy-vs-sad term", "weight averaging")
 TRAIN_SUBSET = 6000  # train accuracy is measured on this many fixed random training images
 
 AUGMENTATION = {
@@ -149,18 +157,57 @@ def happy_sad_pair_loss(pair_weight: float) -> Callable[[Any, Any], Any]:
     return loss
 
 
+def _norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
+    """The batch-norm layers of ``model``, nested models included."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found += _norm_layers(layer)
+    return found
+
+
+def measure_batch_norm(model: keras.Model, x: npt.NDArray[np.uint8], batch: int,
+                       batches: int = NORM_BATCHES) -> None:
+    """Set the moving statistics of ``model``'s batch-norm layers to their plain mean over
+    ``batches`` fixed random batches of the faces ``x`` (averaged weights need statistics of
+    their own: the running ones belong to the weights they were collected with)."""
+    norms = _norm_layers(model)
+    momenta = [layer.momentum for layer in norms]
+    idx = np.random.default_rng(0).permutation(len(x))[:batch * batches]
+    for i, start in enumerate(range(0, len(idx), batch)):
+        for layer in norms:  # moving = moving * i/(i+1) + batch/(i+1): the running mean
+            layer.momentum = i / (i + 1)
+        model(model_input(x[idx[start:start + batch]]), training=True)
+    for layer, momentum in zip(norms, momenta, strict=True):
+        layer.momentum = momentum
+
+
 class _SelectByValidation(keras.callbacks.Callback):
     """Evaluates ``net`` on validation after each epoch; records the history and keeps the
     weights of the best epoch (happy-vs-sad accuracy, ties broken by 7-class accuracy) in
-    ``state``."""
+    ``state``. With ``norm_faces`` (a weight-averaging stage) it adds the epoch's weights to the
+    running mean in ``state`` and evaluates that mean (batch-norm statistics measured on
+    ``norm_faces``) instead of the weights being trained."""
 
     def __init__(self, net: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
-                 state: StageState) -> None:
+                 state: StageState, norm_faces: npt.NDArray[np.uint8] | None = None,
+                 batch: int = 128) -> None:
         super().__init__()
         self.net, self.x, self.y, self.state = net, x, y, state
+        self.norm_faces, self.batch = norm_faces, batch
         self.t0, self.seconds_before = time.monotonic(), state.seconds
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        trained = None
+        if self.norm_faces is not None:
+            trained = self.net.get_weights()
+            n = epoch + 1  # epochs in the mean, this one included
+            self.state.average = (trained if n == 1 else [
+                mean + (w - mean) / n for mean, w in zip(self.state.average, trained, strict=True)])
+            self.net.set_weights(self.state.average)
+            measure_batch_norm(self.net, self.norm_faces, self.batch)
         m = evaluate(self.net, self.x, self.y, sides=FLIP_ONLY)
         row = {"epoch": epoch + 1, "train_loss": float((logs or {}).get("loss", float("nan"))),
                "val_accuracy_7class": m["accuracy_7class"],
@@ -172,14 +219,20 @@ class _SelectByValidation(keras.callbacks.Callback):
         if key > self.state.best:
             self.state.best, self.state.best_epoch = key, epoch + 1
             self.state.best_weights = self.net.get_weights()
+        if trained is not None:
+            self.net.set_weights(trained)
 
 
 def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, lr: float,
          seed: int, smoothing: float = 0.1, weights: list[Any] | None = None,
          pair_weight: float = 0.0, checkpoint: StageCheckpoint | None = None,
-         budget: TimeBudget | None = None) -> tuple[keras.Model, StageState]:
+         budget: TimeBudget | None = None, average: bool = False
+         ) -> tuple[keras.Model, StageState]:
     """Train ``arch`` (from ``weights`` when given) with one warm-up epoch to ``lr`` and a
     cosine decay; returns the model at its best validation epoch and the stage's record.
+    With ``average`` (weight averaging, from ``weights``) the rate stays at ``lr`` and the
+    candidates are the means of the first k epochs' weights; epoch 0, ``weights`` as given,
+    is one of them, so the stage never serves worse weights on validation than it started from.
 
     With a ``checkpoint`` the stage resumes from it and saves after every epoch; when the
     ``budget`` is exhausted it stops and raises :class:`TrainingPaused`."""
@@ -190,7 +243,7 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
         model.set_weights(weights)
     x, y = data["train"]
     steps = math.ceil(len(x) / batch)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    schedule = lr if average else keras.optimizers.schedules.CosineDecay(
         lr * 0.1, decay_steps=steps * max(epochs - 1, 1), warmup_target=lr,
         warmup_steps=steps, alpha=0.01)
     loss = (happy_sad_pair_loss(pair_weight) if pair_weight > 0
@@ -199,12 +252,16 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
     trainer.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01),
                     loss=loss, metrics=["accuracy"])
     state = (checkpoint.load(trainer) if checkpoint is not None else None) or StageState()
+    if average and not state.epochs_done:
+        state.best = validation_key(evaluate(model, *data["validation"], sides=FLIP_ONLY))
+        state.best_epoch, state.best_weights = 0, model.get_weights()
     if not state.done:
         if budget.exhausted():
             raise _paused(state, epochs, checkpoint)
         if state.epochs_done:
             log.info("resuming %s after epoch %d of %d", arch, state.epochs_done, epochs)
-        select = _SelectByValidation(model, *data["validation"], state)
+        select = _SelectByValidation(model, *data["validation"], state,
+                                     norm_faces=x if average else None, batch=batch)
         saver = SaveEachEpoch(checkpoint, state, epochs, budget)
         if state.epochs_done:  # a resumed stage draws a new order of batches
             keras.utils.set_random_seed(seed + state.epochs_done)
@@ -361,29 +418,44 @@ def _scores(model: keras.Model, data: dict[str, tuple[Any, Any]]) -> dict[str, A
 
 def _train_member(member: Member, data: dict[str, tuple[Any, Any]], batch: int, lr: float,
                   finetune_lr: float, pair_weight: float,
-                  checkpoints: Sequence[StageCheckpoint | None],
-                  budget: TimeBudget) -> tuple[keras.Model, dict[str, Any]]:
+                  checkpoints: Sequence[StageCheckpoint | None], budget: TimeBudget,
+                  earlier: tuple[keras.Model, dict[str, Any]] | None = None
+                  ) -> tuple[keras.Model, dict[str, Any]]:
     """Stage 1 trains from scratch on the 7 classes; stage 2 continues from its weights with a
     new warm-up and cosine cycle and the happy-versus-sad term of :func:`happy_sad_pair_loss`
-    (skipped when the member has no fine-tuning epochs). Each stage resumes from and saves to
-    its entry of ``checkpoints``."""
-    model, state = _fit(member.arch, data, member.epochs, batch, lr, member.seed,
-                        checkpoint=checkpoints[0], budget=budget)
-    stages = [_stage("from scratch", state, epochs=member.epochs, lr=lr, pair_weight=0.0)]
-    if member.finetune_epochs > 0:
-        model, state = _fit(member.arch, data, member.finetune_epochs, batch, finetune_lr,
-                            member.seed + 1, weights=model.get_weights(),
-                            pair_weight=pair_weight, checkpoint=checkpoints[1],
-                            budget=budget)
-        stages.append(_stage("fine-tuning with the happy-vs-sad term", state,
-                             epochs=member.finetune_epochs, lr=finetune_lr,
-                             pair_weight=pair_weight))
+    (skipped when the member has no fine-tuning epochs); stage 3, when the member has averaging
+    epochs, averages the weights of a few more epochs from there. Each stage resumes from and
+    saves to its entry of ``checkpoints``. ``earlier``: the model and entry of a member whose
+    first stages an earlier run finished, so that only its averaging stage is left."""
+    if earlier is None:
+        model, state = _fit(member.arch, data, member.epochs, batch, lr, member.seed,
+                            checkpoint=checkpoints[0], budget=budget)
+        stages = [_stage(STAGE_NAMES[0], state, epochs=member.epochs, lr=lr, pair_weight=0.0)]
+        if member.finetune_epochs > 0:
+            model, state = _fit(member.arch, data, member.finetune_epochs, batch, finetune_lr,
+                                member.seed + 1, weights=model.get_weights(),
+                                pair_weight=pair_weight, checkpoint=checkpoints[1],
+                                budget=budget)
+            stages.append(_stage(STAGE_NAMES[1], state, epochs=member.finetune_epochs,
+                                 lr=finetune_lr, pair_weight=pair_weight))
+        environment = _environment()
+    else:
+        model, stages = earlier[0], list(earlier[1]["stages"])
+        environment = earlier[1]["environment"]
+    if member.average_epochs > 0:
+        model, state = _fit(member.arch, data, member.average_epochs, batch, AVERAGE_LR,
+                            member.seed + 2, weights=model.get_weights(),
+                            pair_weight=pair_weight, checkpoint=checkpoints[2], budget=budget,
+                            average=True)
+        stages.append(_stage(STAGE_NAMES[2], state, epochs=member.average_epochs,
+                             lr=AVERAGE_LR, pair_weight=pair_weight,
+                             environment=_environment()))
     entry = {"name": member.name, "arch": member.arch, "seed": member.seed,
              "params": int(model.count_params()),
              "epochs": sum(int(st["epochs"]) for st in stages), "batch": batch,
              "train_seconds": sum(int(st["train_seconds"]) for st in stages),
              "n_train": len(data["train"][0]), "stages": stages, **_scores(model, data),
-             "environment": _environment()}
+             "environment": environment}
     return model, entry
 
 
@@ -411,11 +483,13 @@ def _refresh_figures(entry: dict[str, Any], model: keras.Model | None,
 
 def _stage_checkpoints(checkpoint_dir: Path, member: Member, n_train: int, batch: int, lr: float,
                        finetune_lr: float, pair_weight: float) -> list[StageCheckpoint]:
-    """The checkpoint files of the member's two stages, bound to their settings."""
+    """The checkpoint files of the member's stages, bound to their settings."""
     common = {"arch": member.arch, "seed": member.seed, "batch": batch, "n_train": n_train}
     stages = ({"stage": 1, "epochs": member.epochs, "lr": lr, "pair_weight": 0.0},
               {"stage": 2, "epochs": member.finetune_epochs, "lr": finetune_lr,
-               "pair_weight": pair_weight, "after": member.epochs})
+               "pair_weight": pair_weight, "after": member.epochs},
+              {"stage": 3, "epochs": member.average_epochs, "lr": AVERAGE_LR,
+               "pair_weight": pair_weight, "after": [member.epochs, member.finetune_epochs]})
     return [StageCheckpoint(checkpoint_dir / f"{member.name}-stage{s['stage']}.npz",
                             {**common, **s}) for s in stages]
 
@@ -424,19 +498,27 @@ def _finished(entry: dict[str, Any] | None, member: Member) -> bool:
     """Whether an earlier run trained exactly this member (``entry``: its metrics)."""
     if entry is None:
         return False
-    epochs = [int(st["epochs"]) for st in entry.get("stages", [])]
-    wanted = [member.epochs] + ([member.finetune_epochs] if member.finetune_epochs else [])
-    return bool(entry.get("arch") == member.arch and epochs == wanted)
+    stages = [(st["stage"], int(st["epochs"])) for st in entry.get("stages", [])]
+    wanted = [(name, epochs) for name, epochs in zip(
+        STAGE_NAMES, (member.epochs, member.finetune_epochs, member.average_epochs),
+        strict=True) if epochs or name == STAGE_NAMES[0]]
+    return bool(entry.get("arch") == member.arch and stages == wanted)
+
+
+def _averaging_left(entry: dict[str, Any] | None, member: Member) -> bool:
+    """Whether an earlier run finished the member's first stages and only its weight-averaging
+    stage is left."""
+    return member.average_epochs > 0 and _finished(entry, replace(member, average_epochs=0))
 
 
 def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list[Member],
                batch: int = 128, lr: float = 2e-3, finetune_lr: float = 1e-3,
                pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None
                ) -> dict[str, Any]:
-    """Train every member (two stages each, the epoch of each stage chosen on validation), rank
-    the members by their validation scores, choose the served ones on validation (greedy
-    selection within a size budget), export the mean of their probabilities and return its
-    metrics.
+    """Train every member (two or three stages each, the epoch of each stage chosen on
+    validation), rank the members by their validation scores, choose the served ones on
+    validation (greedy selection within a size budget), export the mean of their probabilities
+    and return its metrics.
 
     Each finished member's weights and numbers are saved at once, and an unfinished one's state
     after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
@@ -478,14 +560,19 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
                      "recorded, its weights are not here", member.name)
             models.append(None)
             continue
+        earlier = None
+        if reuse and entry is not None and _averaging_left(entry, member) and weights.exists():
+            log.info("member %s: its first stages are done, training its weight averaging",
+                     member.name)
+            earlier = (load_model(weights, member.arch), entry)
         checkpoints: Sequence[StageCheckpoint | None] = (
-            (None, None) if checkpoint_dir is None else _stage_checkpoints(
+            (None, None, None) if checkpoint_dir is None else _stage_checkpoints(
                 checkpoint_dir, member, len(data["train"][0]), batch, lr, finetune_lr,
                 pair_weight))
         if not reuse:
             _remove(checkpoints)
         model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight,
-                                     checkpoints, budget)
+                                     checkpoints, budget, earlier)
         save_weights(model, weights)
         metrics = _read_metrics(out_dir)
         metrics.setdefault("members", {})[member.name] = entry
@@ -509,13 +596,15 @@ def _check_nothing_lost(out_dir: Path, shelf: Path | None, members: list[Member]
     validation probabilities are both gone (a clone without the git-ignored shelf) would be
     trained again from scratch, for hours; refuse and say so instead."""
     entries = _read_metrics(out_dir).get("members", {})
-    lost = [m.name for m in members if _finished(entries.get(m.name), m)
-            and m.name not in recorded and not _stored_weights(out_dir, shelf, m.name).exists()]
+    lost = [m.name for m in members if not _stored_weights(out_dir, shelf, m.name).exists() and (
+        (_finished(entries.get(m.name), m) and m.name not in recorded)
+        or _averaging_left(entries.get(m.name), m))]
     if lost:
         raise DataError(
-            f"{len(lost)} member(s) were trained before, but neither their weights nor their "
-            f"recorded validation probabilities are here: {', '.join(lost)}. Leave them out of "
-            f"--members, or leave out --reuse to train every member again.")
+            f"{len(lost)} member(s) were trained before, but their weights are not here (nor, "
+            f"for a finished member, its recorded validation probabilities): "
+            f"{', '.join(lost)}. Leave them out of --members, or leave out --reuse to train "
+            f"every member again.")
 
 
 def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:

@@ -2,7 +2,8 @@
 
 The served model is the mean of the 7-class probabilities of a few independently trained
 networks (an ensemble). Each member is named by its architecture and random seed and trained
-with the two-stage schedule of :func:`moosic_core.training.face.train_face`.
+with the two-stage schedule of :func:`moosic_core.training.face.train_face`, optionally
+followed by a third stage that averages its weights over a few more epochs.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ DEFAULT_MEMBERS = ",".join([
 
 @dataclass(frozen=True)
 class Member:
-    """One network of the ensemble: architecture, seed and the epochs of its two stages."""
+    """One network of the ensemble: architecture, seed and the epochs of its stages (the
+    third, weight averaging, only when ``average_epochs`` > 0)."""
 
     arch: str
     seed: int
     epochs: int
     finetune_epochs: int
+    average_epochs: int = 0
 
     @property
     def name(self) -> str:
@@ -39,27 +42,31 @@ class Member:
 
 
 def _bad(item: str) -> DataError:
-    return DataError(f"Cannot read the ensemble member {item!r}: expected ARCH:SEED or "
-                     f"ARCH:SEED:EPOCHS+FINETUNE_EPOCHS with ARCH one of "
-                     f"{', '.join(ARCH_LABELS)}, e.g. compact:7 or compact:7:24+30.")
+    return DataError(f"Cannot read the ensemble member {item!r}: expected ARCH:SEED, "
+                     f"ARCH:SEED:EPOCHS+FINETUNE_EPOCHS or "
+                     f"ARCH:SEED:EPOCHS+FINETUNE_EPOCHS+AVERAGE_EPOCHS with ARCH one of "
+                     f"{', '.join(ARCH_LABELS)}, e.g. compact:7, compact:7:24+30 or "
+                     f"compact:7:24+30+4.")
 
 
 def parse_members(spec: str, epochs: int | None = None, finetune_epochs: int | None = None
                   ) -> list[Member]:
-    """``"compact:7:24+30,vgg16_style:11"`` -> members. ``epochs``/``finetune_epochs`` override
-    every member's schedule (default: the member's own, else :data:`DEFAULT_SCHEDULE`)."""
+    """``"compact:7:24+30,vgg16_style:11,compact:13:24+30+4"`` -> members.
+    ``epochs``/``finetune_epochs`` override every member's first two stages (default: the
+    member's own, else :data:`DEFAULT_SCHEDULE`); the averaging stage is only the member's."""
     members: list[Member] = []
     for item in (part.strip() for part in spec.split(",")):
         arch, _, rest = item.partition(":")
         seed_text, _, schedule = rest.partition(":")
-        stage1_text, _, stage2_text = schedule.partition("+")
-        numbers = [seed_text] + ([stage1_text, stage2_text] if schedule else [])
-        if arch not in ARCH_LABELS or not all(n.isdigit() for n in numbers):
+        stage_texts = schedule.split("+") if schedule else []
+        numbers = [seed_text, *stage_texts]
+        if (arch not in ARCH_LABELS or len(stage_texts) not in (0, 2, 3)
+                or not all(n.isdigit() for n in numbers)):
             raise _bad(item)
-        stage1, stage2 = ((int(stage1_text), int(stage2_text)) if schedule
-                          else DEFAULT_SCHEDULE)
+        stage1, stage2, average = ((*map(int, stage_texts), 0)[:3] if stage_texts
+                                   else (*DEFAULT_SCHEDULE, 0))
         member = Member(arch, int(seed_text), stage1 if epochs is None else epochs,
-                        stage2 if finetune_epochs is None else finetune_epochs)
+                        stage2 if finetune_epochs is None else finetune_epochs, average)
         if any(m.name == member.name for m in members):
             raise DataError(f"The ensemble member {member.name} is listed twice.")
         members.append(member)
