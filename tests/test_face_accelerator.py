@@ -107,5 +107,8 @@ def test_the_cards_reproduce_command_names_members_as_train_face_reads_them() ->
 
     two = {"arch": "compact", "seed": 7, "stages": [{"epochs": 24}, {"epochs": 30}]}
     one = {"arch": "fullres", "seed": 7, "stages": [{"epochs": 24}]}  # no fine-tuning stage
-    spec = ",".join(_member_spec(e) for e in (two, one))
-    assert parse_members(spec) == [Member("compact", 7, 24, 30), Member("fullres", 7, 24, 0)]
+    three = {"arch": "compact", "seed": 9, "stages": [{"epochs": 24}, {"epochs": 30},
+                                                      {"epochs": 3}]}  # weight averaging
+    spec = ",".join(_member_spec(e) for e in (two, one, three))
+    assert parse_members(spec) == [Member("compact", 7, 24, 30), Member("fullres", 7, 24, 0),
+                                   Member("compact", 9, 24, 30, 3)]

@@ -305,3 +305,28 @@ def test_card_names_the_candidate_record_and_the_members_of_earlier_rounds() -> 
     assert "| `candidate_probs.npz` | every candidate's validation probabilities" in card
     earlier = len(metrics["members"]) - len(model["members"])
     assert f"\n{earlier} more members were trained in earlier rounds and not chosen;" in card
+
+
+def test_card_describes_an_averaging_stage_added_on_another_machine() -> None:
+    from moosic_core.mood.card import render
+
+    metrics = json.loads((Path(__file__).parents[1] / "models" / "face" / "metrics.json")
+                         .read_text())
+    served = metrics["model"]["members"]
+    name = served[-1]
+    gpu = {"gpu": True, "device": "NVIDIA H200", "keras": "3", "jax": "0"}
+    cpu = {"gpu": False, "cpu_count": 2, "tensorflow": "2"}
+    averaging = {"stage": "weight averaging", "epochs": 3, "lr": 3e-4, "pair_weight": 1.0,
+                 "best_epoch": 2, "train_seconds": 600, "history": [], "environment": cpu}
+    entry = {**metrics["members"][name], "environment": gpu,
+             "stages": [*metrics["members"][name]["stages"][:2], averaging]}
+    two = int(entry["stages"][0]["epochs"])
+    entry["train_seconds"] = sum(int(st["train_seconds"]) for st in entry["stages"])
+    card = render({**metrics, "model": {**metrics["model"], "candidates": served},
+                   "members": {**metrics["members"], name: entry}}, {}, {}, {})
+    arch, seed = entry["arch"], entry["seed"]
+    assert f"{arch}:{seed}:{two}+{entry['stages'][1]['epochs']}+3" in card  # reproduce command
+    assert f"- Stage 3, weight averaging (Izmailov et al. 2018), for {name}: " in card
+    assert ("a later run added the weight averaging stage of 1 of them on CPU in **10.0 min**"
+            in card)
+    assert "(NVIDIA H200 + CPU) |" in card

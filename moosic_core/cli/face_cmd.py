@@ -109,8 +109,9 @@ def register(tree: CommandTree) -> None:
     p = tree.add("train face", train_face,
                  help="train the face mood model on FER-2013 and export it to models/face/")
     p.add_argument("--members", default=DEFAULT_MEMBERS,
-                   help="the served ensemble: comma-separated ARCH:SEED[:EPOCHS+FINETUNE_EPOCHS]"
-                   f", ARCH one of {', '.join(ARCH_LABELS)} (default {DEFAULT_MEMBERS})")
+                   help="the served ensemble: comma-separated "
+                   "ARCH:SEED[:EPOCHS+FINETUNE_EPOCHS[+AVERAGE_EPOCHS]], "
+                   f"ARCH one of {', '.join(ARCH_LABELS)} (default {DEFAULT_MEMBERS})")
     p.add_argument("--epochs", type=int, help="stage 1 epochs from scratch, for every member "
                    f"(default: the member's own, else {DEFAULT_SCHEDULE[0]})")
     p.add_argument("--finetune-epochs", type=int,

@@ -116,21 +116,37 @@ def _member_label(e: dict[str, Any]) -> str:
     return f"{ARCH_LABELS.get(e['arch'], e['arch'])}, seed {e['seed']}"
 
 
-def _trained_on(e: dict[str, Any]) -> str:
-    """Where a member trained: its accelerator, or the CPU."""
-    env = e.get("environment", {})
+def _machine(env: dict[str, Any]) -> str:
+    """The accelerator of a training environment, or the CPU."""
     return str(env["device"]) if env.get("gpu") and env.get("device") else "CPU"
+
+
+def _later_stages(e: dict[str, Any]) -> list[dict[str, Any]]:
+    """The member's stages that an added later run trained (they record their own machine)."""
+    return [st for st in _stages(e) if "environment" in st
+            and st["environment"] != e.get("environment")]
+
+
+def _trained_on(e: dict[str, Any]) -> str:
+    """Where a member trained: its accelerator, or the CPU (both when a later run added a stage
+    on another machine)."""
+    machines = [_machine(e.get("environment", {}))]
+    machines += [m for m in (_machine(st["environment"]) for st in _later_stages(e))
+                 if m not in machines]
+    return " + ".join(machines)
 
 
 def _where_trained(trained: list[dict[str, Any]]) -> str:
     """How long the members took, per machine they trained on."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in trained:
-        groups.setdefault(_trained_on(e), []).append(e)
+        groups.setdefault(_machine(e.get("environment", {})), []).append(e)
     parts = []
     for where, entries in groups.items():
         env = entries[0].get("environment", {})
-        minutes = _f(sum(e.get("train_seconds", 0) for e in entries) / 60, 1)
+        seconds = sum(e.get("train_seconds", 0)
+                      - sum(st["train_seconds"] for st in _later_stages(e)) for e in entries)
+        minutes = _f(seconds / 60, 1)
         if where == "CPU":
             parts.append(f"{len(entries)} on this machine's {env.get('cpu_count', '?')} CPU "
                          f"cores in **{minutes} min** (TensorFlow {env.get('tensorflow', '?')})")
@@ -138,6 +154,12 @@ def _where_trained(trained: list[dict[str, Any]]) -> str:
             parts.append(f"{len(entries)} on an {where} in **{minutes} min** of member time, "
                          f"several members at once (Keras {env.get('keras', '?')} on JAX "
                          f"{env.get('jax', '?')}: `python -m moosic_core.training.face_accelerator`)")
+    later = [(e, st) for e in trained for st in _later_stages(e)]
+    if later:
+        machines = sorted({_machine(st["environment"]) for _, st in later})
+        parts.append(f"then a later run added the {later[0][1]['stage']} stage of "
+                     f"{len(later)} of them on {' and '.join(machines)} in **"
+                     f"{_f(sum(st['train_seconds'] for _, st in later) / 60, 1)} min**")
     return "; ".join(parts) + _cpu_estimate(trained) if parts else "not trained yet"
 
 
@@ -172,8 +194,8 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 | `members/<network>-seed<seed>.npz` | each served member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
 {_candidate_probs_row(m)}| `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
-Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`;
-each member trained in two stages, batch {m.get('batch', '?')}; {len(members)} of the
+Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`, then
+`+AVERAGE_EPOCHS` for a weight-averaging stage; each member trained in two or three stages, batch {m.get('batch', '?')}; {len(members)} of the
 {len(trained)} are served, chosen on validation). The members trained {_where_trained(trained)}.
 The same code trains on either (Keras 3; only the LiteRT export needs TensorFlow), and nothing
 needs a GPU, which only makes training faster. `--reuse` keeps the members an earlier run
@@ -223,7 +245,7 @@ def _data(metrics: dict[str, Any]) -> str:
 - Optimiser: AdamW (weight decay 0.01); each stage has one epoch of linear warm-up to its peak
   learning rate, then cosine decay to 1% of it. Label smoothing {m.get('label_smoothing', '?')}.
   Each member has its own random seed (initialisation, shuffling, augmentation).
-{_stages_list(members[0] if members else {})}
+{_stages_list(members)}
 {networks}
 - Test-time views: {describe_views(_view_sides(m))}; each member's probabilities are averaged
   over them. {_view_choice(m)}
@@ -265,12 +287,18 @@ def _stages(m: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _member_spec(e: dict[str, Any]) -> str:
     """The member as ``moosic train face --members`` takes it: ``ARCH:SEED:EPOCHS+FINETUNE``
-    (``+0`` when it had no fine-tuning stage)."""
+    (``+0`` when it had no fine-tuning stage), then ``+AVERAGE`` if it has an averaging stage."""
     epochs = [int(st["epochs"]) for st in _stages(e)] + [0]
-    return f"{e['arch']}:{e['seed']}:{epochs[0]}+{epochs[1]}"
+    spec = f"{e['arch']}:{e['seed']}:{epochs[0]}+{epochs[1]}"
+    return spec + (f"+{epochs[2]}" if len(_stages(e)) > 2 else "")
 
 
-def _stages_list(m: dict[str, Any]) -> str:
+def _stages_list(members: list[dict[str, Any]]) -> str:
+    """The training stages, as the served member with the most of them went through them."""
+    if not members:
+        return ""
+    m = max(members, key=lambda e: len(_stages(e)))
+    averaged = [e["name"] for e in members if len(_stages(e)) > 2]
     lines = []
     for i, st in enumerate(_stages(m), 1):
         loss = ("7-class cross-entropy" if not st.get("pair_weight") else
@@ -278,8 +306,16 @@ def _stages_list(m: dict[str, Any]) -> str:
                 "P(happy) / (P(happy) + P(sad)) on the happy and sad faces (the decision the "
                 "bot serves; zero on the other five classes)")
         start = "random initialisation" if i == 1 else f"the weights chosen in stage {i - 1}"
-        lines.append(f"- Stage {i}, {st['stage']}: from {start}, peak lr {st['lr']}, "
-                     f"loss {loss}.")
+        if i < 3:
+            lines.append(f"- Stage {i}, {st['stage']}: from {start}, peak lr {st['lr']}, "
+                         f"loss {loss}.")
+            continue
+        lines.append(
+            f"- Stage {i}, {st['stage']} (Izmailov et al. 2018), for {', '.join(averaged)}: "
+            f"from {start}, constant lr {st['lr']}, the same loss; the weights are the mean of "
+            "the first k epochs' weights, with the batch-norm statistics measured again for "
+            "that mean on 60 batches of unaugmented training faces; k is chosen on validation "
+            f"like an epoch (0 keeps stage {i - 1}'s weights).")
     return "\n".join(lines)
 
 
@@ -319,7 +355,7 @@ median of 200 calls, all members and views included). Member rows: float16 expor
 def _members_table(metrics: dict[str, Any]) -> str:
     m = metrics.get("model", {})
     lines = ["### The members, alone and together", "",
-             "| model | params | epochs (best: stage 1, stage 2) | train min (on) | val happy-vs-sad "
+             "| model | params | epochs per stage (best epoch of each) | train min (on) | val happy-vs-sad "
              "| val 7-class | test happy-vs-sad | test 7-class | LiteRT ms/face |",
              "|---|---|---|---|---|---|---|---|---|"]
     for e in _trained(metrics):
