@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from benchmarks.timing import cpu_description
 from moosic_core.config import load_config
 from moosic_core.mood.model import MoodModel
 from moosic_core.mood.reader import FaceMoodReader, model_path
@@ -122,7 +123,7 @@ def main() -> dict[str, Any]:
         print(f"fer / ours on {name}: {ratio}x")
     if note:
         print(note)
-    notes = (f"Medians; {os.cpu_count()} CPU cores; ratio fer/ours: "
+    notes = (f"Medians; {os.cpu_count()} CPU cores, {cpu_description()}; ratio fer/ours: "
              + ", ".join(f"{k} {v}x" for k, v in ratios.items()) + (f". {note}" if note else ""))
     return {"results_ms": results, "fer_over_ours": ratios, "notes": notes}
 

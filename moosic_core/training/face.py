@@ -255,6 +255,8 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
     if average and not state.epochs_done:
         state.best = validation_key(evaluate(model, *data["validation"], sides=FLIP_ONLY))
         state.best_epoch, state.best_weights = 0, model.get_weights()
+        log.info("averaging from weights with validation happy-vs-sad %.4f, 7-class %.4f",
+                 *state.best)
     if not state.done:
         if budget.exhausted():
             raise _paused(state, epochs, checkpoint)

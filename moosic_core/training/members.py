@@ -17,12 +17,8 @@ from moosic_core.mood.card import ARCH_LABELS
 DEFAULT_SCHEDULE = (20, 24)
 
 # The candidates the served model was chosen from (moosic train face picks the served ones).
-DEFAULT_MEMBERS = ",".join([
-    "compact:7:24+30", "vgg16_style:7", "vgg16_style:11", "compact:11",
-    *(f"compact_wide:{seed}:40+20" for seed in (7, 11, 13, 17, 19, 23, 29)),
-    *(f"compact:{seed}:24+30" for seed in (13, 17, 23, 31, 41, 43)),
-    "vgg16_style:23", "fullres:7:24+0", "compact:47:60+20",
-])
+# Earlier rounds' other candidates are listed in metrics.json; their weights were never kept.
+DEFAULT_MEMBERS = "compact_wide:7:40+20,compact:13:24+30+3,compact:23:24+30+3"
 
 
 @dataclass(frozen=True)
