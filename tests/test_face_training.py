@@ -318,15 +318,19 @@ def test_card_describes_an_averaging_stage_added_on_another_machine() -> None:
     cpu = {"gpu": False, "cpu_count": 2, "tensorflow": "2"}
     averaging = {"stage": "weight averaging", "epochs": 3, "lr": 3e-4, "pair_weight": 1.0,
                  "best_epoch": 2, "train_seconds": 600, "history": [], "environment": cpu}
-    entry = {**metrics["members"][name], "environment": gpu,
-             "stages": [*metrics["members"][name]["stages"][:2], averaging]}
+    # Every served member trained its first two stages on the CPU, except the last one, which
+    # trained them on a GPU and then had the averaging stage added on the CPU.
+    members = {n: {**metrics["members"][n], "environment": cpu,
+                   "stages": metrics["members"][n]["stages"][:2]} for n in served}
+    entry = {**members[name], "environment": gpu, "stages": [*members[name]["stages"], averaging]}
     two = int(entry["stages"][0]["epochs"])
-    entry["train_seconds"] = sum(int(st["train_seconds"]) for st in entry["stages"])
+    for e in (*members.values(), entry):
+        e["train_seconds"] = sum(int(st["train_seconds"]) for st in e["stages"])
     card = render({**metrics, "model": {**metrics["model"], "candidates": served},
-                   "members": {**metrics["members"], name: entry}}, {}, {}, {})
+                   "members": {**metrics["members"], **members, name: entry}}, {}, {}, {})
     arch, seed = entry["arch"], entry["seed"]
     assert f"{arch}:{seed}:{two}+{entry['stages'][1]['epochs']}+3" in card  # reproduce command
     assert f"- Stage 3, weight averaging (Izmailov et al. 2018), for {name}: " in card
-    assert ("a later run added the weight averaging stage of 1 of them on CPU in **10.0 min**"
+    assert ("then the weight averaging stage was added later to 1 of them, on CPU, in **10.0 min**"
             in card)
     assert "(NVIDIA H200 + CPU) |" in card

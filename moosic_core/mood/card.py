@@ -157,8 +157,8 @@ def _where_trained(trained: list[dict[str, Any]]) -> str:
     later = [(e, st) for e in trained for st in _later_stages(e)]
     if later:
         machines = sorted({_machine(st["environment"]) for _, st in later})
-        parts.append(f"then a later run added the {later[0][1]['stage']} stage of "
-                     f"{len(later)} of them on {' and '.join(machines)} in **"
+        parts.append(f"then the {later[0][1]['stage']} stage was added later to "
+                     f"{len(later)} of them, on {' and '.join(machines)}, in **"
                      f"{_f(sum(st['train_seconds'] for _, st in later) / 60, 1)} min**")
     return "; ".join(parts) + _cpu_estimate(trained) if parts else "not trained yet"
 
