@@ -18,7 +18,8 @@ DEFAULT_SCHEDULE = (20, 24)
 
 # The candidates the served model was chosen from (moosic train face picks the served ones).
 # Earlier rounds' other candidates are listed in metrics.json; their weights were never kept.
-DEFAULT_MEMBERS = "compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3"
+DEFAULT_MEMBERS = ("compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3,"
+                   "vgg16_style:29:20+24+3")
 
 
 @dataclass(frozen=True)
