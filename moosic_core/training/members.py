@@ -19,7 +19,11 @@ DEFAULT_SCHEDULE = (20, 24)
 # The candidates the served model was chosen from (moosic train face picks the served ones).
 # Earlier rounds' other candidates are listed in metrics.json; their weights were never kept.
 DEFAULT_MEMBERS = ("compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3,"
-                   "vgg16_style:29:20+24+3")
+                   "vgg16_style:29:20+24+3,compact:53:24+30+3,compact_wide:31:40+20+3,"
+                   "compact_wide:37:40+20+3,compact_wide:41:40+20+3,compact_wide:43:40+20+3,"
+                   "vgg16_style:97:20+24+3,compact:79:24+30+3,compact:137:24+30+3,"
+                   "compact:139:24+30+3,compact:149:24+30+3,compact:151:24+30+3,"
+                   "compact:157:24+30+3,compact:163:24+30+3")
 
 
 @dataclass(frozen=True)
