@@ -303,8 +303,33 @@ def test_card_names_the_candidate_record_and_the_members_of_earlier_rounds() -> 
                                         "candidate_probs": "candidate_probs.npz"}}
     card = render(served_only, {}, {}, {})
     assert "| `candidate_probs.npz` | every candidate's validation probabilities" in card
-    earlier = len(metrics["members"]) - len(model["members"])
+    held_back = {n for record in metrics.get("held_back", []) for n in record["candidates"]}
+    earlier = len(set(metrics["members"]) - set(model["members"]) - held_back)
     assert f"\n{earlier} more members were trained in earlier rounds and not chosen;" in card
+
+
+def test_card_shows_a_validation_choice_held_back_at_the_release_floors() -> None:
+    from moosic_core.mood.card import render
+
+    metrics = json.loads((Path(__file__).parents[1] / "models" / "face" / "metrics.json")
+                         .read_text())
+    record = {"date": "2026-11-27", "candidates": [*metrics["model"]["candidates"], "new-one"],
+              "selection": [{**metrics["model"]["selection"][0], "added": "new-one"}],
+              "served_eval": {"happy_sad_accuracy": 0.93, "roc_auc": 0.975,
+                              "accuracy_7class": 0.7},
+              "release_failures": ["happy_sad_accuracy 0.93 < 0.94"]}
+    entry = {**metrics["members"][metrics["model"]["members"][0]], "name": "new-one", "seed": 999}
+    with_record = {**metrics, "held_back": [record],
+                   "members": {**metrics["members"], "new-one": entry}}
+    section = render(with_record, {}, {}, {}).split("### Held back on 2026-11-27")[1]
+    assert f"With 1 more candidates ({len(record['candidates'])} in all)" in section
+    assert "chose new-one on validation" in section and "happy-vs-sad 0.930" in section
+    assert "(happy_sad_accuracy 0.93 < 0.94), so the model above stayed served" in section
+    assert section.count(", seed ") == 1 and ", seed 999 |" in section
+    without = {**metrics, "members": with_record["members"]}
+    without.pop("held_back", None)
+    card = render(without, {}, {}, {})
+    assert "### Held back" not in card and "more members were trained in earlier rounds" in card
 
 
 def test_card_describes_an_averaging_stage_added_on_another_machine() -> None:
