@@ -417,10 +417,10 @@ def _held_back(metrics: dict[str, Any]) -> str:
     parts = []
     for record in metrics.get("held_back", []):
         selection = record.get("selection", [])
-        added = [entries[n] for n in record.get("candidates", [])
-                 if n in entries and n not in served_candidates]
         if not selection:
             continue
+        added = [entries[n] for n in record.get("candidates", [])
+                 if n in entries and n not in served_candidates]
         chosen = " + ".join(row["added"] for row in selection)
         ev = record.get("served_eval", {})
         val = selection[-1].get("validation", {})
