@@ -359,3 +359,68 @@ def test_card_describes_an_averaging_stage_added_on_another_machine() -> None:
     assert ("then the weight averaging stage was added later to 1 of them, on CPU, in **10.0 min**"
             in card)
     assert "(NVIDIA H200 + CPU) |" in card
+
+
+def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model_stays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moosic_core.mood.card import write_model_card
+    from moosic_core.mood.evaluate import release_failures
+    from moosic_core.training import release
+    from moosic_core.training.face import train_face
+    from moosic_core.training.members import parse_members
+
+    fer = tiny_fer(tmp_path / "fer")
+    face_dir, checkpoints = tmp_path / "models" / "face", tmp_path / "checkpoints"
+
+    def train(spec: str) -> release.Release:
+        return train_face(fer, face_dir, checkpoints, parse_members(spec), batch=14, reuse=True)
+
+    # random faces score below the floors, but with no model served before, the choice is served
+    first = train("compact:1:1+0")
+    evaluation = json.loads((face_dir / "eval_test.json").read_text())
+    assert evaluation["n"] == 12 and evaluation["n_7class"] == 42
+    assert first.held_back is None and first.served["members"] == ["compact-seed1"]
+    assert first.served["release_failures"] == release_failures(evaluation) != []
+    assert "is served although it is below the release floors on test" in (
+        write_model_card(face_dir).read_text())
+    served_bytes = (face_dir / "mood.tflite").read_bytes()
+    before = json.loads((face_dir / "metrics.json").read_text())
+
+    measure = release.evaluate_faces
+
+    def scored(keeping: bytes | None) -> Callable[..., dict[str, Any]]:
+        def evaluate(model_file: Path, *args: Any) -> dict[str, Any]:  # the real one, then
+            result = measure(model_file, *args)  # the figures that make only `keeping` pass
+            keeps = keeping is None or Path(model_file).read_bytes() == keeping
+            return {**result, "happy_sad_accuracy": 0.96 if keeps else 0.93, "roc_auc": 0.99,
+                    "accuracy_7class": 0.7}
+        return evaluate
+
+    # a new choice below the floors while the served model keeps them: held back
+    monkeypatch.setattr(release, "evaluate_faces", scored(served_bytes))
+    second = train("compact:3:1+0")
+    after = json.loads((face_dir / "metrics.json").read_text())
+    record = second.held_back
+    assert record is not None and after["held_back"] == [record]
+    assert second.served == after["model"] == before["model"]
+    assert (face_dir / "mood.tflite").read_bytes() == served_bytes
+    assert json.loads((face_dir / "eval_test.json").read_text()) == evaluation
+    assert record["candidates"] == ["compact-seed3"]
+    assert [row["added"] for row in record["selection"]] == ["compact-seed3"]
+    assert record["served_eval"]["happy_sad_accuracy"] == 0.93
+    assert record["release_failures"] == ["happy_sad_accuracy 0.93 < 0.94"]
+    assert record["commands"] == ["moosic train face --reuse --members compact:3:1+0"]
+    assert "compact-seed3" in after["members"]  # its figures are kept
+    assert [p.name for p in (face_dir / "members").iterdir()] == ["compact-seed1.npz"]
+    assert (checkpoints / "members" / "compact-seed3.npz").exists()
+    card = write_model_card(face_dir).read_text()
+    assert "### Held back on " in card and "chose compact-seed3 on validation" in card
+
+    # a new choice that keeps the floors replaces it, with its evaluation
+    monkeypatch.setattr(release, "evaluate_faces", scored(None))
+    third = train("compact:1:1+0,compact:3:1+0")
+    assert third.held_back is None and third.served["release_failures"] == []
+    assert json.loads((face_dir / "metrics.json").read_text())["held_back"] == [record]
+    assert json.loads((face_dir / "eval_test.json").read_text())["happy_sad_accuracy"] == 0.96
+    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(
+        third.served["members"])

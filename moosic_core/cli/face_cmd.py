@@ -52,11 +52,12 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
         deadline = (None if args.time_budget is None
                     else time.monotonic() + 60.0 * args.time_budget)
         checkpoint_dir = config.paths.checkpoints_dir / "face"
-        result["model"] = face.train_face(fer_dir, out_dir, checkpoint_dir, members,
-                                          batch=args.batch,
-                                          finetune_lr=args.finetune_lr,
-                                          pair_weight=args.pair_weight, reuse=args.reuse,
-                                          deadline=deadline)
+        outcome = face.train_face(fer_dir, out_dir, checkpoint_dir, members, batch=args.batch,
+                                  finetune_lr=args.finetune_lr, pair_weight=args.pair_weight,
+                                  reuse=args.reuse, deadline=deadline)
+        result["model"] = outcome.served
+        if outcome.held_back is not None:
+            result["held_back"] = outcome.held_back
     if args.compare or args.compare_only:
         result["comparison"] = face.compare_architectures(
             fer_dir, out_dir, epochs=args.compare_epochs, n_train=args.compare_n_train or None)
@@ -64,6 +65,10 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print_json(result)
     else:
+        held = result.get("held_back")
+        if isinstance(held, dict):
+            print(f"held back the new choice ({'; '.join(held['release_failures'])} on test, "
+                  "below the release floors): the model served before stays")
         print(f"wrote {out_dir} (model card: {out_dir / 'MODEL_CARD.md'})")
     return 0
 

@@ -344,7 +344,7 @@ Validation (PublicTest): happy-vs-sad {_f(val.get('happy_sad_accuracy'))}, 7-cla
 augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 {_f(tr.get('happy_sad_accuracy'))}. Per-class recall on test (served): {recall or 'n/a'}.
 The two 0.91 rows are the issue's figures, not re-measured here.
-{_bar(ev or test, val, len(_trained(metrics)))}
+{_bar(ev or test, val, len(_trained(metrics)))}{_served_below_floors(m)}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
 median of 200 calls, all members and views included). Member rows: float16 export.
 
@@ -453,6 +453,15 @@ def _bar(test: dict[str, Any], val: dict[str, Any], n_trained: int) -> str:
             f"accuracy on these {n:,} faces is {error:.3f}). Across the {n_trained} members "
             "trained, more members of the same kind stopped helping (the table below): "
             "reaching 0.95 needs stronger single networks, not more of them.\n")
+
+
+def _served_below_floors(m: dict[str, Any]) -> str:
+    """A sentence when the served model is below the release floors (no earlier model kept them)."""
+    failures = m.get("release_failures")
+    if not failures:
+        return ""
+    return (f"This model is served although it is below the release floors on test "
+            f"({'; '.join(failures)}): no model served before it kept them.\n")
 
 
 def _comparison(metrics: dict[str, Any]) -> str:

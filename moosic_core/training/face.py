@@ -11,7 +11,9 @@ imports it when called.
 ``mood.tflite`` (the mean of the members' probabilities, int8 weights, the average over the
 test-time views built in), ``members/<name>.npz`` (each served member's Keras weights,
 used by the tests to check the served scores and by ``--reuse``; the other members' weights go
-to ``<checkpoint_dir>/members/``) and ``metrics.json``.
+to ``<checkpoint_dir>/members/``), ``metrics.json`` and ``eval_test.json`` (the served model on
+test). A new choice replaces the served model only through the release gate
+(:mod:`moosic_core.training.release`).
 ``compare_architectures`` trains the comparison networks briefly and adds their rows.
 How a model is scored (the test-time views) is in :mod:`moosic_core.training.face_views`; how
 the served members are chosen, in :mod:`moosic_core.training.ensemble`.
@@ -68,6 +70,7 @@ from moosic_core.training.face_views import (
     validation_key,
 )
 from moosic_core.training.members import Member
+from moosic_core.training.release import Release, release, served_before
 
 log = logging.getLogger(__name__)
 
@@ -516,11 +519,11 @@ def _averaging_left(entry: dict[str, Any] | None, member: Member) -> bool:
 def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list[Member],
                batch: int = 128, lr: float = 2e-3, finetune_lr: float = 1e-3,
                pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None
-               ) -> dict[str, Any]:
+               ) -> Release:
     """Train every member (two or three stages each, the epoch of each stage chosen on
     validation), rank the members by their validation scores, choose the served ones on
-    validation (greedy selection within a size budget), export the mean of their probabilities
-    and return its metrics.
+    validation (greedy selection within a size budget), export the mean of their probabilities,
+    serve it unless the release gate holds it back, and return what is served.
 
     Each finished member's weights and numbers are saved at once, and an unfinished one's state
     after every epoch, so with ``reuse`` a later run keeps the members an earlier (possibly
@@ -617,11 +620,14 @@ def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
 
 def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
               members: list[Member], models: list[keras.Model | None], batch: int
-              ) -> dict[str, Any]:
+              ) -> Release:
     """Rank the trained members on validation, choose the served ones by greedy selection on
     validation within :data:`SERVED_MAX_PARAMS`, export their mean, keep only the served
-    members' weights in ``out_dir`` (the others go to ``shelf``) and record the metrics."""
+    members' weights in ``out_dir`` (the others go to ``shelf``), record the metrics and pass
+    the export through the release gate (:mod:`moosic_core.training.release`)."""
     metrics = _read_metrics(out_dir)
+    previous = served_before(out_dir / TFLITE_NAME, metrics)
+    command = f"moosic train face --reuse --members {','.join(m.spec for m in members)}"
     for member, model in zip(members, models, strict=True):
         if _refresh_figures(metrics["members"][member.name], model, data):
             _write_metrics(out_dir, metrics)  # at once: a long refresh can be interrupted
@@ -651,9 +657,10 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
             _litert_latency_ms(out_dir / TFLITE_NAME), 3),
         "environment": _environment(),
     }
-    metrics["model"] = result
+    outcome = release(out_dir, out_dir / TFLITE_NAME, metrics, result, data["test"], previous,
+                      command, lambda kept: _shelve_unserved(out_dir, shelf, names, kept))
     _write_metrics(out_dir, metrics)
-    return result
+    return outcome
 
 
 def _shelve_unserved(out_dir: Path, shelf: Path, candidates: list[str], served: list[str]

@@ -41,6 +41,12 @@ class Member:
     def name(self) -> str:
         return f"{self.arch}-seed{self.seed}"
 
+    @property
+    def spec(self) -> str:
+        """The member as ``--members`` takes it: ``compact:7:24+30``, ``compact:7:24+30+4``."""
+        average = f"+{self.average_epochs}" if self.average_epochs else ""
+        return f"{self.arch}:{self.seed}:{self.epochs}+{self.finetune_epochs}{average}"
+
 
 def _bad(item: str) -> DataError:
     return DataError(f"Cannot read the ensemble member {item!r}: expected ARCH:SEED, "
