@@ -372,8 +372,9 @@ def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model
     fer = tiny_fer(tmp_path / "fer")
     face_dir, checkpoints = tmp_path / "models" / "face", tmp_path / "checkpoints"
 
-    def train(spec: str) -> release.Release:
-        return train_face(fer, face_dir, checkpoints, parse_members(spec), batch=14, reuse=True)
+    def train(spec: str, key: str = "accuracy") -> release.Release:
+        return train_face(fer, face_dir, checkpoints, parse_members(spec), batch=14, reuse=True,
+                          selection_key=key)
 
     # random faces score below the floors, but with no model served before, the choice is served
     first = train("compact:1:1+0")
@@ -398,7 +399,7 @@ def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model
 
     # a new choice below the floors while the served model keeps them: held back
     monkeypatch.setattr(release, "evaluate_faces", scored(served_bytes))
-    second = train("compact:3:1+0")
+    second = train("compact:3:1+0", key="log-loss")
     after = json.loads((face_dir / "metrics.json").read_text())
     record = second.held_back
     assert record is not None and after["held_back"] == [record]
@@ -409,7 +410,8 @@ def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model
     assert [row["added"] for row in record["selection"]] == ["compact-seed3"]
     assert record["served_eval"]["happy_sad_accuracy"] == 0.93
     assert record["release_failures"] == ["happy_sad_accuracy 0.93 < 0.94"]
-    assert record["commands"] == ["moosic train face --reuse --members compact:3:1+0"]
+    assert record["commands"] == [
+        "moosic train face --reuse --members compact:3:1+0 --selection-key log-loss"]
     assert "compact-seed3" in after["members"]  # its figures are kept
     assert [p.name for p in (face_dir / "members").iterdir()] == ["compact-seed1.npz"]
     assert (checkpoints / "members" / "compact-seed3.npz").exists()
@@ -420,6 +422,7 @@ def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model
     monkeypatch.setattr(release, "evaluate_faces", scored(None))
     third = train("compact:1:1+0,compact:3:1+0")
     assert third.held_back is None and third.served["release_failures"] == []
+    assert third.served["selection_key"] == "accuracy"
     assert json.loads((face_dir / "metrics.json").read_text())["held_back"] == [record]
     assert json.loads((face_dir / "eval_test.json").read_text())["happy_sad_accuracy"] == 0.96
     assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(

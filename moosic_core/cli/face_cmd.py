@@ -11,7 +11,12 @@ from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.mood.card import ARCH_LABELS
-from moosic_core.training.members import DEFAULT_MEMBERS, DEFAULT_SCHEDULE, parse_members
+from moosic_core.training.members import (
+    DEFAULT_MEMBERS,
+    DEFAULT_SCHEDULE,
+    SELECTION_KEY_NAMES,
+    parse_members,
+)
 
 
 def mood(args: argparse.Namespace, config: Config) -> int:
@@ -54,7 +59,8 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
         checkpoint_dir = config.paths.checkpoints_dir / "face"
         outcome = face.train_face(fer_dir, out_dir, checkpoint_dir, members, batch=args.batch,
                                   finetune_lr=args.finetune_lr, pair_weight=args.pair_weight,
-                                  reuse=args.reuse, deadline=deadline)
+                                  reuse=args.reuse, deadline=deadline,
+                                  selection_key=args.selection_key)
         result["model"] = outcome.served
         if outcome.held_back is not None:
             result["held_back"] = outcome.held_back
@@ -86,6 +92,29 @@ def eval_face(args: argparse.Namespace, config: Config) -> int:
               f"(n={result['n']}), ROC AUC {result['roc_auc']:.4f}, 7-class accuracy "
               f"{result['accuracy_7class']:.4f} (n={result['n_7class']}), "
               f"{result['seconds']} s")
+    return 0
+
+
+def eval_face_selection(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.card import write_model_card
+    from moosic_core.training.selection_study import study_recorded
+
+    out_dir = Path(config.paths.models_dir) / "face"
+    result = study_recorded(out_dir, Path(config.data.fer2013_dir), args.rounds, args.seed,
+                            save=args.save)
+    if args.save:
+        write_model_card(out_dir)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result['candidates']} candidates, {result['rounds']} random halvings of "
+              f"validation: choose on one half, score on the other")
+        for key, row in result["keys"].items():
+            print(f"  {key:>9}: held-out happy-vs-sad {row['held_out_happy_sad_accuracy']:.4f} "
+                  f"({row['gain_happy_sad_accuracy']:+.4f} +- {row['gain_happy_sad_stderr']:.4f}"
+                  f"), 7-class {row['held_out_accuracy_7class']:.4f} "
+                  f"({row['gain_accuracy_7class']:+.4f} +- {row['gain_7class_stderr']:.4f}), "
+                  f"{row['mean_members']} members")
     return 0
 
 
@@ -131,6 +160,10 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--time-budget", type=float, metavar="MINUTES",
                    help="stop at the last epoch that fits in this many minutes, saving the "
                    "state (continue later with --reuse)")
+    p.add_argument("--selection-key", choices=SELECTION_KEY_NAMES, default=SELECTION_KEY_NAMES[0],
+                   help="how greedy selection compares ensembles on validation: happy-vs-sad "
+                   "then 7-class accuracy, or the 7-class log-loss (see `moosic eval "
+                   "face-selection`)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--compare", action="store_true",
                    help="also train the comparison architectures (briefly)")
@@ -139,6 +172,14 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--compare-epochs", type=int, default=5)
     p.add_argument("--compare-n-train", type=int, default=0,
                    help="training images (random subset) for each comparison network; 0: all")
+
+    p = tree.add("eval face-selection", eval_face_selection,
+                 help="which selection key chooses the better ensemble: choose on half of "
+                 "validation, score on the other half (test is not read)")
+    p.add_argument("--rounds", type=int, default=300, help="random halvings of validation")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", action="store_true",
+                   help="record the result in models/face/metrics.json and the model card")
 
     p = tree.add("eval face", eval_face,
                  help="evaluate the served face model on FER-2013 (happy vs sad, 7 classes)")

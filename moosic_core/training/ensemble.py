@@ -5,6 +5,7 @@ Keras model; and the validation evidence for the served test-time views."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +21,56 @@ from moosic_core.training.face_views import (
     rounded,
     validation_key,
 )
+from moosic_core.training.members import SELECTION_KEY_NAMES
 
 # Every candidate's validation probabilities (float16), so members whose weights are not kept
 # stay candidates of later selections
 CANDIDATE_PROBS_NAME = "candidate_probs.npz"
 
 
+def _accuracy_key(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
+                  ) -> tuple[float, ...]:
+    return validation_key(probability_metrics(probs, y))
+
+
+def _log_loss_key(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]
+                  ) -> tuple[float, ...]:
+    """Minus the mean 7-class log-loss: every face counts by how sure the mean is of its
+    label, not only the few near the happy/sad boundary, so it is less noisy than an accuracy."""
+    right = np.clip(np.asarray(probs, np.float64)[np.arange(len(y)), y], 1e-7, 1.0)
+    return (float(np.mean(np.log(right))),)
+
+
+# How greedy selection compares ensembles on validation (``moosic train face --selection-key``);
+# ``moosic eval face-selection`` measures which one chooses better (moosic_core.training.
+# selection_study).
+SELECTION_KEYS: dict[str, Callable[[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+                                   tuple[float, ...]]] = {
+    "accuracy": _accuracy_key,  # happy-vs-sad accuracy, then 7-class accuracy
+    "log-loss": _log_loss_key,
+}
+DEFAULT_SELECTION_KEY = SELECTION_KEY_NAMES[0]
+
+
 def select_members(val_probs: list[npt.NDArray[np.float32]], y_val: npt.NDArray[np.int64],
-                   params: list[int], max_params: int) -> list[int]:
+                   params: list[int], max_params: int, key: str = DEFAULT_SELECTION_KEY
+                   ) -> list[int]:
     """Greedy forward selection on validation (Caruana et al., 2004): from no member, keep
-    adding the one whose addition gives the mean with the best validation key, as long as the
-    key improves and the parameters stay within ``max_params``. Candidates come best first, so a
-    tie goes to the better member; at least the best member is always chosen."""
+    adding the one whose addition gives the mean with the best validation ``key`` (one of
+    :data:`SELECTION_KEYS`), as long as the key improves and the parameters stay within
+    ``max_params``. Candidates come best first, so a tie goes to the better member; at least
+    the best member is always chosen."""
+    score = SELECTION_KEYS[key]
     chosen: list[int] = []
-    best = (-1.0, -1.0)
+    best: tuple[float, ...] | None = None
     while True:
         used = sum(params[i] for i in chosen)
         options = [i for i in range(len(val_probs)) if i not in chosen
                    and (not chosen or used + params[i] <= max_params)]
-        keys = {i: validation_key(probability_metrics(
-            np.mean([val_probs[j] for j in [*chosen, i]], axis=0), y_val)) for i in options}
+        keys = {i: score(np.mean([val_probs[j] for j in [*chosen, i]], axis=0), y_val)
+                for i in options}
         pick = max(options, key=lambda i: keys[i], default=None)
-        if pick is None or keys[pick] <= best:
+        if pick is None or (best is not None and keys[pick] <= best):
             return chosen
         chosen.append(pick)
         best = keys[pick]
@@ -49,10 +78,11 @@ def select_members(val_probs: list[npt.NDArray[np.float32]], y_val: npt.NDArray[
 
 def selection_steps(names: list[str], val_probs: list[npt.NDArray[np.float32]],
                     models: list[keras.Model | None], params: list[int],
-                    data: dict[str, tuple[Any, Any]], max_params: int) -> list[dict[str, Any]]:
+                    data: dict[str, tuple[Any, Any]], max_params: int,
+                    key: str = DEFAULT_SELECTION_KEY) -> list[dict[str, Any]]:
     """The greedy selection's steps: after each added member, the validation and test metrics
     of the mean so far (test is only reported). A chosen member needs its model."""
-    chosen = select_members(val_probs, data["validation"][1], params, max_params)
+    chosen = select_members(val_probs, data["validation"][1], params, max_params, key)
     missing = [names[i] for i in chosen if models[i] is None]
     if missing:
         raise DataError(

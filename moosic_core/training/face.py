@@ -53,6 +53,7 @@ from moosic_core.training.checkpoint import (
 )
 from moosic_core.training.ensemble import (
     CANDIDATE_PROBS_NAME,
+    DEFAULT_SELECTION_KEY,
     build_ensemble,
     candidate_probs,
     read_candidate_probs,
@@ -347,7 +348,7 @@ def member_weights_path(out_dir: Path, name: str) -> Path:
 
 def load_served_keras(out_dir: Path) -> keras.Model:
     """The Keras ensemble that ``mood.tflite`` in ``out_dir`` was exported from."""
-    metrics = _read_metrics(out_dir)
+    metrics = read_metrics(out_dir)
     names = metrics["model"]["members"]
     return build_ensemble([load_model(member_weights_path(out_dir, n),
                                       metrics["members"][n]["arch"]) for n in names])
@@ -368,12 +369,12 @@ def _litert_latency_ms(tflite_path: Path, runs: int = 200) -> float:
     return float(np.median(times) * 1000.0)
 
 
-def _read_metrics(out_dir: Path) -> dict[str, Any]:
+def read_metrics(out_dir: Path) -> dict[str, Any]:
     path = out_dir / METRICS_NAME
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _write_metrics(out_dir: Path, metrics: dict[str, Any]) -> None:
+def write_metrics(out_dir: Path, metrics: dict[str, Any]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / METRICS_NAME).write_text(json.dumps(metrics, indent=2) + "\n")
 
@@ -518,8 +519,8 @@ def _averaging_left(entry: dict[str, Any] | None, member: Member) -> bool:
 
 def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list[Member],
                batch: int = 128, lr: float = 2e-3, finetune_lr: float = 1e-3,
-               pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None
-               ) -> Release:
+               pair_weight: float = 1.0, reuse: bool = False, deadline: float | None = None,
+               selection_key: str = DEFAULT_SELECTION_KEY) -> Release:
     """Train every member (two or three stages each, the epoch of each stage chosen on
     validation), rank the members by their validation scores, choose the served ones on
     validation (greedy selection within a size budget), export the mean of their probabilities,
@@ -533,7 +534,8 @@ def train_face(fer_dir: Path, out_dir: Path, checkpoint_dir: Path, members: list
     data = _load_all(fer_dir)
     models = train_members(data, out_dir, checkpoint_dir, members, batch, lr, finetune_lr,
                            pair_weight, reuse, deadline)
-    return _assemble(data, out_dir, checkpoint_dir / MEMBERS_DIR, members, models, batch)
+    return _assemble(data, out_dir, checkpoint_dir / MEMBERS_DIR, members, models, batch,
+                     selection_key)
 
 
 def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_dir: Path | None,
@@ -555,7 +557,7 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
         _check_nothing_lost(out_dir, shelf, members, recorded)
     for member in members:
         weights = _stored_weights(out_dir, shelf, member.name)
-        entry = _read_metrics(out_dir).get("members", {}).get(member.name)
+        entry = read_metrics(out_dir).get("members", {}).get(member.name)
         if reuse and _finished(entry, member) and weights.exists():
             log.info("reusing member %s", member.name)
             models.append(load_model(weights, member.arch))
@@ -579,9 +581,9 @@ def train_members(data: dict[str, tuple[Any, Any]], out_dir: Path, checkpoint_di
         model, entry = _train_member(member, data, batch, lr, finetune_lr, pair_weight,
                                      checkpoints, budget, earlier)
         save_weights(model, weights)
-        metrics = _read_metrics(out_dir)
+        metrics = read_metrics(out_dir)
         metrics.setdefault("members", {})[member.name] = entry
-        _write_metrics(out_dir, metrics)
+        write_metrics(out_dir, metrics)
         _remove(checkpoints)
         models.append(model)
     return models
@@ -600,7 +602,7 @@ def _check_nothing_lost(out_dir: Path, shelf: Path | None, members: list[Member]
     """With ``--reuse``, a member an earlier run finished but whose weights and recorded
     validation probabilities are both gone (a clone without the git-ignored shelf) would be
     trained again from scratch, for hours; refuse and say so instead."""
-    entries = _read_metrics(out_dir).get("members", {})
+    entries = read_metrics(out_dir).get("members", {})
     lost = [m.name for m in members if not _stored_weights(out_dir, shelf, m.name).exists() and (
         (_finished(entries.get(m.name), m) and m.name not in recorded)
         or _averaging_left(entries.get(m.name), m))]
@@ -619,25 +621,27 @@ def _remove(checkpoints: Sequence[StageCheckpoint | None]) -> None:
 
 
 def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
-              members: list[Member], models: list[keras.Model | None], batch: int
-              ) -> Release:
+              members: list[Member], models: list[keras.Model | None], batch: int,
+              selection_key: str = DEFAULT_SELECTION_KEY) -> Release:
     """Rank the trained members on validation, choose the served ones by greedy selection on
     validation within :data:`SERVED_MAX_PARAMS`, export their mean, keep only the served
     members' weights in ``out_dir`` (the others go to ``shelf``), record the metrics and pass
     the export through the release gate (:mod:`moosic_core.training.release`)."""
-    metrics = _read_metrics(out_dir)
+    metrics = read_metrics(out_dir)
     previous = served_before(out_dir / TFLITE_NAME, metrics)
-    command = f"moosic train face --reuse --members {','.join(m.spec for m in members)}"
+    command = (f"moosic train face --reuse --members {','.join(m.spec for m in members)}"
+               + ("" if selection_key == DEFAULT_SELECTION_KEY
+                  else f" --selection-key {selection_key}"))
     for member, model in zip(members, models, strict=True):
         if _refresh_figures(metrics["members"][member.name], model, data):
-            _write_metrics(out_dir, metrics)  # at once: a long refresh can be interrupted
+            write_metrics(out_dir, metrics)  # at once: a long refresh can be interrupted
     scores = [validation_key(metrics["members"][m.name]["validation"]) for m in members]
     ranked = sorted(range(len(members)), key=lambda i: scores[i], reverse=True)  # stable
     members, models = [members[i] for i in ranked], [models[i] for i in ranked]
     names = [m.name for m in members]
     selection = selection_steps(names, candidate_probs(out_dir, names, models, data), models,
                                 [int(metrics["members"][n]["params"]) for n in names], data,
-                                SERVED_MAX_PARAMS)
+                                SERVED_MAX_PARAMS, selection_key)
     served = [names.index(row["added"]) for row in selection]
     ensemble = build_ensemble([m for m in (models[i] for i in served) if m is not None])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, weights=SERVED_WEIGHTS)
@@ -650,7 +654,8 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
         "n_train": len(data["train"][0]),
         "train_subset": rounded(evaluate(ensemble, *_train_subset(data))),
         "validation": selection[-1]["validation"], "test_keras": selection[-1]["test"],
-        "selection": selection, "candidate_probs": CANDIDATE_PROBS_NAME,
+        "selection": selection, "selection_key": selection_key,
+        "candidate_probs": CANDIDATE_PROBS_NAME,
         "view_sides": list(SERVED_VIEW_SIDES),
         "view_choice": view_choice(list(metrics["members"].values())),
         "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS, "latency_ms_litert_1face": round(
@@ -659,7 +664,7 @@ def _assemble(data: dict[str, tuple[Any, Any]], out_dir: Path, shelf: Path,
     }
     outcome = release(out_dir, out_dir / TFLITE_NAME, metrics, result, data["test"], previous,
                       command, lambda kept: _shelve_unserved(out_dir, shelf, names, kept))
-    _write_metrics(out_dir, metrics)
+    write_metrics(out_dir, metrics)
     return outcome
 
 
@@ -705,8 +710,8 @@ def compare_architectures(fer_dir: Path, out_dir: Path, epochs: int = 5, batch: 
             "view_sides": list(SERVED_VIEW_SIDES),
         }
         log.info("compare %s %s", arch, rows[arch])
-        metrics = _read_metrics(out_dir)
+        metrics = read_metrics(out_dir)
         metrics.setdefault("comparison", {})[arch] = rows[arch]
         metrics["comparison_environment"] = _environment()
-        _write_metrics(out_dir, metrics)
+        write_metrics(out_dir, metrics)
     return rows

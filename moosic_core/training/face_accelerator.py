@@ -88,19 +88,19 @@ def import_members(source: Path, face_dir: Path) -> list[str]:
     entries) into ``face_dir``; returns their names. A member ``face_dir`` already has is
     replaced."""
     from moosic_core.training.face import (
-        _read_metrics,
-        _write_metrics,
         member_weights_path,
+        read_metrics,
+        write_metrics,
     )
 
-    entries = _read_metrics(source).get("members", {})
-    metrics = _read_metrics(face_dir)
+    entries = read_metrics(source).get("members", {})
+    metrics = read_metrics(face_dir)
     for name, entry in entries.items():
         target = member_weights_path(face_dir, name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(member_weights_path(source, name), target)
         metrics.setdefault("members", {})[name] = entry
-    _write_metrics(face_dir, metrics)
+    write_metrics(face_dir, metrics)
     return list(entries)
 
 

@@ -25,6 +25,11 @@ DEFAULT_MEMBERS = ("compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3
                    "compact:139:24+30+3,compact:149:24+30+3,compact:151:24+30+3,"
                    "compact:157:24+30+3,compact:163:24+30+3")
 
+# How greedy selection compares ensembles on validation (the functions are in
+# moosic_core.training.ensemble.SELECTION_KEYS; the names are here for the CLI): the first is
+# the default.
+SELECTION_KEY_NAMES = ("accuracy", "log-loss")
+
 
 @dataclass(frozen=True)
 class Member:
