@@ -390,9 +390,9 @@ def test_a_new_choice_below_the_release_floors_is_held_back_and_the_served_model
     measure = release.evaluate_faces
 
     def scored(keeping: bytes | None) -> Callable[..., dict[str, Any]]:
-        def evaluate(model_file: Path, *args: Any) -> dict[str, Any]:  # the real one, then
-            result = measure(model_file, *args)  # the figures that make only `keeping` pass
-            keeps = keeping is None or Path(model_file).read_bytes() == keeping
+        def evaluate(model: MoodModel, *args: Any) -> dict[str, Any]:  # the real one, then
+            result = measure(model, *args)  # the figures that make only `keeping` pass
+            keeps = keeping is None or model.blob == keeping
             return {**result, "happy_sad_accuracy": 0.96 if keeps else 0.93, "roc_auc": 0.99,
                     "accuracy_7class": 0.7}
         return evaluate

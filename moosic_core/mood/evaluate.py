@@ -25,15 +25,14 @@ def evaluate_split(model_file: Path, fer_dir: Path, split: str = "test", batch: 
     means happy) and 7-class accuracy on all its images, with the LiteRT artifact."""
     t0 = time.perf_counter()
     x, y = load_split(fer_dir, split)
-    result = evaluate_faces(model_file, x, y, split, batch)
+    result = evaluate_faces(MoodModel(model_file, num_threads=2), x, y, split, batch)
     return {**result, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def evaluate_faces(model_file: Path, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
+def evaluate_faces(model: MoodModel, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
                    split: str, batch: int = 256) -> dict[str, Any]:
     """:func:`evaluate_split` on faces already loaded (``x``: (n, 48, 48) grey, ``y``: labels)."""
     t0 = time.perf_counter()
-    model = MoodModel(model_file, num_threads=2)
     probs = np.concatenate([model.predict(x[i:i + batch]) for i in range(0, len(x), batch)])
     hs = happy_sad_metrics(probs, y)
     pred = probs.argmax(1)
@@ -47,7 +46,7 @@ def evaluate_faces(model_file: Path, x: npt.NDArray[np.uint8], y: npt.NDArray[np
         "accuracy_7class": round(float(np.mean(pred == y)), 4),
         "n_7class": len(y),
         "recall_per_class": per_class,
-        "model": str(model_file),
+        "model": str(model.path),
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

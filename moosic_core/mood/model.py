@@ -26,14 +26,28 @@ class MoodModel:
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
         try:
-            self._blob = Path(path).read_bytes()
+            blob = Path(path).read_bytes()
         except FileNotFoundError:
             raise ModelMissing("The face mood model has not been built yet "
                                "(run `moosic train face`).", detail=str(path)) from None
-        self.path = Path(path)
-        self._num_threads = num_threads
+        self._load(blob, Path(path), num_threads)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, num_threads: int = 1) -> MoodModel:
+        """A model held in memory (an artifact that is not, or no longer, on disk)."""
+        model = cls.__new__(cls)
+        model._load(blob, Path("(in memory)"), num_threads)
+        return model
+
+    def _load(self, blob: bytes, path: Path, num_threads: int) -> None:
+        self._blob, self.path, self._num_threads = blob, path, num_threads
         self._local = threading.local()
         self._interpreter()  # fail early on a corrupt file
+
+    @property
+    def blob(self) -> bytes:
+        """The flatbuffer's bytes."""
+        return self._blob
 
     def _interpreter(self) -> Interpreter:
         interp: Interpreter | None = getattr(self._local, "interp", None)

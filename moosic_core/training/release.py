@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moosic_core.mood.evaluate import evaluate_faces, release_failures
+from moosic_core.mood.model import MoodModel
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +60,15 @@ def served_before(tflite: Path, metrics: dict[str, Any]) -> ServedModel | None:
     return ServedModel(tflite.read_bytes(), dict(metrics["model"]))
 
 
-def evaluate_blob(blob: bytes, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64]
-                  ) -> dict[str, Any]:
-    """:func:`evaluate_faces` of an artifact held in memory (the model served before)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "mood.tflite"
-        path.write_bytes(blob)
-        return evaluate_faces(path, x, y, "test")
-
-
 def gate(tflite: Path, test: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
          previous: ServedModel | None) -> tuple[dict[str, Any], list[str], bool]:
     """Evaluate the new ``tflite`` on ``test``; returns its evaluation, the floors it falls
     below, and whether to hold it back (it fails them and ``previous`` keeps them)."""
-    evaluation = evaluate_faces(tflite, *test, "test")
+    evaluation = evaluate_faces(MoodModel(tflite, num_threads=2), *test, "test")
     failures = release_failures(evaluation)
     if not failures or previous is None:
         return evaluation, failures, False
-    earlier = evaluate_blob(previous.tflite, *test)
+    earlier = evaluate_faces(MoodModel.from_bytes(previous.tflite, num_threads=2), *test, "test")
     log.info("the new choice falls below the release floors (%s); the model served before "
              "scores %s", "; ".join(failures), earlier["happy_sad_accuracy"])
     return evaluation, failures, not release_failures(earlier)
