@@ -80,7 +80,9 @@ MEMBERS_DIR = "members"  # one float16 Keras weights file per ensemble member
 # int8 weights (dynamic range): same validation/test accuracy as float16 here, smaller and faster
 SERVED_WEIGHTS = "int8"
 # The served ensemble's budget: int8 weights take about a byte per parameter, so mood.tflite
-# stays under 5 MB and a face takes a few milliseconds on one CPU thread.
+# stays under 5 MB. It bounds size, not time: a face costs every member's multiply-adds over
+# all six test-time views (the served pair: about 3.4 GFLOP, 37 ms on one CPU thread; see
+# models/face/bench.json), far from the few milliseconds the face issue asks for.
 SERVED_MAX_PARAMS = 4_900_000
 METRICS_NAME = "metrics.json"
 # The optional third stage, weight averaging (Izmailov et al. 2018, "Averaging Weights Leads to
