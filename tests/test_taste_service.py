@@ -254,7 +254,8 @@ async def test_link_by_user_id_on_an_old_app(service: TasteService, music: FakeS
 async def test_csv_import_profile_is_cached(service: TasteService, config: Config) -> None:
     path = config.data.playlists_dir / "liked_songs_b.csv"
     profile = await service.import_playlist(ALICE, path.read_bytes(), path.name)
-    assert profile.tracks_total == 720 and "hip-hop" in profile.top_genres(3)
+    # 720 rows, 14 of them a song saved twice (another release of the same title and artist)
+    assert profile.tracks_total == 706 and "hip-hop" in profile.top_genres(3)
     calls = 0
     original = service.builder.build
 

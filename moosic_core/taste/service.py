@@ -276,7 +276,8 @@ class TasteService:
     # --- playlist CSV --------------------------------------------------------------------
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
         """Make an exported playlist file the user's taste source; returns the new profile."""
-        tracks = await self._run_cpu(lambda: read_playlist_csv(data, filename))
+        tracks = await self._run_cpu(lambda: read_playlist_csv(
+            data, filename, known_artist=lambda name: self.catalog.rows_by_artist(name).size > 0))
         async with self._lock(user):
             await self.store.set_link(user, Link(kind="playlist_csv", source_name=filename),
                                       tracks)
