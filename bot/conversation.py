@@ -13,10 +13,10 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import replies
-from moosic_core.errors import MoosicError
+from moosic_core.errors import ImageRejected, MoosicError, NoFaceFound
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
@@ -158,6 +158,12 @@ class Conversation:
     async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
         return await self._safely(self._photo(user, image, where or Where()))
 
+    async def album(self, user: UserRef, images: list[bytes],
+                    where: Where | None = None) -> Reply:
+        """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
+        (one selfie for the rate limit; before consent, the first photo waits)."""
+        return await self._safely(self._album(user, images, where or Where()))
+
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
         return await self._safely(self._document(user, data, filename, where or Where()))
@@ -229,6 +235,29 @@ class Conversation:
         round_ = self.groups.add_group_photo(where.chat_of(user), user, where.name_of(user),
                                              faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
+
+    async def _album(self, user: UserRef, images: list[bytes], where: Where) -> Reply:
+        n = len(images)
+        if n == 1 or not await self.service.has_consent(user) \
+                or self.photo_limit.wait_s(user.key) > 0:  # counted once, for the album
+            reply = await self._photo(user, images[0], where)
+            if n > 1 and reply.buttons == CONSENT_BUTTONS:
+                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
+                                "I'll read the first one.)")
+            return reply
+        first_error: MoosicError | None = None
+        for i, image in enumerate(images, 1):
+            try:
+                await self.service.read_photo(user, image)
+            except (NoFaceFound, ImageRejected) as exc:
+                first_error = first_error or exc
+                continue
+            reply = await self._read_and_answer(user, image, where)
+            which = "the first photo" if i == 1 else f"photo {i}, the first with a face"
+            return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
+                                       f"{reply.text}")
+        assert first_error is not None
+        return Reply(f"I looked at all {n} photos in your album. {first_error.user_message}")
 
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:

@@ -143,10 +143,17 @@ class FakeTelegram:
 
     def push_message(self, chat: dict[str, Any], sender: dict[str, Any], text: str | None = None,
                      *, photo: bytes | None = None, document: dict[str, Any] | None = None,
-                     caption: str | None = None, reply_to: dict[str, Any] | None = None) -> int:
-        """A new message; ``photo`` gets a small decoy size first and the real bytes last."""
+                     caption: str | None = None, reply_to: dict[str, Any] | None = None,
+                     media_group_id: str | None = None, extra: dict[str, Any] | None = None
+                     ) -> int:
+        """A new message; ``photo`` gets a small decoy size first and the real bytes last.
+
+        ``media_group_id`` makes it a part of an album; ``extra`` adds any other fields (a
+        ``sticker``, a ``voice`` ...)."""
         message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
-                                   "chat": chat, "from": sender}
+                                   "chat": chat, "from": sender, **(extra or {})}
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
         if text is not None:
             message["text"] = text
             message["entities"] = _entities(text, self.username)
