@@ -22,6 +22,7 @@ from discord import app_commands
 
 from bot import replies
 from bot.conversation import Button, Conversation, Reply, Where
+from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig
 from moosic_core.errors import ConfigError, NotAnImage
 from moosic_core.types import UserRef
@@ -36,7 +37,7 @@ COLOUR = discord.Colour.from_rgb(30, 215, 96)
 DOWNLOAD_FAILED = "I couldn't download that file from Discord. Please send it again."
 HELP_FOOTER = ("On Discord: /mood selfie:<photo> or /mood feeling:happy; send a playlist with "
                "/link playlist file:<csv>; paste a sign-in address with /link spotify address:…")
-PLAYLIST_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+PLAYLIST_WANTED = "Please attach a playlist CSV (for example an exportify.app export)."
 
 
 def use_api_base(api_url: str) -> None:
@@ -223,18 +224,16 @@ class MoosicDiscordBot(discord.Client):
 
     async def run_file(self, interaction: discord.Interaction[Any],
                        attachment: discord.Attachment, *, playlist: bool) -> None:
-        """Check an attachment's size and type, read it into memory, hand it over."""
+        """Check an attachment's size, name and type, read it into memory, check its first
+        bytes (:mod:`moosic_core.attachments`), hand it over."""
         await interaction.response.defer(thinking=True, ephemeral=playlist)
         user = user_of(interaction)
-        content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-        if attachment.size > replies.MAX_FILE_BYTES:
+        claim = claimed_kind(attachment.filename, attachment.content_type)
+        if attachment.size > MAX_DOWNLOAD_BYTES:
             reply = Reply(replies.FILE_TOO_LARGE, private=playlist)
-        elif playlist and not (content_type in PLAYLIST_TYPES
-                               or attachment.filename.lower().endswith((".csv", ".txt"))):
-            reply = Reply("Please attach a playlist CSV (for example an exportify.app export).",
-                          private=True)
-        elif not playlist and not content_type.startswith("image/"):
-            reply = Reply(NotAnImage.user_message)
+        elif claim == "other":  # its name and type agree it is neither (a PDF, a video)
+            reply = Reply(PLAYLIST_WANTED, private=True) if playlist \
+                else Reply(NotAnImage.user_message)
         else:
             try:
                 data = await attachment.read()  # in memory only, never to disk
@@ -242,9 +241,19 @@ class MoosicDiscordBot(discord.Client):
                 log.warning("attachment download failed")
                 reply = Reply(DOWNLOAD_FAILED, private=playlist)
             else:
+                kind = kind_of(data, attachment.filename, attachment.content_type)
                 where = where_of(interaction)
-                reply = (await self.conversation.document(user, data, attachment.filename, where)
-                         if playlist else await self.conversation.photo(user, data, where))
+                if playlist and kind != "playlist":
+                    reply = Reply(PLAYLIST_WANTED, private=True)
+                elif not playlist and kind != "image":
+                    reply = Reply(NotAnImage.user_message)
+                elif playlist:
+                    name = attachment.filename
+                    if not name.lower().endswith((".csv", ".txt")):
+                        name = f"{name or 'playlist'}.csv"
+                    reply = await self.conversation.document(user, data, name, where)
+                else:
+                    reply = await self.conversation.photo(user, data, where)
                 del data
         await self.send(interaction, reply, thinking_private=playlist)
 

@@ -199,10 +199,40 @@ async def test_failures_get_the_same_clear_replies(bot, fake, no_face) -> None:
     assert FILE_TOO_LARGE in huge.text
     lost = await ask(fake, _selfie(fake, None, user=BOB))
     assert "couldn't download" in lost.text
+    pdf = await ask(fake, fake.slash("mood", user_id=BOB, attachments={
+        "selfie": fake.attachment("cv.pdf", b"%PDF-1.7", "application/pdf")}))
+    assert "isn't a photo" in pdf.text
     cdn = [r.path for r in fake.requests if r.path.startswith("/cdn/")]
-    assert len(cdn) == 3  # never downloaded the wrong type or the too-large file
+    # "me.jpg" sent as text/plain was looked at (its bytes are not a photo); the PDF (name and
+    # type agree) and the too-large file were never downloaded
+    assert len(cdn) == 4
     for reply in (answer, broken, not_image, huge, lost):
         assert "Traceback" not in reply.text
+
+
+@pytest.mark.parametrize("name, content_type", [
+    ("image0", None), ("image0", "application/octet-stream"), ("IMG_1234", ""),
+    ("selfie.png", "application/octet-stream"), ("upload", "text/plain"),
+    ("me.jpg", "application/pdf")])
+async def test_a_selfie_without_a_usable_type_is_decided_by_name_and_bytes(
+        bot, fake, selfie, service, name, content_type) -> None:
+    await service.give_consent(_user(ANN))
+    att = fake.attachment(name, selfie, content_type)
+    answer = await ask(fake, fake.slash("mood", user_id=ANN, attachments={"selfie": att}))
+    assert answer.embed["title"].startswith("You look"), answer.text
+
+
+async def test_a_playlist_without_a_type_and_a_photo_sent_as_playlist(bot, fake, selfie) -> None:
+    csv = ("Nombre de la canción;Nombre(s) del artista\nEverywhere;Fleetwood Mac\n"
+           "Little Lies;Fleetwood Mac\n").encode("utf-16")
+    att = fake.attachment("liked", csv, None)
+    playlist = await ask(fake, fake.slash("link", user_id=ANN, sub="playlist",
+                                          attachments={"file": att}))
+    assert playlist.ephemeral and "Got your playlist" in playlist.text
+    photo = fake.attachment("liked.csv", selfie, "text/csv")
+    wrong = await ask(fake, fake.slash("link", user_id=ANN, sub="playlist",
+                                       attachments={"file": photo}))
+    assert wrong.ephemeral and "Please attach a playlist CSV" in wrong.text
 
 
 async def test_selfies_are_rate_limited_per_user(service, fake, selfie) -> None:
