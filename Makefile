@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs only what serving needs; `make test`, `make bench` and the train targets
+# add the train and dev extras (TensorFlow, pandas, scikit-learn, pytest...).
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 SONG_MODELS := models/songs/song_models.joblib
 CATALOG := data/catalog/catalog.parquet
@@ -10,11 +13,17 @@ CATALOG := data/catalog/catalog.parquet
 
 setup: $(STAMP) $(SONG_MODELS) $(CATALOG)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
 $(SONG_MODELS): | $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/moosic train songs
@@ -22,7 +31,8 @@ $(SONG_MODELS): | $(STAMP)
 $(CATALOG): $(SONG_MODELS) | $(STAMP)
 	$(BIN)/moosic catalog build
 
-run: setup
+# The song models and the packed serving catalog ship with the repository: nothing to build.
+run: $(SERVE_STAMP)
 	$(BIN)/moosic run
 
 lint: $(STAMP)

@@ -36,6 +36,8 @@ class PathsConfig:
     data_dir: Path = PROJECT_ROOT / "data"
     models_dir: Path = PROJECT_ROOT / "models"
     database: Path = PROJECT_ROOT / "data" / "moosic.sqlite3"
+    #: The packed serving catalog (committed; rebuilt by ``moosic catalog build``).
+    packed_catalog: Path = PROJECT_ROOT / "catalog" / "moosic_catalog.npz"
 
     @property
     def catalog_dir(self) -> Path:
