@@ -102,6 +102,7 @@ def write_packed(catalog: Catalog, path: Path, source: dict[str, Any] | None = N
     try:
         with open(tmp_name, "wb") as handle:
             np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
+        os.chmod(tmp_name, 0o644)  # a file to commit and share, not a secret
         os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):
