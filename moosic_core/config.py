@@ -89,7 +89,8 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class ServiceConfig:
     workers: int = 2
-    max_pending: int = 32
+    #: Selfies wait at most this long (expected) for the CPU pool; past it they get "busy".
+    max_queue_wait_s: float = 5.0
     recommendations: int = 10
     group_round_s: int = 180
     selfies_per_minute: int = 6
