@@ -94,6 +94,10 @@ class ServiceConfig:
     recommendations: int = 10
     group_round_s: int = 180
     selfies_per_minute: int = 6
+    #: A photo waiting for the user's consent is dropped after this many minutes...
+    pending_photo_minutes: float = 10.0
+    #: ...and all waiting photos together hold at most this many MB (the oldest goes first).
+    pending_photos_max_mb: int = 64
 
 
 @dataclass(frozen=True)
