@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SONG_MODELS := models/songs/song_models.joblib
 CATALOG := data/catalog/catalog.parquet
 
-.PHONY: setup run test lint typecheck unit bench clean train-songs train-face report
+.PHONY: setup run test lint typecheck unit bench clean train-songs train-face report catalog
 
 setup: $(STAMP) $(SONG_MODELS) $(CATALOG)
 
@@ -34,6 +34,11 @@ $(CATALOG): $(SONG_MODELS) | $(STAMP)
 # The song models and the packed serving catalog ship with the repository: nothing to build.
 run: $(SERVE_STAMP)
 	$(BIN)/moosic run
+
+# Rebuild the catalog from the dataset (data.catalog_source); the packed serving catalog in
+# catalog/ is rewritten only when its contents change.
+catalog: $(STAMP)
+	$(BIN)/moosic catalog build
 
 lint: $(STAMP)
 	$(BIN)/ruff check moosic_core bot tests benchmarks

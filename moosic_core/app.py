@@ -31,7 +31,7 @@ def load_serving_catalog(config: Config) -> Catalog:
             f"The song catalog {path} is missing. It ships with the repository: restore it "
             f"with `git checkout -- {path.parent.name}/`, or build it from "
             f"{SPOTIFY_TRACKS.name} (download: {SPOTIFY_TRACKS.download}; config key "
-            f"{SPOTIFY_TRACKS.config_key}) with `moosic catalog build`.") from None
+            f"{SPOTIFY_TRACKS.config_key}) with `make catalog`.") from None
 
 
 @asynccontextmanager

@@ -8,9 +8,17 @@ from pathlib import Path
 
 from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
+from moosic_core.errors import ConfigError
 
 
 def build_command(args: argparse.Namespace, config: Config) -> int:
+    try:
+        import pandas  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ConfigError("Building the catalog needs the training extras, which serving does "
+                          "not install: run `make catalog` (or pip install -e '.[train]').") \
+            from None
     from moosic_core.catalog.store import build_catalog
 
     report = build_catalog(args.source or config.data.catalog_source,
