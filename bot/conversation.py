@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from bot import replies
+from bot.pending_photos import PendingPhotos, dropped_text
 from moosic_core.errors import ImageRejected, MoosicError, NoFaceFound
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
@@ -128,7 +129,9 @@ class Conversation:
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         self._last: dict[str, _LastRequest] = {}
-        self._pending_photo: dict[str, tuple[bytes, Where]] = {}
+        waiting = service.config.service
+        self._pending_photo: PendingPhotos[Where] = PendingPhotos(
+            waiting.pending_photo_minutes * 60, waiting.pending_photos_max_mb * 1_000_000)
 
     def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open."""
@@ -220,7 +223,7 @@ class Conversation:
                          f"Please wait {math.ceil(wait)} s and send it again.")
         if not await self.service.has_consent(user):
             # In memory only, until the user answers.
-            self._pending_photo[user.key] = (image, where)
+            self._pending_photo.put(user.key, image, where)
             return Reply(replies.CONSENT, CONSENT_BUTTONS)
         return await self._read_and_answer(user, image, where)
 
@@ -269,14 +272,14 @@ class Conversation:
     async def _button(self, user: UserRef, action: str, where: Where) -> Reply:
         kind, _, rest = action.partition(":")
         if kind == "consent":
-            pending = self._pending_photo.pop(user.key, None)
+            pending = self._pending_photo.take(user.key)
             if rest != "yes":
                 return Reply("OK, I won't read any faces. You can still use /mood.")
             await self.service.give_consent(user)
-            if pending is None:
-                return Reply(replies.CONSENT_THANKS)
-            image, first = pending
-            return await self._read_and_answer(user, image, first)
+            if pending.photo is None:
+                return Reply(dropped_text(self._pending_photo.max_age_s) if pending.dropped
+                             else replies.CONSENT_THANKS)
+            return await self._read_and_answer(user, pending.photo.image, pending.photo.where)
         if kind == "group":
             return await self._group_command(user, rest, where)
         if kind == "fb":
@@ -366,7 +369,7 @@ class Conversation:
     async def _forget(self, user: UserRef) -> Reply:
         await self.service.forget(user)
         self._last.pop(user.key, None)
-        self._pending_photo.pop(user.key, None)
+        self._pending_photo.discard(user.key)
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 

@@ -36,6 +36,8 @@ class PathsConfig:
     data_dir: Path = PROJECT_ROOT / "data"
     models_dir: Path = PROJECT_ROOT / "models"
     database: Path = PROJECT_ROOT / "data" / "moosic.sqlite3"
+    #: The packed serving catalog (committed; rebuilt by ``moosic catalog build``).
+    packed_catalog: Path = PROJECT_ROOT / "catalog" / "moosic_catalog.npz"
 
     @property
     def catalog_dir(self) -> Path:
@@ -87,10 +89,15 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class ServiceConfig:
     workers: int = 2
-    max_pending: int = 32
+    #: Selfies wait at most this long (expected) for the CPU pool; past it they get "busy".
+    max_queue_wait_s: float = 5.0
     recommendations: int = 10
     group_round_s: int = 180
     selfies_per_minute: int = 6
+    #: A photo waiting for the user's consent is dropped after this many minutes...
+    pending_photo_minutes: float = 10.0
+    #: ...and all waiting photos together hold at most this many MB (the oldest goes first).
+    pending_photos_max_mb: int = 64
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,25 @@
 """The one API every chat adapter calls: photos and moods in, ranked and explained songs out.
 
 CPU work (face detection, inference, ranking) runs in a bounded thread pool so the event loop
-never blocks. At most ``service.max_pending`` requests wait for it; past that the service
-answers :class:`Busy` at once instead of queueing forever.
+never blocks. What may wait for it is decided by admission control on the expected queue wait
+(:mod:`moosic_core.admission`): cheap work goes through even in large bursts, selfies queue up
+to ``service.max_queue_wait_s`` and past that get :class:`Busy` at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from moosic_core.admission import AdmissionControl, Cost
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
-from moosic_core.errors import Busy, ConsentRequired
+from moosic_core.errors import ConsentRequired
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
@@ -68,21 +71,32 @@ class MoosicService:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=config.service.workers,
                                             thread_name_prefix="moosic-cpu")
-        self._pending = 0
+        self.admission = AdmissionControl(config.service.workers,
+                                          config.service.max_queue_wait_s)
         self.taste = TasteService(config, store, catalog, models, run_cpu=self.run_cpu)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    async def run_cpu(self, fn: Callable[..., T], *args: object) -> T:
-        """Run CPU-bound work in the pool, refusing at once when too much is waiting."""
-        if self._pending >= self.config.service.max_pending:
-            raise Busy()
-        self._pending += 1
+    async def run_cpu(self, fn: Callable[..., T], *args: object, cost: Cost = "light") -> T:
+        """Run CPU-bound work in the pool if admission control lets it in (else :class:`Busy`).
+
+        ``cost`` is ``"expensive"`` for selfies (bounded queue wait), ``"light"`` otherwise.
+        """
+        ticket = self.admission.admit(cost)
+        took: list[float] = []
+
+        def timed() -> T:
+            start = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                took.append(time.perf_counter() - start)
+
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, timed)
         finally:
-            self._pending -= 1
+            self.admission.finished(ticket, took[0] if took else None)
 
     # --- consent and mood ------------------------------------------------------------------
     async def has_consent(self, user: UserRef) -> bool:
@@ -95,7 +109,7 @@ class MoosicService:
         """The mood of the largest face in a photo (all faces are in ``faces``)."""
         if not await self.has_consent(user):
             raise ConsentRequired()
-        faces = await self.run_cpu(self.faces.read, image)
+        faces = await self.run_cpu(self.faces.read, image, cost="expensive")
         main = faces[0]
         return MoodReading(mood_score=main.mood_score, energy=main.arousal, source="face",
                            faces=tuple(faces))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import numpy as np
 import pytest
 
+from moosic_core.admission import AdmissionControl
 from moosic_core.errors import Busy, ConsentRequired, ImageRejected, NoFaceFound
 from moosic_core.recommend.moods import BadMood
 from moosic_core.types import UserRef
@@ -94,18 +94,19 @@ async def test_bad_images_through_the_service(service, no_face) -> None:
         await service.read_photo(ALICE, no_face)
 
 
-async def test_busy_service_refuses_instead_of_queueing(service, selfie) -> None:
-    service.config = dataclasses.replace(
-        service.config, service=dataclasses.replace(service.config.service, max_pending=2))
+async def test_busy_service_refuses_selfies_instead_of_queueing(service, selfie) -> None:
+    service.admission = AdmissionControl(service.config.service.workers, max_queue_wait_s=0.0)
     users = [UserRef("test", f"u{i}") for i in range(8)]
     for user in users:
         await service.give_consent(user)
     results = await asyncio.gather(*(service.read_photo(u, selfie) for u in users),
-                                   return_exceptions=True)
-    busy = [r for r in results if isinstance(r, Busy)]
-    done = [r for r in results if not isinstance(r, BaseException)]
-    assert len(done) == 2 and len(busy) == 6
+                                   *(service.recommend(u, service.stated_mood("happy"))
+                                     for u in users), return_exceptions=True)
+    busy = [r for r in results[:8] if isinstance(r, Busy)]
+    done = [r for r in results[:8] if not isinstance(r, BaseException)]
+    assert len(done) == 1 and len(busy) == 7  # no queue wait allowed: one at a time
     assert "busy" in busy[0].user_message.lower()
+    assert not [r for r in results[8:] if isinstance(r, BaseException)]  # cheap work goes on
     assert (await service.read_photo(users[0], selfie)).source == "face"  # recovers
 
 

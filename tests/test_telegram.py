@@ -3,13 +3,13 @@ server on 127.0.0.1 (tests/fakes/telegram.py), over the real service, models and
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import pytest
 
 from bot.conversation import Conversation, RateLimiter
 from bot.telegram import TelegramBot, file_url_for
+from moosic_core.admission import AdmissionControl
 from moosic_core.config import TelegramConfig
 from moosic_core.types import UserRef
 from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
@@ -130,8 +130,7 @@ async def test_failure_replies(tg, fake, no_face, service) -> None:
 
 async def test_busy_service_says_so(tg, fake, service, selfie) -> None:
     await service.give_consent(UserRef("telegram", str(ANA)))
-    service.config = dataclasses.replace(
-        service.config, service=dataclasses.replace(service.config.service, max_pending=0))
+    service.admission = AdmissionControl(1, max_queue_wait_s=-1.0)  # no selfie fits
     fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
     assert "busy" in (await fake.replies(ANA))[0].text
 

@@ -43,6 +43,9 @@ class MoodModel:
         self._blob, self.path, self._num_threads = blob, path, num_threads
         self._local = threading.local()
         self._interpreter()  # fail early on a corrupt file
+        # Serving calls from pool threads, each with its own interpreter: don't keep this
+        # thread's (about 12 MB of RSS in a process that never predicts here).
+        self._local = threading.local()
 
     @property
     def blob(self) -> bytes:

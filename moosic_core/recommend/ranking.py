@@ -63,8 +63,7 @@ class Ranker:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._artists = catalog.frame["artist_keys"].to_numpy(dtype=object)
-        self._genres = catalog.genre_matrix
+        self._artists = catalog.artist_keys
 
     def _mood_fit(self, rows: np.ndarray | slice, target: float | np.ndarray,
                   energy: float | None) -> np.ndarray:
@@ -76,7 +75,7 @@ class Ranker:
 
     def _taste_fit(self, taste: dict[str, float]) -> np.ndarray:
         vector = self.catalog.genre_vector(taste)
-        fit = np.asarray(self._genres @ vector).ravel()
+        fit = self.catalog.genre_fit(vector)
         top = fit.max() if fit.size else 0.0
         return (fit / top).astype(np.float32) if top > 0 else fit.astype(np.float32)
 
@@ -84,9 +83,10 @@ class Ranker:
         if not liked_rows:
             return np.zeros(len(pool), dtype=np.float32)
         liked = np.asarray(liked_rows)
-        genre_overlap = (self._genres[pool] @ self._genres[liked].T).toarray()
-        norms = np.sqrt(np.asarray(self._genres[pool].multiply(self._genres[pool]).sum(1))
-                        * np.asarray(self._genres[liked].multiply(self._genres[liked]).sum(1)).T)
+        pool_genres, liked_genres = self.catalog.genre_rows(pool), self.catalog.genre_rows(liked)
+        genre_overlap = pool_genres @ liked_genres.T
+        norms = np.sqrt(np.square(pool_genres).sum(1)[:, None]
+                        * np.square(liked_genres).sum(1)[None, :])
         cosine = np.divide(genre_overlap, norms, out=np.zeros_like(genre_overlap),
                            where=norms > 0)
         closeness = 1.0 - np.abs(self.catalog.mood[pool][:, None] - self.catalog.mood[liked][None])
@@ -128,7 +128,7 @@ class Ranker:
                 ) -> list[Recommendation]:
         """Greedy MMR over the pool, one target mood per position, two songs per artist."""
         c = self.catalog
-        pool_genres = self._genres[pool].toarray()
+        pool_genres = c.genre_rows(pool)
         static = (weights["taste"] * taste_fit + weights["liked"] * liked_fit
                   + weights["popularity"] * c.popularity[pool])
         max_similarity = np.zeros(len(pool), dtype=np.float32)
