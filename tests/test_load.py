@@ -62,7 +62,7 @@ async def test_a_burst_of_1000_stated_moods_is_all_answered(bot, fake) -> None:
     assert fake.get_updates_calls >= BURST // 100  # delivered in batches of at most 100
 
 
-async def test_selfies_past_the_queue_wait_bound_get_busy(bot, fake, service) -> None:
+async def test_selfies_past_the_queue_wait_bound_get_busy(bot, fake, service, selfie) -> None:
     service.faces = SlowFaces()
     service.config = dataclasses.replace(service.config, service=dataclasses.replace(
         service.config.service, workers=2, max_queue_wait_s=1.0))
@@ -71,12 +71,12 @@ async def test_selfies_past_the_queue_wait_bound_get_busy(bot, fake, service) ->
     for uid in uids:
         await service.give_consent(UserRef("telegram", str(uid)))
     for uid in uids:
-        fake.push_message(private_chat(uid), user(uid), photo=b"a selfie")
+        fake.push_message(private_chat(uid), user(uid), photo=selfie)
     await fake.wait_for(lambda f: len(f.sent("sendMessage")) >= len(uids), timeout=120)
     texts = [c.text for c in fake.sent("sendMessage")]
     busy = [t for t in texts if "busy" in t]
     songs = [t for t in texts if t.startswith("You look")]
-    assert len(busy) + len(songs) == len(uids)
+    assert len(busy) + len(songs) == len(uids), texts[:3]
     # 2 workers, 1 s of expected wait, 1 s a selfie: a handful get in, never all 40.
     assert 4 <= len(songs) <= 20 and len(busy) >= 20
     assert "/mood" in busy[0]  # the busy answer offers the cheap way in
