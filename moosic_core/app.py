@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
+from moosic_core.metrics import Metrics
 from moosic_core.mood.reader import FaceMoodReader, model_path
 from moosic_core.service import MoosicService
 from moosic_core.songs.models import SongModels
@@ -17,15 +18,17 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_service(config: Config) -> AsyncIterator[MoosicService]:
-    """The ready service; closes the thread pool and the database on exit."""
+async def open_service(config: Config, metrics: Metrics | None = None
+                       ) -> AsyncIterator[MoosicService]:
+    """The ready service; closes the thread pool and the database on exit.
+
+    ``metrics`` (one is made when None) is what a monitor endpoint already serves."""
     catalog = Catalog.load(config.paths.catalog_dir)
     models = SongModels.load(config.paths.models_dir / "songs")
     faces = FaceMoodReader(model_path(config.paths.models_dir))
-    config.paths.database.parent.mkdir(parents=True, exist_ok=True)
     store = Store(config.paths.database)
     await store.open()
-    service = MoosicService(config, catalog, faces, store, models)
+    service = MoosicService(config, catalog, faces, store, models, metrics)
     log.info("service ready: %d tracks, database %s", len(catalog), config.paths.database)
     try:
         yield service

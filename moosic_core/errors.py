@@ -115,6 +115,13 @@ class SpotifyNotConfigured(SpotifyFeatureUnavailable):
     )
 
 
+class SpotifyLinkingUnavailable(SpotifyNotConfigured):
+    """The operator's Spotify set-up is unusable (logged at start-up); users get CSV import."""
+
+    user_message = ("Spotify linking isn't available on this bot; send me a playlist CSV "
+                    "instead (for example an export from exportify.app).")
+
+
 class SpotifyNotAllowed(SpotifyFeatureUnavailable):
     """403 on the user's own endpoints: a development-mode app and a user not on its list."""
 
