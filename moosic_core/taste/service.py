@@ -193,9 +193,10 @@ class TasteService:
     # --- OAuth (authorization code + PKCE) -----------------------------------------------
     async def start_oauth(self, user: UserRef) -> str:
         """A Spotify authorization URL for this user (state and verifier kept in the store)."""
+        self._check_spotify_usable()
         if not self.spotify.configured:
             raise SpotifyNotConfigured()
-        cipher = self.cipher  # SpotifyLinkingUnavailable when the set-up is unusable
+        cipher = self.cipher
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(64)
         await self.store.add_oauth_state(user, state, cipher.encrypt(verifier),
                                          OAUTH_STATE_MAX_AGE_S)
