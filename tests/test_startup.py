@@ -79,3 +79,77 @@ async def test_retries_end_after_retry_for_s(service, caplog) -> None:
     with pytest.raises(NetworkError):
         await bot.start()
     assert "still unreachable after 1 s" in caplog.text
+
+
+async def test_webhook_mode_logs_its_url_and_needs_telegram_s_secret(service, caplog) -> None:
+    """Webhook mode: setWebhook gets a secret token; updates without it are refused (403)."""
+    import aiohttp
+
+    caplog.set_level(logging.INFO)
+    fake = FakeTelegram()
+    await fake.start()
+    port = free_port()
+    config = TelegramConfig(token=fake.token, api_url=fake.base_url,
+                            webhook_url="https://bot.example.org/tg/hook",
+                            webhook_listen="127.0.0.1", webhook_port=port)
+    bot = TelegramBot(service, config, conversation=Conversation(service), startup=FAST)
+    try:
+        await bot.start()
+        assert bot.connected()
+        [registered] = fake.sent("setWebhook")
+        secret = registered.params["secret_token"]
+        assert registered.params["url"] == "https://bot.example.org/tg/hook" and len(secret) > 30
+        update = {"update_id": 1, "message": {
+            "message_id": 5, "date": int(time.time()), "chat": private_chat(ANA),
+            "from": user(ANA), "text": "/mood happy",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        url = f"http://127.0.0.1:{port}/tg/hook"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)
+                                         ) as http:
+            async with http.post(url, json=update) as forged:
+                assert forged.status == 403
+            headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+            async with http.post(url, json=update, headers=headers) as real:
+                assert real.status == 200
+        [reply] = await fake.replies(ANA)
+        assert reply.text.startswith("Songs for a happy mood")
+    finally:
+        await bot.stop()
+        await fake.stop()
+    assert ("Telegram: webhook on https://bot.example.org/tg/hook as @moosic_test_bot "
+            f"(listening on 127.0.0.1:{port})") in caplog.text
+    assert secret not in caplog.text
+
+
+async def test_discord_unreachable_at_start_is_retried(service, caplog) -> None:
+    import discord
+
+    from bot.discord_bot import DiscordFrontEnd
+    from moosic_core.config import DiscordConfig
+    from tests.fakes.discord import FakeDiscord
+
+    caplog.set_level(logging.INFO)
+    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    fake = FakeDiscord(port=free_port())
+    front = DiscordFrontEnd(Conversation(service),
+                            DiscordConfig(token="discord-token-never-logged",
+                                          api_url=fake.api_url), FAST,
+                            guild_ready_timeout=0.05)
+    starting = asyncio.create_task(front.start())
+    try:
+        deadline = time.monotonic() + 20
+        while "Discord: connection attempt 2 failed" not in caplog.text:
+            assert not starting.done(), starting
+            assert time.monotonic() < deadline, caplog.text
+            await asyncio.sleep(0.05)
+        await fake.start()
+        await asyncio.wait_for(starting, 30)
+        assert front.connected()
+    finally:
+        starting.cancel()
+        await front.stop()
+        await fake.stop()
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
+    assert "Discord: connected as" in caplog.text
+    assert "discord-token-never-logged" not in caplog.text
+    assert "Unclosed client session" not in caplog.text
