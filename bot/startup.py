@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from moosic_core.config import StartupConfig
-from moosic_core.errors import ConfigError
+from moosic_core.errors import ConfigError, PlatformUnreachable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ async def connect_with_retries(platform: str, attempt: Callable[[], Awaitable[T]
     """Run ``attempt`` until it succeeds, retrying errors that ``retryable`` accepts.
 
     ``cleanup`` runs after each failed attempt (e.g. closing a half-open HTTP session).
-    Raises the last error when retries are spent (after logging that they are), and any
+    Raises :class:`PlatformUnreachable` (from the last error) when retries are spent, and any
     non-retryable error at once.
     """
 
@@ -74,10 +74,12 @@ async def connect_with_retries(platform: str, attempt: Callable[[], Awaitable[T]
     except RetryError as exc:  # pragma: no cover - reraise=True re-raises the last error
         raise exc.last_attempt.exception() or exc from None
     except BaseException as exc:
-        if retryable(exc):
-            log.error("%s: still unreachable after %.0f s (%s); giving up", platform,
-                      config.retry_for_s, _describe(exc))
-        raise
+        if not retryable(exc):
+            raise
+        raise PlatformUnreachable(f"{platform} could not be reached for "
+                                  f"{config.retry_for_s:.0f} s ({_describe(exc)}); check the "
+                                  "network. Giving up so that the service manager can restart "
+                                  "the bot later.") from exc
 
 
 def token_refused(platform: str, key: str) -> ConfigError:

@@ -24,6 +24,17 @@ class ConfigError(MoosicError):
     user_message = "The bot's configuration is invalid."
 
 
+class PlatformUnreachable(MoosicError):
+    """A chat platform stayed unreachable through the start-up retries.
+
+    Exit status 1 (not 2 like other operator errors): a service manager should start the bot
+    again later, unlike after a configuration error.
+    """
+
+    user_message = "The chat platform could not be reached."
+    exit_code = 1
+
+
 class DataError(MoosicError):
     """An input data file (CSV, dataset) is missing or malformed."""
 

@@ -13,7 +13,7 @@ import pytest
 from bot.conversation import Conversation
 from bot.telegram import TelegramBot
 from moosic_core.config import StartupConfig, TelegramConfig
-from moosic_core.errors import ConfigError
+from moosic_core.errors import ConfigError, PlatformUnreachable
 from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
 
 ANA = 701
@@ -71,14 +71,17 @@ async def test_a_refused_token_is_not_retried(service, caplog) -> None:
 
 
 async def test_retries_end_after_retry_for_s(service, caplog) -> None:
-    """When the API never comes up, start-up gives up with the network error after the limit."""
+    """When the API never comes up, start-up gives up after the limit, saying why (exit 1)."""
     from telegram.error import NetworkError
 
     bot = _bot(service, "123456:TEST-token-never-logged",
                f"http://127.0.0.1:{free_port()}/bot", StartupConfig(1.0, 0.2))
-    with pytest.raises(NetworkError):
+    with pytest.raises(PlatformUnreachable, match=r"Telegram could not be reached for 1 s "
+                                                  r"\(NetworkError") as raised:
         await bot.start()
-    assert "still unreachable after 1 s" in caplog.text
+    assert isinstance(raised.value.__cause__, NetworkError)
+    assert raised.value.exit_code == 1
+    assert "connection attempt 2 failed" in caplog.text
 
 
 async def test_webhook_mode_logs_its_url_and_needs_telegram_s_secret(service, caplog) -> None:
