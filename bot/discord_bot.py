@@ -404,8 +404,10 @@ class DiscordFrontEnd:
         self.client.http.connector = discord.utils.MISSING
 
     def connected(self) -> bool:
-        """Whether the gateway session is up."""
-        return self.client.is_ready() and not self.client.is_closed()
+        """Whether the gateway session is up (False while discord.py reconnects)."""
+        ws = self.client.ws
+        return (self.client.is_ready() and not self.client.is_closed() and ws is not None
+                and ws.open)
 
     async def finished(self) -> None:
         if self._task is not None:
