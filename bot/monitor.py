@@ -66,11 +66,13 @@ class Monitor:
         return out
 
     async def healthz(self, request: web.Request) -> web.Response:
+        """200 when every check is ok, else 503; the body is ``{"ready", "checks"}``."""
         checks = self.checks()
         ready = all(c["ok"] for c in checks.values())
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
     async def metrics_page(self, request: web.Request) -> web.Response:
+        """The Prometheus text format, with user counts read from the store now."""
         if self.service is not None and self.service.store.is_open:
             self.metrics.set_users(await self.service.store.user_counts())
         return web.Response(body=self.metrics.exposition(),
@@ -91,6 +93,7 @@ class Monitor:
         log.info("monitor: /healthz and /metrics on http://%s:%d", host, self.port)
 
     async def stop(self) -> None:
+        """Stop listening (safe when never started)."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -118,6 +118,7 @@ def listen_address(value: str, key: str = "monitor.listen") -> tuple[str, int]:
 
 
 def monitor_problems(config: Config) -> list[Problem]:
+    """A ``monitor.listen`` that is not host:port."""
     if not config.monitor.listen:
         return []
     try:

@@ -102,6 +102,7 @@ class Metrics:
         return run
 
     def request(self, kind: str) -> None:
+        """Count one request of ``kind`` (photo, recommend, group, playlist, spotify_link)."""
         self.requests.labels(kind).inc()
 
     def answered_error(self, exc: MoosicError) -> None:
