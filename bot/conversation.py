@@ -145,6 +145,7 @@ class Conversation:
         try:
             return await work
         except MoosicError as exc:
+            self.service.metrics.answered_error(exc)
             return Reply(exc.user_message)
         except Exception:
             error_id = secrets.token_hex(4)

@@ -16,14 +16,16 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 
 from bot import replies
 from bot.conversation import Button, Conversation, Reply, Where
+from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
-from moosic_core.config import DiscordConfig
+from moosic_core.config import DiscordConfig, StartupConfig
 from moosic_core.errors import ConfigError, NotAnImage
 from moosic_core.types import UserRef
 
@@ -355,17 +357,24 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
 
 
 # --- the front-end --------------------------------------------------------------------------
+def _worth_retrying(exc: BaseException) -> bool:
+    """Network trouble and Discord's 5xx pass; a refused token (LoginFailure) does not."""
+    return isinstance(exc, OSError | TimeoutError | aiohttp.ClientError
+                      | discord.DiscordServerError | discord.GatewayNotFound)
+
+
 class DiscordFrontEnd:
     """Starts and stops the Discord client for :func:`bot.frontends.serve`."""
 
     name = "discord"
 
     def __init__(self, conversation: Conversation, config: DiscordConfig,
-                 **client_options: Any) -> None:
+                 startup: StartupConfig | None = None, **client_options: Any) -> None:
         if not config.token:
             raise ConfigError("The Discord bot needs a token: set MOOSIC_DISCORD_TOKEN "
                               "(or [discord] token in config.toml).")
         self.config = config
+        self.startup = startup or StartupConfig()
         self.client = MoosicDiscordBot(conversation, test_guild_id=config.test_guild_id,
                                        **client_options)
         self._task: asyncio.Task[None] | None = None
@@ -375,9 +384,11 @@ class DiscordFrontEnd:
         if self.config.api_url:
             use_api_base(self.config.api_url)
         try:
-            await self.client.login(self.config.token)
-            if self.config.api_url:
-                await use_announced_gateway(self.client)
+            try:
+                await connect_with_retries("Discord", self._log_in, _worth_retrying,
+                                           self.startup, cleanup=self._close_http)
+            except discord.LoginFailure:
+                raise token_refused("Discord", "discord.token") from None
             self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
             ready = asyncio.create_task(self.client.wait_until_ready())
             await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
@@ -388,7 +399,24 @@ class DiscordFrontEnd:
         except BaseException:
             await self.stop()  # close the HTTP session and the gateway task
             raise
-        log.info("Discord bot ready as %s", self.client.user)
+        log.info("Discord: connected as %s", self.client.user)
+
+    async def _log_in(self) -> None:
+        """Log in (REST: /users/@me, the command sync) and find the gateway."""
+        await self.client.login(self.config.token)
+        if self.config.api_url:
+            await use_announced_gateway(self.client)
+
+    async def _close_http(self) -> None:
+        """Drop the half-open HTTP session of a failed login, so the next one starts clean."""
+        await self.client.http.close()
+        self.client.http.connector = discord.utils.MISSING
+
+    def connected(self) -> bool:
+        """Whether the gateway session is up (False while discord.py reconnects)."""
+        ws = self.client.ws
+        return (self.client.is_ready() and not self.client.is_closed() and ws is not None
+                and ws.open)
 
     async def finished(self) -> None:
         if self._task is not None:

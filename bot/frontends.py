@@ -36,6 +36,9 @@ class FrontEnd(Protocol):
     async def stop(self) -> None:
         """Disconnect and release everything; safe to call once after ``start``."""
 
+    def connected(self) -> bool:
+        """Whether it is serving now (for the monitor's ``/healthz``)."""
+
 
 async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = None) -> None:
     """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives."""
@@ -53,7 +56,7 @@ async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = Non
         for front in front_ends:
             await front.start()
             started.append(front)
-            log.info("%s front-end started", front.name)
+            log.debug("%s front-end started", front.name)
         waiters = [asyncio.create_task(f.finished(), name=f"{f.name}-finished") for f in started]
         stopper = asyncio.create_task(stop.wait(), name="stop-requested")
         done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -89,6 +92,10 @@ class ConsoleFrontEnd:
     async def start(self) -> None:
         self._task = asyncio.create_task(run_console(self.conversation, self.stdin, self.stdout),
                                          name="console")
+        log.info("console chat: reading this terminal")
+
+    def connected(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def finished(self) -> None:
         if self._task is not None:

@@ -41,7 +41,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -53,9 +60,11 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversation, Reply, Where
+from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
-from moosic_core.config import TelegramConfig
+from moosic_core.config import StartupConfig, TelegramConfig
 from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.logs import install_secret_redaction
 from moosic_core.service import MoosicService
 from moosic_core.types import UserRef
 
@@ -69,6 +78,8 @@ ALBUM_MAX_WAIT_S = 5.0
 FLOOD_RETRIES = 3  # a 429 RetryAfter is waited out and the call retried this often
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows a chat action for 5 s
 ALLOWED_UPDATES = ("message", "callback_query")
+#: PTB's own retries of deleteWebhook/setWebhook when polling or the webhook starts.
+BOOTSTRAP_RETRIES = 5
 
 COMMANDS = (
     ("start", "what I do and how to use me"),
@@ -99,48 +110,18 @@ OPEN_PRIVATE_CHAT = ("That answer is personal, so I won't post it in the group. 
                      "chat with me (https://t.me/{username}), press Start, and ask me there.")
 
 
+def _worth_retrying(exc: BaseException) -> bool:
+    """Network trouble and flood control pass; a refused token or a bad request does not."""
+    return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError)
+                                           and not isinstance(exc, BadRequest))
+
+
 def file_url_for(api_url: str) -> str:
     """The Bot API file URL that goes with an API URL: ``…/bot`` -> ``…/file/bot``."""
     base = api_url.rstrip("/")
     if base.endswith("/bot"):
         base = base[: -len("/bot")]
     return f"{base}/file/bot"
-
-
-class SecretRedactor(logging.Filter):
-    """Masks secrets (the bot token) in log messages and tracebacks."""
-
-    def __init__(self, secrets_: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets_ if s]
-
-    def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._clean(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
-        return True
-
-
-_REDACTOR = SecretRedactor(())
-
-
-def install_secret_redaction(secrets_: Iterable[str]) -> SecretRedactor:
-    """Mask these secrets in every record reaching a handler of the root logger."""
-    _REDACTOR.secrets.extend(s for s in secrets_ if s and s not in _REDACTOR.secrets)
-    for handler in logging.getLogger().handlers:
-        if _REDACTOR not in handler.filters:
-            handler.addFilter(_REDACTOR)
-    return _REDACTOR
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -196,10 +177,12 @@ class TelegramBot:
 
     def __init__(self, service: MoosicService, config: TelegramConfig, *,
                  conversation: Conversation | None = None,
-                 rate_limiter: AIORateLimiter | None = None) -> None:
+                 rate_limiter: AIORateLimiter | None = None,
+                 startup: StartupConfig | None = None) -> None:
         if not config.token:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
+        self.startup = startup or StartupConfig()
         self.conversation = conversation or Conversation(service)
         self.conversation.set_notifier("telegram", self.notify)
         # The request URLs contain the token: httpx logs them at INFO, PTB at DEBUG.
@@ -500,11 +483,22 @@ class TelegramBot:
             await asyncio.gather(first, again, return_exceptions=True)
 
     # --- running ---------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        """getMe (``initialize``) and setMyCommands: the calls that need the network."""
+        await self.application.initialize()
+        await self.application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+
     async def start(self, *, poll_timeout: float = 10.0, poll_interval: float = 0.0) -> None:
-        """Initialise, register the commands, and start polling (or the webhook)."""
+        """Connect (retried while the API is unreachable), then poll or start the webhook.
+
+        Raises :class:`ConfigError` at once when Telegram refuses the token (401), and the last
+        network error when the API stayed unreachable for ``startup.retry_for_s``.
+        """
         app = self.application
-        await app.initialize()
-        await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        try:
+            await connect_with_retries("Telegram", self._connect, _worth_retrying, self.startup)
+        except InvalidToken:
+            raise token_refused("Telegram", "telegram.token") from None
         await app.start()
         updater = app.updater
         if updater is None:
@@ -514,13 +508,20 @@ class TelegramBot:
                 listen=self.config.webhook_listen, port=self.config.webhook_port,
                 url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
                 webhook_url=self.config.webhook_url, secret_token=secrets.token_urlsafe(32),
-                allowed_updates=list(ALLOWED_UPDATES))
-            log.info("telegram: webhook listening on %s:%d", self.config.webhook_listen,
+                allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=BOOTSTRAP_RETRIES)
+            log.info("Telegram: webhook on %s as @%s (listening on %s:%d)",
+                     self.config.webhook_url, app.bot.username, self.config.webhook_listen,
                      self.config.webhook_port)
         else:
             await updater.start_polling(timeout=int(poll_timeout), poll_interval=poll_interval,
-                                        allowed_updates=list(ALLOWED_UPDATES))
-            log.info("telegram: polling as @%s", app.bot.username)
+                                        allowed_updates=list(ALLOWED_UPDATES),
+                                        bootstrap_retries=BOOTSTRAP_RETRIES)
+            log.info("Telegram: polling as @%s", app.bot.username)
+
+    def connected(self) -> bool:
+        """Whether updates are being fetched (polling) or received (webhook)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
 
     async def stop(self) -> None:
         """Stop fetching, finish every update already fetched, confirm them, shut down.

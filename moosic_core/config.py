@@ -101,6 +101,29 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    """The operator's log (see :mod:`moosic_core.logs`)."""
+
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The health and metrics endpoint; ``listen`` = "host:port", empty = off."""
+
+    listen: str = ""
+
+
+@dataclass(frozen=True)
+class StartupConfig:
+    """Retrying the chat platforms while the network is down at start."""
+
+    retry_for_s: float = 600.0
+    max_backoff_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -109,6 +132,9 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    startup: StartupConfig = field(default_factory=StartupConfig)
 
 
 SECRET_KEYS = frozenset(
@@ -175,6 +201,12 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         del fdef
         built[name] = _build_section(cls, values, name, base)
     return Config(**built)
+
+
+def secret_values(config: Config) -> list[str]:
+    """The configured secrets' values (to mask them in logs)."""
+    return [str(getattr(getattr(config, section), key)) for section, key in SECRET_KEYS
+            if getattr(getattr(config, section), key)]
 
 
 def describe(config: Config) -> dict[str, dict[str, str]]:

@@ -24,6 +24,17 @@ class ConfigError(MoosicError):
     user_message = "The bot's configuration is invalid."
 
 
+class PlatformUnreachable(MoosicError):
+    """A chat platform stayed unreachable through the start-up retries.
+
+    Exit status 1 (not 2 like other operator errors): a service manager should start the bot
+    again later, unlike after a configuration error.
+    """
+
+    user_message = "The chat platform could not be reached."
+    exit_code = 1
+
+
 class DataError(MoosicError):
     """An input data file (CSV, dataset) is missing or malformed."""
 
@@ -113,6 +124,13 @@ class SpotifyNotConfigured(SpotifyFeatureUnavailable):
         "This bot has no Spotify app set up, so it can't read Spotify. Send me an exported "
         "playlist CSV instead (for example from exportify.app)."
     )
+
+
+class SpotifyLinkingUnavailable(SpotifyNotConfigured):
+    """The operator's Spotify set-up is unusable (logged at start-up); users get CSV import."""
+
+    user_message = ("Spotify linking isn't available on this bot; send me a playlist CSV "
+                    "instead (for example an export from exportify.app).")
 
 
 class SpotifyNotAllowed(SpotifyFeatureUnavailable):

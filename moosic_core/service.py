@@ -20,6 +20,7 @@ from moosic_core.admission import AdmissionControl, Cost
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
 from moosic_core.errors import ConsentRequired
+from moosic_core.metrics import Metrics, StepTimer
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
@@ -40,7 +41,7 @@ FACE_CONSENT = "face_analysis"
 class FaceReader(Protocol):
     """Reads the faces in a photo (bytes in memory), largest first."""
 
-    def read(self, image: bytes) -> list[FaceReading]: ...
+    def read(self, image: bytes, timer: StepTimer) -> list[FaceReading]: ...
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class MoosicService:
     """Holds the models, the catalog and the store; safe for many concurrent chats."""
 
     def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, store: Store,
-                 models: SongModels | None = None) -> None:
+                 models: SongModels | None = None, metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics or Metrics()
         self.catalog = catalog
         self.ranker = Ranker(catalog)
         self.group_ranker = GroupRanker(self.ranker)
@@ -109,7 +111,8 @@ class MoosicService:
         """The mood of the largest face in a photo (all faces are in ``faces``)."""
         if not await self.has_consent(user):
             raise ConsentRequired()
-        faces = await self.run_cpu(self.faces.read, image, cost="expensive")
+        self.metrics.request("photo")
+        faces = await self.run_cpu(self.faces.read, image, self.metrics.time, cost="expensive")
         main = faces[0]
         return MoodReading(mood_score=main.mood_score, energy=main.arousal, source="face",
                            faces=tuple(faces))
@@ -122,6 +125,7 @@ class MoosicService:
     async def recommend(self, user: UserRef, mood: MoodReading, mode: Mode = "match",
                         n: int | None = None) -> Suggestions:
         """A ranked list for ``user``; repeated calls give new songs ("more")."""
+        self.metrics.request("recommend")
         n = n or self.config.service.recommendations
         profile = await self.taste.profile(user)
         feedback = await self.store.feedback(user)
@@ -134,7 +138,7 @@ class MoosicService:
             taste=dict(profile.genres) if profile else {},
             exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
         )
-        items = await self.run_cpu(self.ranker.rank, request)
+        items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
         await self.store.add_recommendations(user, [r.track.track_id for r in items])
         hints = []
         if profile is None:
@@ -153,6 +157,7 @@ class MoosicService:
         ``members`` are (user, name shown to the group); ``readings`` every mood given in the
         round. Songs a member already has or disliked are left out.
         """
+        self.metrics.request("group")
         n = n or self.config.service.recommendations
         group: list[GroupMember] = []
         exclude: set[str] = set()
@@ -164,8 +169,8 @@ class MoosicService:
                 exclude |= profile.known_track_ids
             group.append(GroupMember(name, dict(profile.genres) if profile else {}))
         mood = group_mood(readings)
-        return await self.run_cpu(self.group_ranker.rank, group, mood, mode, n,
-                                  frozenset(exclude))
+        return await self.run_cpu(self.metrics.timed("group_rank", self.group_ranker.rank),
+                                  group, mood, mode, n, frozenset(exclude))
 
     async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
         """Record a thumbs up (+1) or down (-1) for a recommended track."""
@@ -178,16 +183,19 @@ class MoosicService:
         return await self.taste.profile(user)
 
     async def link_spotify_user(self, user: UserRef, text: str) -> str:
+        self.metrics.request("spotify_link")
         return await self.taste.link_spotify_user(user, text)
 
     async def start_spotify_sign_in(self, user: UserRef) -> str:
         """The Spotify authorisation URL for this user (OAuth code flow with PKCE)."""
+        self.metrics.request("spotify_link")
         return await self.taste.start_oauth(user)
 
     async def complete_spotify_sign_in(self, user: UserRef, redirect_url: str) -> str:
         return await self.taste.complete_oauth(user, redirect_url)
 
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
+        self.metrics.request("playlist")
         return await self.taste.import_playlist(user, data, filename)
 
     async def unlink(self, user: UserRef) -> bool:

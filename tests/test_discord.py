@@ -25,6 +25,7 @@ from bot.frontends import ConsoleFrontEnd, serve
 from bot.replies import FILE_TOO_LARGE
 from moosic_core import PROJECT_ROOT
 from moosic_core.config import DiscordConfig
+from moosic_core.errors import ConfigError
 from tests.fakes.discord import EPHEMERAL, GUILD_ID, FakeDiscord, Recorded
 
 TOKEN = "bot-token-that-must-never-be-logged"
@@ -390,7 +391,8 @@ async def test_moosic_bot_discord_serves_and_stops_on_sigterm(fake, tmp_path) ->
 async def test_a_rejected_token_fails_start_cleanly(service, fake) -> None:
     front = _front(Conversation(service), fake)
     fake.reject_token = True
-    with pytest.raises(discord.LoginFailure):
-        await front.start()
+    with pytest.raises(ConfigError, match=r"refused the bot token.*discord\.token") as raised:
+        await front.start()  # at once: a refused token is not retried
+    assert TOKEN not in str(raised.value)
     assert front.client.is_closed()
     assert not any(r.path.endswith("/commands") for r in fake.requests)

@@ -14,11 +14,11 @@ from cryptography.fernet import Fernet
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config, load_config
 from moosic_core.errors import (
-    ConfigError,
     EmptyLibrary,
     OAuthFailed,
     SpotifyAuthExpired,
     SpotifyFeatureUnavailable,
+    SpotifyLinkingUnavailable,
     SpotifyNotConfigured,
     SpotifyUserNotFound,
 )
@@ -293,8 +293,11 @@ async def test_oauth_needs_a_key_and_an_app(music: FakeSpotify, catalog: Catalog
                                             tmp_path: Path) -> None:
     config = make_config(music, tmp_path, MOOSIC_SECURITY_TOKEN_KEY="")
     async with Store(config.paths.database) as store:
-        with pytest.raises(ConfigError, match="token_key"):
+        # the operator learns it at start-up (config_check); the user gets user words
+        with pytest.raises(SpotifyLinkingUnavailable, match="playlist CSV") as raised:
             await TasteService(config, store, catalog).start_oauth(ALICE)
+        assert "token_key" not in raised.value.user_message
+        assert raised.value.detail == "security.token_key"
         bare = load_config(env={"MOOSIC_PATHS_DATABASE": str(tmp_path / "x.sqlite3")})
         plain = TasteService(bare, store, catalog)
         with pytest.raises(SpotifyNotConfigured, match="playlist CSV"):

@@ -22,11 +22,13 @@ import spotipy
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
+from moosic_core.config_check import spotify_problems
 from moosic_core.crypto import TokenCipher
 from moosic_core.errors import (
     EmptyLibrary,
     OAuthFailed,
     SpotifyFeatureUnavailable,
+    SpotifyLinkingUnavailable,
     SpotifyNotConfigured,
     SpotifyUnavailable,
 )
@@ -98,6 +100,8 @@ class TasteService:
         self._run_cpu: RunCpu = run_cpu or _in_thread
         self._clock = clock
         self._cipher: TokenCipher | None = None
+        #: Operator mistakes in the Spotify set-up (logged at start-up): linking is off.
+        self.spotify_problems = spotify_problems(config)
         self._user_locks: dict[UserRef, asyncio.Lock] = {}
         self._profiles: OrderedDict[UserRef, tuple[tuple[str, float], TasteProfile]] = \
             OrderedDict()
@@ -105,17 +109,26 @@ class TasteService:
     # --- what this bot can do ------------------------------------------------------------
     @property
     def cipher(self) -> TokenCipher:
-        """The token cipher; :class:`ConfigError` if OAuth is used without a key."""
+        """The token cipher; :class:`SpotifyLinkingUnavailable` when the set-up is unusable."""
+        self._check_spotify_usable()
         if self._cipher is None:
             self._cipher = TokenCipher.from_config(self.config)
         return self._cipher
 
+    def _check_spotify_usable(self) -> None:
+        """Raise the user's answer when the operator's Spotify set-up is unusable."""
+        if self.spotify_problems:
+            raise SpotifyLinkingUnavailable(detail="; ".join(p.key for p in
+                                                             self.spotify_problems))
+
     def capabilities(self) -> dict[str, bool]:
         """Which link modes the configured app supports (as far as known so far)."""
+        usable = not self.spotify_problems
         return {"playlist_csv": True,
-                "spotify_user": self.spotify.has_secret
+                "spotify_user": usable and self.spotify.has_secret
                 and USER_PLAYLISTS not in self.spotify.unavailable,
-                "spotify_oauth": self.spotify.configured and bool(self.config.security.token_key)}
+                "spotify_oauth": usable and self.spotify.configured
+                and bool(self.config.security.token_key)}
 
     def link_help(self) -> str:
         caps = self.capabilities()
@@ -155,6 +168,7 @@ class TasteService:
     # --- link by user ID (client credentials; apps with the old access) -----------------
     async def link_spotify_user(self, user: UserRef, text: str) -> str:
         """``/link spotify <user id | profile URL | spotify:user: URI>``; returns the reply."""
+        self._check_spotify_usable()
         spotify_id = parse_user_ref(text)
         if not self.spotify.has_secret:
             if self.spotify.configured:
@@ -179,6 +193,7 @@ class TasteService:
     # --- OAuth (authorization code + PKCE) -----------------------------------------------
     async def start_oauth(self, user: UserRef) -> str:
         """A Spotify authorization URL for this user (state and verifier kept in the store)."""
+        self._check_spotify_usable()
         if not self.spotify.configured:
             raise SpotifyNotConfigured()
         cipher = self.cipher
@@ -204,6 +219,7 @@ class TasteService:
 
     async def _complete(self, user: UserRef | None, code: str | None, state: str | None,
                         error: str | None) -> tuple[UserRef, str]:
+        self._check_spotify_usable()
         if error:
             if state:
                 await self.store.pop_oauth_state(state)
