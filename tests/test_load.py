@@ -17,6 +17,7 @@ from bot.telegram import TelegramBot
 from moosic_core.admission import AdmissionControl
 from moosic_core.config import TelegramConfig
 from moosic_core.errors import Busy
+from moosic_core.metrics import StepTimer
 from moosic_core.types import FaceReading, UserRef
 from tests.fakes.telegram import FakeTelegram, private_chat, user
 
@@ -27,7 +28,7 @@ SELFIE_S = 1.0
 class SlowFaces:
     """A face reader that takes a known time per photo (the expensive work, made exact)."""
 
-    def read(self, image: bytes) -> list[FaceReading]:
+    def read(self, image: bytes, timer: StepTimer) -> list[FaceReading]:
         time.sleep(SELFIE_S)
         return [FaceReading(box=(0, 0, 10, 10), mood_score=0.8, arousal=0.5)]
 
