@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
-from moosic_core.errors import Busy, ConsentRequired
+from moosic_core.errors import Busy, ConsentRequired, UnknownTrack
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.songs.models import SongModels
-from moosic_core.store import Store
+from moosic_core.store import Link, Store
+from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.service import TasteService
-from moosic_core.types import FaceReading, MoodReading, Recommendation, TasteProfile, UserRef
+from moosic_core.types import (
+    FaceReading,
+    MoodReading,
+    Recommendation,
+    TasteProfile,
+    Track,
+    UserRef,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -153,11 +161,16 @@ class MoosicService:
         return await self.run_cpu(self.group_ranker.rank, group, mood, mode, n,
                                   frozenset(exclude))
 
-    async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
-        """Record a thumbs up (+1) or down (-1) for a recommended track."""
-        if self.catalog.row_of(track_id) is None:
-            raise ValueError(f"unknown track {track_id}")
+    async def feedback(self, user: UserRef, track_id: str, value: int) -> Track:
+        """Record a thumbs up (+1) or down (-1) for a catalog track; returns the track.
+
+        Raises :class:`UnknownTrack` (a user message) for an id the catalog doesn't have.
+        """
+        row = self.catalog.row_of(track_id)
+        if row is None:
+            raise UnknownTrack(detail=track_id)
         await self.store.add_feedback(user, track_id, 1 if value > 0 else -1)
+        return self.catalog.track(row)
 
     # --- taste: Spotify links and playlist files -------------------------------------------
     async def taste_profile(self, user: UserRef) -> TasteProfile | None:
@@ -176,8 +189,13 @@ class MoosicService:
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
         return await self.taste.import_playlist(user, data, filename)
 
-    async def unlink(self, user: UserRef) -> bool:
-        return await self.taste.unlink(user)
+    async def unlink(self, user: UserRef, kinds: Collection[str] = LINK_KINDS) -> Link | None:
+        """Remove the user's taste source if it is of one of ``kinds``; the link removed."""
+        return await self.taste.unlink(user, kinds)
+
+    async def taste_link(self, user: UserRef) -> Link | None:
+        """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
+        return await self.taste.link(user)
 
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""

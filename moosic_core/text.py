@@ -37,3 +37,9 @@ def normalize_title(title: str) -> str:
 def split_artists(artists: str, separators: str = ";") -> list[str]:
     """Split a multi-artist field (``"A;B"``) into trimmed names."""
     return [a.strip() for a in re.split(f"[{re.escape(separators)}]", artists) if a.strip()]
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``count(1, "track")`` -> ``"1 track"``,
+    ``count(3, "person", "people")`` -> ``"3 people"``."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
