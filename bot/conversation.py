@@ -287,8 +287,11 @@ class Conversation:
             return Reply(replies.HELP)
         if name == "agree":
             return await self._button(user, "consent:yes", where)
-        if name in {"yes", "no"} and self._open_question(user):
-            return await self._button(user, f"{self._open_question(user)}:{name}", where)
+        if name in {"yes", "no"}:
+            question = self._open_question(user)
+            if question is None:
+                return Reply("There's no question waiting for your answer right now.")
+            return await self._button(user, f"{question}:{name}", where)
         if name in {"like", "dislike"}:
             return await self._rate_by_number(user, name == "like", arg)
         if name == "mood":

@@ -135,8 +135,8 @@ class MoosicService:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
                          "and I'll pick from the genres you love.")
         if mode == "match" and mood.mood_score < SAD_THRESHOLD:
-            hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
-                         "and get happier step by step.")
+            hints.append("Want to feel better? Try \"lift my mood\" (/lift): songs that start "
+                         "where you are and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
 
     async def recommend_group(self, members: Sequence[tuple[UserRef, str]],

@@ -90,3 +90,10 @@ async def test_a_typed_answer_expires_but_the_buttons_do_not(chat, tmp_path, sel
     now[0] += 3600  # an hour later "yes" is no longer an answer to that question
     assert "path to a selfie" in await chat.send("yes")
     assert (await chat.send("/press consent:yes")).startswith("You look")
+
+
+async def test_yes_and_no_commands_answer_the_open_question(chat) -> None:
+    assert "no question waiting" in await chat.send("/yes")
+    assert "Are you sure?" in await chat.send("/forget")
+    assert "Nothing was deleted" in await chat.send("/no")
+    assert "no question waiting" in await chat.send("/no")
