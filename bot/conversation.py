@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot import replies
+from bot.answers import JOIN_PHRASES, words_of, yes_or_no
 from moosic_core.errors import MoosicError
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.service import MoosicService, Suggestions
-from moosic_core.store import Link
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
-from moosic_core.types import MoodReading, Track, UserRef
+from moosic_core.types import MoodReading, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -101,54 +100,6 @@ PHOTO_WINDOW_S = 60.0
 
 #: A yes/no question waits this long for a typed answer (its buttons work for ever).
 QUESTION_TTL_S = 600.0
-YES_WORDS = frozenset({"yes", "y", "yeah", "yep", "yup", "ya", "yea", "yah", "yass", "sure",
-                       "ok", "okay", "okey", "k", "kk", "agree", "agreed", "alright",
-                       "allright", "fine", "course", "absolutely", "definitely", "certainly",
-                       "confirm", "confirmed", "go", "ahead", "do", "it", "si", "oui", "ja",
-                       "👍", "✅", "👌", "✔", "☑", "🆗", "🙆"})
-NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "cancel", "dont", "never", "stop",
-                      "not", "now", "nevermind", "mind", "non", "nein", "👎", "❌", "🚫", "✖",
-                      "🙅", "⛔"})
-#: Words that go with either answer: "yes please", "no thank you".
-POLITE_WORDS = frozenset({"please", "pls", "plz", "thanks", "thank", "thx", "ty", "you", "of",
-                          "i", "👋", "🙂", "😊"})
-_WEAK_YES = frozenset({"go", "ahead", "do", "it", "course"})  # only in these phrases:
-_YES_PHRASES = frozenset({"go ahead", "do it", "course", "go"})
-_WEAK_NO = frozenset({"now", "mind"})
-_ANSWER_TOKEN = re.compile(r"[a-z']+|[^\sa-z'.,!?;:()\-]")
-_EMOJI_MODIFIERS = re.compile("[\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
-
-
-#: What people type to join an open group round (its button says "🙋 I'm in").
-JOIN_PHRASES = frozenset({"im in", "i am in", "in", "me too", "count me in", "join", "🙋",
-                          "im in 🙋", "🙋 im in", "me", "same"})
-
-
-def _words(text: str) -> str:
-    cleaned = _EMOJI_MODIFIERS.sub("", text).casefold().replace("’", "'").replace("'", "")
-    return " ".join(_ANSWER_TOKEN.findall(cleaned))
-
-
-def yes_or_no(text: str) -> bool | None:
-    """A typed answer to a yes/no question: True, False, or None when it is neither.
-
-    Words, case, punctuation and emoji (👍/👎, skin tones too) count: "Yes!", "ok sure",
-    "nope", "no thanks", "👎🏽". A message with other words ("no idea what this is") is not an
-    answer.
-    """
-    cleaned = _EMOJI_MODIFIERS.sub("", text).casefold().replace("’", "'")
-    tokens = [t.replace("'", "") for t in _ANSWER_TOKEN.findall(cleaned)]
-    tokens = [t for t in tokens if t]
-    meaningful = [t for t in tokens if t not in POLITE_WORDS]
-    if not meaningful:
-        return None
-    phrase = " ".join(meaningful)
-    if all(t in YES_WORDS for t in meaningful) and (
-            any(t not in _WEAK_YES for t in meaningful) or phrase in _YES_PHRASES):
-        return True
-    if all(t in NO_WORDS for t in meaningful) and any(t not in _WEAK_NO for t in meaningful):
-        return False
-    return None
 
 #: Posts a reply to a chat on its own (a group round closed by its timer): (chat id, reply).
 Notify = Callable[[str, Reply], Awaitable[None]]
@@ -179,25 +130,6 @@ UNLINK_KINDS: dict[str, tuple[str, ...]] = {
 }
 UNLINK_NAMES = {"spotify": "Spotify account", "playlist": "playlist", "csv": "playlist",
                 "all": "music", "everything": "music"}
-
-
-def rating_text(track: Track, like: bool) -> str:
-    """The confirmation of a 👍/👎, naming the song."""
-    song = f"{track.name} — {', '.join(track.artists)}"
-    return (f"👍 noted: {song}. More like that." if like
-            else f"👎 noted: {song}. I won't suggest it again.")
-
-
-def remaining_text(link: Link | None) -> str:
-    """What the user's taste comes from now, after an /unlink."""
-    if link is None:
-        return ("I don't know your taste now; your 👍/👎 and history stay (/forget deletes "
-                "everything). Use /link spotify or send a playlist CSV to add it again.")
-    if link.kind == "playlist_csv":
-        name = link.source_name or "your playlist"
-        return (f"Your taste still comes from {name} (/unlink playlist drops it); your 👍/👎 "
-                "and history stay.")
-    return "Your taste still comes from your Spotify account (/unlink removes it)."
 
 
 class Conversation:
@@ -259,7 +191,7 @@ class Conversation:
         if question is not None and answer is not None:
             return await self.button(user, f"{question}:{'yes' if answer else 'no'}", where)
         if where is not None and self.groups.get(where.chat_of(user)) is not None \
-                and _words(text) in JOIN_PHRASES:  # the round's "I'm in", typed
+                and words_of(text) in JOIN_PHRASES:  # the round's "I'm in", typed
             return await self._safely(self._group_command(user, "join", where))
         if "code=" in text and "state=" in text:
             return await self._safely(self._complete_link(user, text))
@@ -433,7 +365,7 @@ class Conversation:
     # --- feedback --------------------------------------------------------------------------
     async def _rate(self, user: UserRef, track_id: str, like: bool) -> Reply:
         track = await self.service.feedback(user, track_id, 1 if like else -1)
-        return Reply(rating_text(track, like), private=True)
+        return Reply(replies.rating_text(track, like), private=True)
 
     async def _rate_by_number(self, user: UserRef, like: bool, arg: str) -> Reply:
         """``/like N`` and ``/dislike N``: rate song N (1-based) of the user's last list."""
@@ -470,7 +402,7 @@ class Conversation:
                     + " and the taste I read from it.")
         else:
             text = "Unlinked Spotify: I've deleted your Spotify tokens and the taste I read there."
-        return Reply(f"{text} {remaining_text(remaining)}", private=True)
+        return Reply(f"{text} {replies.remaining_text(remaining)}", private=True)
 
     async def _link(self, user: UserRef, arg: str) -> Reply:
         words = arg.split(maxsplit=1)

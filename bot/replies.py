@@ -6,8 +6,9 @@ from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.service import Suggestions
+from moosic_core.store import Link
 from moosic_core.text import count
-from moosic_core.types import MoodReading, Recommendation, TasteProfile
+from moosic_core.types import MoodReading, Recommendation, TasteProfile, Track
 
 #: The name the console gives its one user; texts then speak to them ("You're in").
 YOU = "you"
@@ -108,6 +109,25 @@ def taste_text(profile: TasteProfile | None) -> str:
     return (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
             f"{count(profile.tracks_total, 'track')} ({profile.coverage:.0%}) from "
             f"{count(len(profile.artists), 'artist')}.")
+
+
+def rating_text(track: Track, like: bool) -> str:
+    """The confirmation of a 👍/👎, naming the song."""
+    song = f"{track.name} — {', '.join(track.artists)}"
+    return (f"👍 noted: {song}. More like that." if like
+            else f"👎 noted: {song}. I won't suggest it again.")
+
+
+def remaining_text(link: Link | None) -> str:
+    """What the user's taste comes from now, after an /unlink."""
+    if link is None:
+        return ("I don't know your taste now; your 👍/👎 and history stay (/forget deletes "
+                "everything). Use /link spotify or send a playlist CSV to add it again.")
+    if link.kind == "playlist_csv":
+        name = link.source_name or "your playlist"
+        return (f"Your taste still comes from {name} (/unlink playlist drops it); your 👍/👎 "
+                "and history stay.")
+    return "Your taste still comes from your Spotify account (/unlink removes it)."
 
 
 #: Chat platforms let bots download files up to 20 MB; adapters check before reading bytes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.conversation import yes_or_no
+from bot.answers import yes_or_no
 from moosic_core.recommend.moods import EMOJI, LEXICON, SYNONYMS, BadMood, parse_mood
 
 

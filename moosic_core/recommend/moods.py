@@ -26,6 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from moosic_core.errors import MoosicError
+from moosic_core.text import without_emoji_modifiers
 from moosic_core.types import MoodReading
 
 #: NRC VAD v1 (Mohammad 2018): word -> (valence, arousal), values as published (0..1).
@@ -93,6 +94,10 @@ SYNONYMS: dict[str, str] = {
     "anger": "angry", "happiness": "happy", "sadness": "sad", "stress": "stressed",
     "fear": "afraid", "excitement": "excited", "boredom": "bored", "angery": "angry",
     "burnedout": "exhausted", "burntout": "exhausted", "stressedout": "stressed",
+    "bad": "unhappy", "awful": "unhappy", "terrible": "unhappy", "horrible": "unhappy",
+    "lousy": "unhappy", "crappy": "unhappy", "well": "fine", "overwhelmed": "stressed",
+    "motivated": "energetic", "hyper": "excited", "romantic": "love", "partying": "festive",
+    "party": "festive", "lazy": "drowsy", "nostalgia": "homesick",
 }
 
 #: Emoji -> the word for the feeling their Unicode CLDR short name describes.
@@ -136,7 +141,6 @@ PHRASES = {"fed up": "fedup", "burned out": "burnedout", "burnt out": "burntout"
            "stressed out": "stressedout", "worn out": "worn", "easy going": "easygoing"}
 _SHOWN = {joined: phrase for phrase, joined in PHRASES.items()}
 _WORD = re.compile(r"[a-z']+|\S")
-_EMOJI_PARTS = re.compile("[\ufe0f\u200d\U0001F3FB-\U0001F3FF]")  # variation, joiner, skin
 _TYPO_CUTOFF = 0.8
 MAX_LABEL = 40
 
@@ -187,7 +191,7 @@ def _canonical(token: str) -> str | None:
 
 
 def _tokens(text: str) -> list[str]:
-    cleaned = _EMOJI_PARTS.sub("", unicodedata.normalize("NFC", text)).lower()
+    cleaned = without_emoji_modifiers(unicodedata.normalize("NFC", text)).lower()
     cleaned = cleaned.replace("’", "'").replace("n't", " nt").replace("-", " ")
     for phrase, joined in PHRASES.items():
         cleaned = cleaned.replace(phrase, joined)
