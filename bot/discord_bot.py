@@ -27,6 +27,7 @@ from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig, StartupConfig
 from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.recommend.ranking import can_lift
 from moosic_core.types import UserRef
 
 log = logging.getLogger(__name__)
@@ -100,13 +101,13 @@ def reply_embed(reply: Reply) -> discord.Embed:
             embed.url = reply.link_url
             embed.set_footer(text="On Discord, paste that address with /link spotify address:…")
         return embed
-    headline = replies.suggestions_text(s, with_links=False).splitlines()[0]
+    headline = replies.mood_headline(s)
     lines: list[str] = []
     if not s.items:
         lines.append("I couldn't find new songs for that right now.")
     for i, rec in enumerate(s.items, 1):
         t = rec.track
-        why = "; ".join(r.text for r in rec.reasons[:2])
+        why = replies.song_why(rec, steps=can_lift(s.mood.mood_score))
         artists = discord.utils.escape_markdown(", ".join(t.artists))
         genre = t.genres[0] if t.genres else ""
         lines.append(f"**{i}. {_link_text(t.name, t.url)}** — {artists} · *{genre}*\n-# {why}")
@@ -332,9 +333,11 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
     async def group(interaction: discord.Interaction[Any], action: str = "") -> None:
         await _bot(interaction).run_command(interaction, "group", action)
 
-    @app_commands.command(name="unlink", description="Disconnect Spotify and drop your taste")
-    async def unlink(interaction: discord.Interaction[Any]) -> None:
-        await _bot(interaction).run_command(interaction, "unlink", private=True)
+    @app_commands.command(name="unlink", description="Disconnect Spotify (what: playlist or all "
+                                                     "to drop your playlist too)")
+    @app_commands.describe(what="spotify (the default), playlist, or all")
+    async def unlink(interaction: discord.Interaction[Any], what: str = "") -> None:
+        await _bot(interaction).run_command(interaction, "unlink", what, private=True)
 
     @app_commands.command(name="taste", description="What I know about your listening")
     async def taste(interaction: discord.Interaction[Any]) -> None:

@@ -41,13 +41,24 @@ class FrontEnd(Protocol):
 
 
 async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = None) -> None:
-    """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives."""
+    """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives.
+
+    The first Ctrl-C (or SIGTERM) stops everything in order; a second one while that is still
+    going on interrupts it (the default handler is back, so it raises KeyboardInterrupt).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        stop.set()
+        if sig in handled:
+            handled.remove(sig)
+            loop.remove_signal_handler(sig)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
             pass

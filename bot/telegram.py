@@ -257,7 +257,8 @@ class TelegramBot:
                 not self._mentions_or_replies_to_bot(message, context.bot):
             return  # group chatter that isn't for us
         text = message.text.replace(f"@{context.bot.username}", "").strip()
-        reply = await self.conversation.text(user_of(update), text) or Reply(HINT)
+        reply = await self.conversation.text(user_of(update), text, where_of(update)) \
+            or Reply(HINT)
         await self.deliver(context.bot, message, reply)
 
     async def on_unsupported(self, update: Update,

@@ -168,3 +168,9 @@ class ConsentRequired(MoosicError):
         "Before I read the mood on a photo I need your OK: the photo is analysed in memory only "
         "and never stored. Reply /agree to continue."
     )
+
+
+class UnknownTrack(MoosicError):
+    """A 👍/👎 for a track id the catalog doesn't have (an old button, a rebuilt catalog)."""
+
+    user_message = "I don't know that song any more. Ask me for a new list (/more)."

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -19,15 +19,23 @@ from typing import Protocol, TypeVar
 from moosic_core.admission import AdmissionControl, Cost
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
-from moosic_core.errors import ConsentRequired
+from moosic_core.errors import ConsentRequired, UnknownTrack
 from moosic_core.metrics import Metrics, StepTimer
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.songs.models import SongModels
-from moosic_core.store import Store
+from moosic_core.store import Link, Store
+from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.service import TasteService
-from moosic_core.types import FaceReading, MoodReading, Recommendation, TasteProfile, UserRef
+from moosic_core.types import (
+    FaceReading,
+    MoodReading,
+    Recommendation,
+    TasteProfile,
+    Track,
+    UserRef,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -145,8 +153,8 @@ class MoosicService:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
                          "and I'll pick from the genres you love.")
         if mode == "match" and mood.mood_score < SAD_THRESHOLD:
-            hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
-                         "and get happier step by step.")
+            hints.append("Want to feel better? Try \"lift my mood\" (/lift): songs that start "
+                         "where you are and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
 
     async def recommend_group(self, members: Sequence[tuple[UserRef, str]],
@@ -172,11 +180,16 @@ class MoosicService:
         return await self.run_cpu(self.metrics.timed("group_rank", self.group_ranker.rank),
                                   group, mood, mode, n, frozenset(exclude))
 
-    async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
-        """Record a thumbs up (+1) or down (-1) for a recommended track."""
-        if self.catalog.row_of(track_id) is None:
-            raise ValueError(f"unknown track {track_id}")
+    async def feedback(self, user: UserRef, track_id: str, value: int) -> Track:
+        """Record a thumbs up (+1) or down (-1) for a catalog track; returns the track.
+
+        Raises :class:`UnknownTrack` (a user message) for an id the catalog doesn't have.
+        """
+        row = self.catalog.row_of(track_id)
+        if row is None:
+            raise UnknownTrack(detail=track_id)
         await self.store.add_feedback(user, track_id, 1 if value > 0 else -1)
+        return self.catalog.track(row)
 
     # --- taste: Spotify links and playlist files -------------------------------------------
     async def taste_profile(self, user: UserRef) -> TasteProfile | None:
@@ -198,8 +211,13 @@ class MoosicService:
         self.metrics.request("playlist")
         return await self.taste.import_playlist(user, data, filename)
 
-    async def unlink(self, user: UserRef) -> bool:
-        return await self.taste.unlink(user)
+    async def unlink(self, user: UserRef, kinds: Collection[str] = LINK_KINDS) -> Link | None:
+        """Remove the user's taste source if it is of one of ``kinds``; the link removed."""
+        return await self.taste.unlink(user, kinds)
+
+    async def taste_link(self, user: UserRef) -> Link | None:
+        """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
+        return await self.taste.link(user)
 
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""

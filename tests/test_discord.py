@@ -151,7 +151,7 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     answer = await ask(fake, _mood(fake, "happy"))
     assert answer.callback.body["type"] == 5 and answer.callback.flags == 0  # public thinking
     assert not answer.ephemeral
-    assert answer.embed["title"].startswith("Songs for a happy mood")
+    assert answer.embed["title"].startswith("Songs for feeling happy")
     assert answer.embed["description"].count("](https://open.spotify.com/track/") == 10
     rows = answer.message["components"]
     assert len(rows) <= 5 and all(len(r["components"]) <= 5 for r in rows)
@@ -163,7 +163,7 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     first_like = next(i for i in ids if i.startswith("fb:+:"))
     liked = await ask(fake, fake.press(first_like, answer.followups[0], user_id=ANN))
     assert liked.callback.body == {"type": 6}  # deferred update, no "thinking" message
-    assert liked.ephemeral and "Noted" in liked.text
+    assert liked.ephemeral and "noted:" in liked.text
 
     more = await ask(fake, fake.press("more", answer.followups[0], user_id=ANN))
     assert not more.ephemeral
@@ -171,8 +171,12 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     assert new_ids and not new_ids & set(ids)  # new songs, not the same list again
 
     lifted = await ask(fake, fake.press("mode:lift", answer.followups[0], user_id=ANN))
+    assert "nothing to lift" in lifted.text  # happy already
+    sad = await ask(fake, _mood(fake, "sad"))
+    lifted = await ask(fake, fake.press("mode:lift", sad.followups[0], user_id=ANN))
     assert "Lifting your mood" in lifted.embed["title"]
     assert "mode:match" in lifted.custom_ids
+    assert "step 1 of 10" in lifted.embed["description"]
 
 
 async def test_selfie_asks_consent_then_reads_the_face(bot, fake, selfie) -> None:
@@ -269,7 +273,8 @@ async def test_personal_commands_are_ephemeral(bot, fake, config) -> None:
     taste = await ask(fake, fake.slash("taste", user_id=ANN))
     assert taste.ephemeral and "Your top genres" in taste.text
     unlink = await ask(fake, fake.slash("unlink", user_id=ANN))
-    assert unlink.ephemeral and "Unlinked" in unlink.text
+    assert unlink.ephemeral and "no Spotify account linked" in unlink.text
+    assert "still comes from liked.csv" in unlink.text  # /unlink keeps the playlist
     forget = await ask(fake, fake.slash("forget", user_id=ANN))
     assert forget.ephemeral and "Are you sure" in forget.text
     assert forget.custom_ids == ["forget:yes", "forget:no"]
@@ -336,13 +341,13 @@ async def test_discord_and_console_share_one_service_and_stop_together(
     await asyncio.wait_for(discord_front.client.wait_until_ready(), 10)
 
     answer = await ask(fake, _mood(fake, "happy"))
-    assert answer.embed["title"].startswith("Songs for a happy mood")
+    assert answer.embed["title"].startswith("Songs for feeling happy")
     stdin.lines.put("/mood sad\n")
     for _ in range(200):
-        if "Songs for a sad mood" in stdout.text:
+        if "Songs for feeling sad" in stdout.text:
             break
         await asyncio.sleep(0.05)
-    assert "Songs for a sad mood" in stdout.text
+    assert "Songs for feeling sad" in stdout.text
     assert not running.done()
 
     stdin.lines.put("")  # the console ends: both front-ends stop

@@ -72,7 +72,7 @@ async def test_sad_mood_offers_lift(service) -> None:
 
 
 async def test_bad_stated_mood(service) -> None:
-    for text in ("ecstatic-ish", "1.7", "-1"):
+    for text in ("purple monkey", "1.7", "-1", "", "👍"):
         with pytest.raises(BadMood):
             service.stated_mood(text)
 

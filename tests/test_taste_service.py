@@ -111,7 +111,7 @@ async def test_oauth_by_pasting_the_redirect(service: TasteService, music: FakeS
     message = await sign_in(service, ALICE, "alice")
     assert "Signed in to Spotify as Alice" in message
     assert "jazz" in message
-    assert "1 playlists you follow but don't own" in message  # bobsPublic: 2026 rule
+    assert "1 playlist you follow but don't own" in message  # bobsPublic: 2026 rule
     profile = await service.profile(ALICE)
     assert profile is not None
     assert profile.top_genres(1) == ["jazz"]
@@ -242,7 +242,7 @@ async def test_link_by_user_id_on_a_new_app_says_what_to_do(service: TasteServic
 async def test_link_by_user_id_on_an_old_app(service: TasteService, music: FakeSpotify) -> None:
     music.new_app = False
     message = await service.link_spotify_user(ALICE, "spotify:user:bob")
-    assert "Linked Spotify user bob: 20 tracks from 1 public playlists" in message
+    assert "Linked Spotify user bob: 20 tracks from 1 public playlist." in message
     profile = await service.profile(ALICE)
     assert profile is not None and profile.top_genres(1) == ["heavy-metal"]
     with pytest.raises(SpotifyUserNotFound):

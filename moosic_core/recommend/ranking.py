@@ -35,6 +35,8 @@ MMR_LAMBDA = 0.75
 MAX_PER_ARTIST = 2
 POOL = 400
 LIFT_GOAL = 0.85
+#: A mood this close to LIFT_GOAL is already happy: lift mode has no room to climb.
+MIN_LIFT = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class RankRequest:
     taste: dict[str, float] = field(default_factory=dict)
     exclude_ids: frozenset[str] = frozenset()
     liked_ids: tuple[str, ...] = ()
+
+
+def can_lift(mood: float) -> bool:
+    """Whether lift mode would climb at all from ``mood`` (0..1): below LIFT_GOAL - MIN_LIFT."""
+    return mood < LIFT_GOAL - MIN_LIFT
 
 
 def mood_targets(mood: float, mode: Mode, n: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
@@ -42,8 +42,10 @@ from moosic_core.spotify.library import (
     read_public_playlists,
 )
 from moosic_core.store import CachedProfile, Link, Store
+from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.csv_import import read_playlist_csv
 from moosic_core.taste.profile import ProfileBuilder, profile_from_json, profile_to_json
+from moosic_core.text import count
 from moosic_core.types import LibraryTrack, TasteProfile, UserRef
 
 log = logging.getLogger(__name__)
@@ -162,8 +164,9 @@ class TasteService:
     @staticmethod
     def _describe(profile: TasteProfile) -> str:
         top = ", ".join(profile.top_genres(3)) or "nothing yet"
-        return (f"I understood {profile.tracks_understood} of {profile.tracks_total} tracks "
-                f"({profile.coverage:.0%}). Your top genres: {top}.")
+        return (f"I understood {profile.tracks_understood} of "
+                f"{count(profile.tracks_total, 'track')} ({profile.coverage:.0%}). "
+                f"Your top genres: {top}.")
 
     # --- link by user ID (client credentials; apps with the old access) -----------------
     async def link_spotify_user(self, user: UserRef, text: str) -> str:
@@ -187,8 +190,9 @@ class TasteService:
             await self.store.set_link(user, Link(kind="spotify_user", spotify_user_id=spotify_id,
                                                  source_name=spotify_id), tracks)
             profile = await self._build(user, tracks)
-        return (f"Linked Spotify user {spotify_id}: {len(tracks)} tracks from "
-                f"{library.playlists_read} public playlists. " + self._describe(profile))
+        return (f"Linked Spotify user {spotify_id}: {count(len(tracks), 'track')} from "
+                f"{count(library.playlists_read, 'public playlist')}. "
+                + self._describe(profile))
 
     # --- OAuth (authorization code + PKCE) -----------------------------------------------
     async def start_oauth(self, user: UserRef) -> str:
@@ -263,15 +267,15 @@ class TasteService:
 
     @staticmethod
     def _describe_library(library: Library) -> str:
-        parts = [f"{n} {name}" for name, n in (("top tracks", library.sources.get("top", 0)),
-                 ("saved tracks", library.sources.get("saved", 0)),
-                 ("playlist tracks", library.sources.get("playlists", 0))) if n]
+        parts = [count(n, name) for name, n in (("top track", library.sources.get("top", 0)),
+                 ("saved track", library.sources.get("saved", 0)),
+                 ("playlist track", library.sources.get("playlists", 0))) if n]
         text = f"read {', '.join(parts) or 'no tracks'}"
         if library.playlists_skipped:
-            text += (f" ({library.playlists_skipped} playlists you follow but don't own can't be "
-                     "read by apps any more)")
+            text += (f" ({count(library.playlists_skipped, 'playlist')} you follow but don't own "
+                     "can't be read by apps any more)")
         if library.truncated:
-            text += f" (stopped at {len(library.tracks)} tracks)"
+            text += f" (stopped at {count(len(library.tracks), 'track')})"
         return text + "."
 
     async def _read_own(self, session: _OAuthSession) -> Library:
@@ -354,11 +358,21 @@ class TasteService:
         await self.store.replace_library(user, tracks)
 
     # --- unlinking and forgetting --------------------------------------------------------
-    async def unlink(self, user: UserRef) -> bool:
-        """Delete the user's link, tokens and cached library (feedback and consent stay)."""
+    async def unlink(self, user: UserRef, kinds: Collection[str] = LINK_KINDS) -> Link | None:
+        """Delete the user's link when its kind is one of ``kinds`` (``LINK_KINDS``: any), with
+        its tokens and cached library; feedback and consent stay. Returns the deleted link, or
+        None when there was none of those kinds (nothing is deleted then)."""
         async with self._lock(user):
+            link = await self.store.get_link(user)
+            if link is None or link.kind not in kinds:
+                return None
             self._profiles.pop(user, None)
-            return await self.store.delete_link(user)
+            await self.store.delete_link(user)
+            return link
+
+    async def link(self, user: UserRef) -> Link | None:
+        """The user's taste source (its kind and name), or None."""
+        return await self.store.get_link(user)
 
     async def forget(self, user: UserRef) -> dict[str, int]:
         """Delete everything stored about the user."""
