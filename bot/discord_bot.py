@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
 from typing import Any
@@ -211,6 +212,9 @@ class MoosicDiscordBot(discord.Client):
         view = reply_view(reply)
         if view is not None:
             kwargs["view"] = view
+        if reply.file is not None:  # a saved list, as an attachment
+            kwargs["file"] = discord.File(io.BytesIO(reply.file.data),
+                                          filename=reply.file.name)
         if reply.private and thinking_private is False:
             # the first follow-up would replace the public "thinking…" message
             with contextlib.suppress(discord.HTTPException):

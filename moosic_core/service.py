@@ -26,8 +26,8 @@ from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.saving import SaveResult, SongList
 from moosic_core.songs.models import SongModels
-from moosic_core.store import Link, Store
 from moosic_core.spotify.playlists import PlaylistIncomplete, SavedPlaylist
+from moosic_core.store import Link, Store
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.csv_export import csv_filename, playlist_csv
 from moosic_core.taste.service import TasteService

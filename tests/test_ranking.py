@@ -121,6 +121,7 @@ def test_a_list_never_holds_the_same_song_twice(ranker: Ranker, catalog: Catalog
     for mood in (0.15, 0.5, 0.85):
         for mode in ("match", "lift"):
             recs = ranker.rank(RankRequest(mood=mood, mode=mode, n=20, taste={genre: 1.0}))
-            keys = [(catalog.artist_keys[catalog.row_of(r.track.track_id)].split(";")[0],
-                     catalog.title_keys[catalog.row_of(r.track.track_id)]) for r in recs]
+            rows = [catalog.row_of(r.track.track_id) for r in recs]
+            keys = [(str(catalog.artist_keys[row]).split(";")[0], str(catalog.title_keys[row]))
+                    for row in rows]
             assert len(set(keys)) == len(keys), (genre, mood, mode)

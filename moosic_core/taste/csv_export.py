@@ -21,8 +21,8 @@ from moosic_core.taste.export_columns import EXPORTIFY_HEADERS
 from moosic_core.types import Track
 
 #: The columns written, in Exportify's English spelling and order.
-COLUMNS = tuple(EXPORTIFY_HEADERS[m][0] for m in ("track_uri", "track_name", "artist_names")) \
-    + ("Album Name",)
+COLUMNS = (*(EXPORTIFY_HEADERS[m][0] for m in ("track_uri", "track_name", "artist_names")),
+           "Album Name")
 IMPORT_HINT = ("To make it a Spotify playlist: open exportify.app, sign in, choose "
                "\"Import playlist\" and pick this file (the playlist takes the file's name).")
 _UNSAFE = re.compile(r"[^\w\-]+")

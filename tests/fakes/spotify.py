@@ -19,7 +19,8 @@
   and a public one ``playlist-modify-public`` in the token's scope (403 "Insufficient client
   scope" otherwise); the scope is what the sign-in asked for (``scope`` on ``/authorize``) and
   refreshing keeps it. ``api_2026=False`` answers 404 on the 2026 write endpoints (an app that
-  only has the older ones). ``add_batches`` records each add's size; ``fail_write(after, status)`` fails a later write.
+  only has the older ones). ``add_batches`` records each add's size; ``fail_write(after,
+  status)`` fails a later write.
 """
 
 from __future__ import annotations
