@@ -214,9 +214,11 @@ def saved_text(songs: SongList, result: SaveResult) -> str:
         return (f"💾 Saved \"{playlist.name}\" in your Spotify as a private playlist "
                 f"({n}): {playlist.url}")
     if playlist is not None and problem is not None:
-        return (f"I made the playlist \"{playlist.name}\" ({playlist.url}) but could add only "
-                f"{playlist.added} of the {n}: {problem.user_message} Here's the whole list as "
-                f"a file instead. {IMPORT_HINT}")
+        added = (f"could add only {playlist.added} of the {n}" if playlist.added
+                 else "couldn't add the songs")
+        return (f"I made the playlist \"{playlist.name}\" ({playlist.url}) but {added}: "
+                f"{problem.user_message} Here's the whole list as a file instead. "
+                f"{IMPORT_HINT}")
     if problem is not None:
         return (f"I couldn't save the list to your Spotify: {problem.user_message} Here it is "
                 f"as a file instead ({n}). {IMPORT_HINT}")

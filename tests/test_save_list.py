@@ -261,3 +261,29 @@ def test_cli_save_csv(moosic, config, tmp_path: Path) -> None:
     assert code == 0, err
     assert [t.track_id for t in read_playlist_csv(group_out.read_bytes())] == \
         [t["track_id"] for t in data["tracks"]]
+
+
+async def test_a_save_that_breaks_off_names_the_playlist_and_sends_the_file(
+        tg, tg_fake, music: FakeSpotify) -> None:  # noqa: F811
+    await sign_in_on_telegram(tg_fake, await say(tg_fake, "/link spotify"))
+    songs = await say(tg_fake, "/mood calm")
+    music.fail_write(after=1, status=503)  # the playlist is made, adding its songs fails
+    done = await sign_in_on_telegram(tg_fake, await press(tg_fake, save_action(songs)))
+    made, = music.playlists_of("alice")
+    assert f"I made the playlist \"Moo-Sic · calm · {TODAY}\"" in done.text
+    assert made.playlist_id in done.text and "but couldn't add the songs" in done.text
+    assert "isn't answering" in done.text
+    assert read_back(await document(tg_fake)) == listed_ids(songs)
+
+
+async def test_a_revoked_sign_in_gets_the_file_and_says_to_link_again(
+        tg, tg_fake, music: FakeSpotify) -> None:  # noqa: F811
+    await sign_in_on_telegram(tg_fake, await say(tg_fake, "/link spotify"))
+    first = await say(tg_fake, "/mood calm")
+    await sign_in_on_telegram(tg_fake, await press(tg_fake, save_action(first)))
+    music.revoke_access_tokens()
+    music.refresh.clear()  # the user removed the app in their Spotify account
+    songs = await say(tg_fake, "/mood happy")
+    reply = await press(tg_fake, save_action(songs))
+    assert "couldn't save the list to your Spotify" in reply.text and "/link spotify" in reply.text
+    assert read_back(await document(tg_fake)) == listed_ids(songs)

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from moosic_core.catalog.store import Catalog
-from moosic_core.errors import SpotifyRateLimited, SpotifyScopeMissing
+from moosic_core.errors import SpotifyNotAllowed, SpotifyRateLimited, SpotifyScopeMissing
 from moosic_core.saving import list_title
 from moosic_core.spotify.client import WRITE_SCOPE
 from moosic_core.spotify.playlists import (
@@ -123,3 +123,12 @@ async def test_a_failure_after_the_playlist_exists_says_how_far_it_got(
         await service.save_playlist(ALICE, "x", "", ids)
     assert caught.value.playlist.added == 100
     assert music.playlists_of("alice")[0].track_ids() == ids[:100]
+
+
+async def test_a_403_that_is_not_about_the_scope_says_the_app_may_not_write(
+        service: TasteService, music: FakeSpotify, catalog: Catalog) -> None:  # noqa: F811
+    await sign_in(service, "alice", write=True)
+    music.fail_write(after=0, status=403)  # e.g. a development-mode app, a user not listed
+    with pytest.raises(SpotifyNotAllowed) as caught:
+        await service.save_playlist(ALICE, "x", "", [catalog_tracks(catalog, 1)[0].track_id])
+    assert "development mode" in caught.value.user_message
