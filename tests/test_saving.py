@@ -85,6 +85,7 @@ async def test_save_makes_a_private_playlist_in_order_in_batches_of_100(
     assert made.track_ids() == [t.track_id for t in tracks]
     assert music.add_batches == [100, 100, 30]
     assert saved.added == 230 and saved.url.endswith(made.playlist_id)
+    assert WRITE_SCOPE in await service.start_oauth(ALICE)  # a new sign-in keeps the permission
     assert ("POST", "/v1/me/playlists") in music.requests
     assert ("POST", f"/v1/playlists/{made.playlist_id}/items") in music.requests
 

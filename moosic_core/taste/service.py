@@ -208,11 +208,14 @@ class TasteService:
         """A Spotify authorization URL for this user (state and verifier kept in the store).
 
         ``write``: also ask for ``playlist-modify-private`` (asked only when the user first
-        saves a list, never at the first link).
+        saves a list, never at the first link; a user who granted it is asked again for it
+        when they sign in again, so a new sign-in does not take it away).
         """
         self._check_spotify_usable()
         if not self.spotify.configured:
             raise SpotifyNotConfigured()
+        # Signing in again keeps a permission given before (it is never asked at first).
+        write = write or self.can_write(await self.store.get_link(user))
         cipher = self.cipher
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(64)
         await self.store.add_oauth_state(user, state, cipher.encrypt(verifier),
