@@ -222,6 +222,18 @@ async def test_discord_save_sends_the_list_as_an_attachment(
     assert [t.track_id for t in read_playlist_csv(data, name)] == ids
 
 
+async def test_discord_save_command_keeps_the_last_list(
+        discord_bot, discord_fake: FakeDiscord) -> None:  # noqa: F811
+    nothing = await ask(discord_fake, discord_fake.slash("save", user_id=BOB))
+    assert nothing.ephemeral and "Ask me for songs first" in nothing.text
+    songs = await ask(discord_fake, _mood(discord_fake, "happy", user=BOB))
+    ids = [c.split(":", 2)[2] for c in songs.custom_ids if c.startswith("fb:+:")]
+    saved = await ask(discord_fake, discord_fake.slash("save", {"as_file": True}, user_id=BOB))
+    assert saved.ephemeral
+    (name, data), = saved.followups[-1].files.items()
+    assert [t.track_id for t in read_playlist_csv(data, name)] == ids
+
+
 # --- console and CLI --------------------------------------------------------------------------
 async def test_console_save_writes_the_file_here_or_where_told(
         spotify_service, tmp_path: Path) -> None:

@@ -263,8 +263,8 @@ class FakeDiscord:
               guild: bool = True, sub: str | None = None,
               attachments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """A slash command (type 2); ``attachments`` maps an option name to :meth:`attachment`."""
-        opts: list[dict[str, Any]] = [{"name": k, "type": 3, "value": v}
-                                      for k, v in (options or {}).items()]
+        opts: list[dict[str, Any]] = [{"name": k, "type": 5 if isinstance(v, bool) else 3,
+                                       "value": v} for k, v in (options or {}).items()]
         resolved: dict[str, Any] = {}
         for option, att in (attachments or {}).items():
             opts.append({"name": option, "type": 11, "value": att["id"]})
