@@ -4,7 +4,9 @@ Type the same commands as in Telegram; a path to an image stands for a photo, a 
 playlist CSV for a playlist file (quoted, backslash-escaped, ``~`` and ``file://`` paths as
 terminals paste them all work); ``/like N`` and ``/dislike N`` press the 👍/👎 of song N;
 yes/no questions take a typed yes or no; buttons are shown as ``[label] (action)`` and can be
-pressed with ``/press action``. Ctrl-C, Ctrl-D (end of input) and ``/quit`` leave at once.
+pressed with ``/press action``. ``/save`` keeps the last list (the user's Spotify when signed
+in, else a CSV file written in the current folder); ``/save PATH`` writes it as CSV to PATH.
+Ctrl-C, Ctrl-D (end of input) and ``/quit`` leave at once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TextIO
 from urllib.parse import unquote, urlparse
 
 from bot import replies
-from bot.conversation import Conversation, Reply, Where
+from bot.conversation import Conversation, Reply, ReplyFile, Where
 from moosic_core.types import UserRef
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
@@ -83,22 +85,56 @@ def file_kind(name: str, head: bytes) -> str | None:
     return None
 
 
+def write_file(file: ReplyFile, target: Path | None, folder: Path) -> Path:
+    """Write a reply's file: to ``target`` (a file, or a folder to put it in), else into
+    ``folder``; a file that already exists there under its own name is never overwritten (a
+    number is added). Returns the path written; raises OSError."""
+    if target is not None and not target.is_dir():
+        target.write_bytes(file.data)
+        return target
+    where = target if target is not None else folder
+    path = where / file.name
+    stem, suffix, n = path.stem, path.suffix, 1
+    while path.exists():
+        n += 1
+        path = where / f"{stem} ({n}){suffix}"
+    path.write_bytes(file.data)
+    return path
+
+
 class ConsoleChat:
-    """One console user talking to the conversation; ``send`` returns the reply text."""
+    """One console user talking to the conversation; ``send`` returns the reply text.
+
+    Files that come with replies (a saved list) are written into ``folder`` (the current
+    directory by default) or where ``/save PATH`` says.
+    """
 
     def __init__(self, conversation: Conversation, user: UserRef | None = None,
-                 chat: str = "local", name: str = replies.YOU) -> None:
+                 chat: str = "local", name: str = replies.YOU,
+                 folder: Path | None = None) -> None:
         self.conversation = conversation
         self.user = user or UserRef("console", "local")
         self.where = Where(chat, name)
+        self.folder = folder
         self.last: Reply | None = None
+        self._save_to: Path | None = None
 
     async def send(self, line: str) -> str:
+        self._save_to = None
         reply = await self._dispatch(line.strip())
         if reply is None:
             return ""
         self.last = reply
-        return render(reply)
+        text = render(reply)
+        if reply.file is not None:
+            try:
+                path = write_file(reply.file, self._save_to, self.folder or Path.cwd())
+            except OSError as exc:
+                where = self._save_to or self.folder or Path.cwd()
+                return (f"{text}\nI couldn't write the file to {where}: "
+                        f"{exc.strerror or exc}. Try /save with another path.")
+            text += f"\nSaved to {path.resolve()}"
+        return text
 
     async def _dispatch(self, line: str) -> Reply | None:
         conv, user, where = self.conversation, self.user, self.where
@@ -114,6 +150,9 @@ class ConsoleChat:
                 return Reply(replies.CONSOLE_HELP)
             if name == "press":
                 return await conv.button(user, arg.strip(), where)
+            if name == "save" and arg.strip() and arg.strip().lower() not in {"file", "csv"}:
+                self._save_to = save_path(arg)  # a path: the list as a file, there
+                return await conv.command(user, name, "file", where)
             return await conv.command(user, name, arg, where)
         return await conv.text(user, line, where) or Reply(
             "Type a path to a selfie, or a command such as /mood happy (see /help).")
@@ -137,6 +176,11 @@ class ConsoleChat:
             name = path.name if path.suffix.lower() in PLAYLIST_SUFFIXES else f"{path.name}.csv"
             return await conv.document(user, data, name, where)
         return Reply(NOT_READABLE.format(name=path.name))
+
+
+def save_path(text: str) -> Path:
+    """The path ``/save PATH`` names, written as terminals paste paths (see :func:`as_path`)."""
+    return as_path(text) or Path(text.strip()).expanduser()
 
 
 def render(reply: Reply) -> str:

@@ -12,8 +12,10 @@ import logging
 import math
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from bot import replies
 from bot.answers import JOIN_PHRASES, words_of, yes_or_no
@@ -21,7 +23,9 @@ from bot.pending_photos import PendingPhotos, dropped_text
 from moosic_core.errors import ImageRejected, MoosicError, NoFaceFound
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
+from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
+from moosic_core.saving import SongList, list_title
 from moosic_core.service import MoosicService, Suggestions
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
@@ -37,6 +41,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class ReplyFile:
+    """A file sent with a reply (a saved list as CSV): its name, bytes and a one-line caption."""
+
+    name: str
+    data: bytes
+    caption: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     """What to send back: text, rows of buttons, and the suggestions for rich rendering."""
 
@@ -45,6 +58,7 @@ class Reply:
     suggestions: Suggestions | None = None
     private: bool = False
     link_url: str | None = None
+    file: ReplyFile | None = None
 
 
 @dataclass
@@ -97,6 +111,22 @@ class RateLimiter:
         return 0.0
 
 
+def save_button(list_id: str) -> Button:
+    """The "💾 Save" button of a song list (personal or group); any member may press it."""
+    return Button("💾 Save", f"save:{list_id}")
+
+
+def with_save_button(rows: tuple[tuple[Button, ...], ...], list_id: str
+                     ) -> tuple[tuple[Button, ...], ...]:
+    """A list's buttons with "💾 Save" added to its last row (the "more" row)."""
+    if not rows:
+        return ((save_button(list_id),),)
+    return (*rows[:-1], (*rows[-1], save_button(list_id)))
+
+
+#: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
+KEPT_LISTS = 5000
+
 PHOTO_WINDOW_S = 60.0
 
 #: A yes/no question waits this long for a typed answer (its buttons work for ever).
@@ -129,6 +159,8 @@ UNLINK_KINDS: dict[str, tuple[str, ...]] = {
     "spotify": ("spotify_user", "spotify_oauth"), "playlist": ("playlist_csv",),
     "csv": ("playlist_csv",), "all": LINK_KINDS, "everything": LINK_KINDS,
 }
+#: ``/save file``: the list as a file even for a user signed in with Spotify.
+SAVE_AS_FILE = {"file", "csv"}
 UNLINK_NAMES = {"spotify": "Spotify account", "playlist": "playlist", "csv": "playlist",
                 "all": "music", "everything": "music"}
 
@@ -150,6 +182,12 @@ class Conversation:
         # Open yes/no questions per user: (kind, asked at), answered by buttons or words.
         self._asked: dict[str, tuple[str, float]] = {}
         self._clock: Callable[[], float] = time.monotonic
+        # Lists by id, for their 💾 Save buttons; each user's and each chat's latest (/save);
+        # the list a user asked to save while Spotify waits for their permission.
+        self._lists: OrderedDict[str, SongList] = OrderedDict()
+        self._latest: dict[str, tuple[int, str]] = {}
+        self._kept = 0
+        self._pending_save: dict[str, str] = {}
 
     def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open."""
@@ -251,6 +289,8 @@ class Conversation:
             return await self._link(user, arg)
         if name == "unlink":
             return await self._unlink(user, arg)
+        if name == "save":
+            return await self._save_latest(user, where, file_only=arg.lower() in SAVE_AS_FILE)
         if name == "taste":
             profile = await self.service.taste_profile(user)
             return Reply(replies.taste_text(profile), private=True)
@@ -333,6 +373,9 @@ class Conversation:
         if kind == "fb":
             sign, _, track_id = rest.partition(":")
             return await self._rate(user, track_id, sign == "+")
+        if kind == "save":
+            list_id, _, how = rest.partition(":")
+            return await self._save(user, list_id, file_only=how == "file")
         if kind == "more":
             return await self._more(user)
         if kind == "mode":
@@ -349,7 +392,7 @@ class Conversation:
         chat, word = where.chat_of(user), arg.lower()
         if word in {"done", "close", "end"}:
             result = await self.groups.close(chat)
-            return Reply(replies.group_text(result))
+            return self._group_list_reply(chat, result)
         if word == "leave":
             left = self.groups.leave(chat, user)
             return Reply(f"{where.name_of(user)} left the round." if left
@@ -373,12 +416,64 @@ class Conversation:
         if notify is None:
             log.warning("a group round closed on its timer with no way to post it")
             return
-        await notify(chat_id, Reply(replies.group_text(result)))
+        await notify(chat_id, self._group_list_reply(chat, result))
+
+    def _group_list_reply(self, chat: str, result: GroupList) -> Reply:
+        """The group's list with its "💾 Save" (for whoever presses it)."""
+        if not result.items:
+            return Reply(replies.group_text(result))
+        words = f"group · {describe_mood(result.mood.mood_score)}"
+        list_id = self._keep(SongList(list_title(words, date.today()),
+                                      tuple(r.track for r in result.items), group=True), chat)
+        return Reply(replies.group_text(result), ((save_button(list_id),),))
 
     async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
         s = await self.service.recommend(user, mood, mode)
         self._last[user.key] = _LastRequest(mood, mode, [r.track.track_id for r in s.items])
-        return Reply(replies.suggestions_text(s), suggestion_buttons(s), s)
+        buttons = suggestion_buttons(s)
+        if s.items:
+            words = describe_reading(mood) + (" · lift" if mode == "lift" else "")
+            list_id = self._keep(SongList(list_title(words, date.today()),
+                                          tuple(r.track for r in s.items)), user.key)
+            buttons = with_save_button(buttons, list_id)
+        return Reply(replies.suggestions_text(s), buttons, s)
+
+    # --- keeping lists (💾 Save, /save) ------------------------------------------------------
+    def _keep(self, songs: SongList, owner: str) -> str:
+        """Remember a list for its Save button; ``owner`` (a user's or a chat's key) finds
+        it as their latest for /save. Returns its id (short: Telegram's callback data holds
+        64 bytes)."""
+        list_id = secrets.token_urlsafe(6)
+        self._lists[list_id] = songs
+        while len(self._lists) > KEPT_LISTS:
+            self._lists.popitem(last=False)
+        self._kept += 1
+        self._latest[owner] = (self._kept, list_id)
+        return list_id
+
+    async def _save_latest(self, user: UserRef, where: Where, *, file_only: bool) -> Reply:
+        """/save: the newest of the user's own last list and this chat's last group list."""
+        candidates = [self._latest.get(user.key), self._latest.get(where.chat_of(user))]
+        found = max((c for c in candidates if c is not None), default=None)
+        if found is None:
+            return Reply(replies.NOTHING_TO_SAVE, private=True)
+        return await self._save(user, found[1], file_only=file_only)
+
+    async def _save(self, user: UserRef, list_id: str, *, file_only: bool = False) -> Reply:
+        """Save the list a button belongs to: a Spotify playlist, a sign-in that adds the
+        permission (the save completes after it), or the file."""
+        songs = self._lists.get(list_id)
+        if songs is None:
+            return Reply(replies.LIST_GONE, private=True)
+        result = await self.service.save_list(user, songs, file_only=file_only)
+        if result.sign_in_url is not None:
+            self._pending_save[user.key] = list_id
+            return Reply(replies.SAVE_SIGN_IN, ((Button("📄 Send a file instead",
+                                                        f"save:{list_id}:file"),),),
+                         private=True, link_url=result.sign_in_url)
+        file = None if result.csv is None else ReplyFile(result.filename, result.csv,
+                                                         replies.IMPORT_HINT)
+        return Reply(replies.saved_text(songs, result), private=True, file=file)
 
     async def _more(self, user: UserRef) -> Reply:
         last = self._last.get(user.key)
@@ -454,15 +549,24 @@ class Conversation:
                      link_url=url)
 
     async def _complete_link(self, user: UserRef, text: str) -> Reply:
+        """Finish a sign-in; a save that waited for it completes now."""
         message = await self.service.complete_spotify_sign_in(user, text.strip())
-        return Reply(message, private=True)
+        waiting = self._pending_save.pop(user.key, None)
+        if waiting is None:
+            return Reply(message, private=True)
+        saved = await self._save(user, waiting)
+        return replace(saved, text=f"{message}\n\n{saved.text}")
 
     async def _forget(self, user: UserRef) -> Reply:
         await self.service.forget(user)
         self._last.pop(user.key, None)
         self._pending_photo.discard(user.key)
         self._asked.pop(user.key, None)
+        self._pending_save.pop(user.key, None)
+        latest = self._latest.pop(user.key, None)
+        if latest is not None:
+            self._lists.pop(latest[1], None)
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 
-__all__ = ["Button", "Conversation", "Notify", "Reply", "Where"]
+__all__ = ["Button", "Conversation", "Notify", "Reply", "ReplyFile", "Where"]

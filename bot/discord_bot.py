@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import re
 from typing import Any
@@ -211,6 +212,9 @@ class MoosicDiscordBot(discord.Client):
         view = reply_view(reply)
         if view is not None:
             kwargs["view"] = view
+        if reply.file is not None:  # a saved list, as an attachment
+            kwargs["file"] = discord.File(io.BytesIO(reply.file.data),
+                                          filename=reply.file.name)
         if reply.private and thinking_private is False:
             # the first follow-up would replace the public "thinking…" message
             with contextlib.suppress(discord.HTTPException):
@@ -339,6 +343,13 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
     async def unlink(interaction: discord.Interaction[Any], what: str = "") -> None:
         await _bot(interaction).run_command(interaction, "unlink", what, private=True)
 
+    @app_commands.command(name="save", description="Keep your last list: a private playlist in "
+                                                   "your Spotify, or a CSV file")
+    @app_commands.describe(as_file="send the CSV file even when you signed in with Spotify")
+    async def save(interaction: discord.Interaction[Any], as_file: bool = False) -> None:
+        await _bot(interaction).run_command(interaction, "save", "file" if as_file else "",
+                                            private=True)
+
     @app_commands.command(name="taste", description="What I know about your listening")
     async def taste(interaction: discord.Interaction[Any]) -> None:
         await _bot(interaction).run_command(interaction, "taste", private=True)
@@ -353,7 +364,7 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
                                             footer=HELP_FOOTER)
 
     commands: list[app_commands.Command[Any, ..., None] | app_commands.Group] = [
-        mood, group, unlink, taste, forget, help_]
+        mood, group, unlink, taste, forget, help_, save]
     for command in commands:
         command.allowed_contexts = contexts
     return [*commands, link]

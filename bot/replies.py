@@ -5,8 +5,10 @@ from __future__ import annotations
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
+from moosic_core.saving import SaveResult, SongList
 from moosic_core.service import Suggestions
 from moosic_core.store import Link
+from moosic_core.taste.csv_export import IMPORT_HINT
 from moosic_core.text import count
 from moosic_core.types import MoodReading, Recommendation, TasteProfile, Track
 
@@ -20,6 +22,8 @@ like.
 /mood happy, /mood a bit tired, /mood 😌 or a number 0..1 — songs for how you feel (no photo)
 /more — more songs   /lift — songs that lift your mood step by step   /match — back to your mood
 /like N, /dislike N — rate song N of the last list (or press its 👍/👎)
+💾 Save under a list, or /save — keep it: a private playlist in your Spotify when you signed \
+in with Spotify, else a CSV file (/save file: always the file)
 /link spotify — sign in with Spotify so I know your taste
 /link spotify <user id or profile link> — use a public Spotify profile
 send a playlist CSV (Exportify export) — use it as your taste
@@ -36,6 +40,8 @@ Moo-Sic console chat: the same bot as on Telegram and Discord, typed here.
 a path to a photo (e.g. ~/Pictures/me.jpg; drag a file in, quotes are fine) — read your selfie
 a path to a playlist CSV (e.g. an Exportify export) — use it as your taste
 /like N, /dislike N — rate song N of the last list
+/save — keep the last list (your Spotify when signed in, else a CSV file in this folder)
+/save PATH — write the last list as a CSV file to PATH (a file or a folder)
 /more — more songs   /lift — lift your mood step by step   /match — back to your mood
 /taste — what I know about your listening   /unlink playlist — drop your playlist
 /forget — delete everything about you   /group — a group round (others can't join here)
@@ -186,3 +192,34 @@ def group_text(g: GroupList, *, with_links: bool = True) -> str:
         if with_links:
             lines.append(f"   {t.url}")
     return "\n".join(lines)
+
+
+# --- keeping a list (💾 Save, /save) ----------------------------------------------------------
+NOTHING_TO_SAVE = ("Ask me for songs first (/mood happy or a selfie), then press 💾 Save under "
+                   "the list or use /save.")
+LIST_GONE = ("I don't have that list any more (I keep recent lists only while I'm running). "
+             "Ask me again (/more or /mood) and press 💾 Save under the new list.")
+SAVE_SIGN_IN = ("To save lists in your Spotify I need one more permission: making private "
+                "playlists (I still only read your music otherwise). Open this link and approve "
+                "— I'll save the list right after. If your browser ends on a page that doesn't "
+                "load, copy its address and paste it here.")
+
+
+def saved_text(songs: SongList, result: SaveResult) -> str:
+    """What a save did, in the user's words: the playlist and its link, or the file (and why
+    Spotify didn't take the list)."""
+    n = count(len(songs.tracks), "song")
+    playlist, problem = result.playlist, result.problem
+    if playlist is not None and problem is None:
+        return (f"💾 Saved \"{playlist.name}\" in your Spotify as a private playlist "
+                f"({n}): {playlist.url}")
+    if playlist is not None and problem is not None:
+        added = (f"could add only {playlist.added} of the {n}" if playlist.added
+                 else "couldn't add the songs")
+        return (f"I made the playlist \"{playlist.name}\" ({playlist.url}) but {added}: "
+                f"{problem.user_message} Here's the whole list as a file instead. "
+                f"{IMPORT_HINT}")
+    if problem is not None:
+        return (f"I couldn't save the list to your Spotify: {problem.user_message} Here it is "
+                f"as a file instead ({n}). {IMPORT_HINT}")
+    return f"💾 Here's \"{songs.title}\" as a file ({n}). {IMPORT_HINT}"

@@ -35,6 +35,7 @@ from telegram import (
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     MessageEntity,
     PhotoSize,
@@ -88,6 +89,7 @@ COMMANDS = (
     ("more", "more songs for your last mood"),
     ("link", "link your Spotify: /link spotify [id or profile link]"),
     ("unlink", "disconnect Spotify"),
+    ("save", "keep the last list: a Spotify playlist or a file"),
     ("taste", "what I know about your listening"),
     ("forget", "delete everything I know about you"),
     ("agree", "allow me to read the mood on your selfies"),
@@ -137,6 +139,16 @@ def reply_text(reply: Reply) -> str:
     text = reply.text if not reply.link_url else f"{reply.text}\n\n{reply.link_url}"
     limit = MessageLimit.MAX_TEXT_LENGTH
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def send_reply(bot: TgBot, chat_id: int, reply: Reply,
+                     reply_to: int | None = None) -> None:
+    """The reply's text (with its buttons), then its file as a document (a saved list)."""
+    await bot.send_message(chat_id, reply_text(reply), reply_markup=keyboard(reply),
+                           reply_to_message_id=reply_to)
+    if reply.file is not None:
+        await bot.send_document(chat_id, InputFile(reply.file.data, filename=reply.file.name),
+                                caption=reply.file.caption[:MessageLimit.CAPTION_LENGTH])
 
 
 def user_of(update: Update) -> UserRef:
@@ -406,8 +418,7 @@ class TelegramBot:
                 return
             message = query.message if isinstance(query.message, Message) else None
             if message is None:
-                await context.bot.send_message(query.from_user.id, reply_text(reply),
-                                               reply_markup=keyboard(reply))
+                await send_reply(context.bot, query.from_user.id, reply)
                 return
             question = action.partition(":")[0] in {"consent", "forget"}
             if question and not (reply.private and not _is_private(message.chat)):
@@ -439,18 +450,16 @@ class TelegramBot:
                       user_id: int | None = None) -> None:
         """Send a reply where it belongs: personal replies never go to a group."""
         chat = message.chat
-        text, markup = reply_text(reply), keyboard(reply)
         if not (reply.private and not _is_private(chat)):
-            await bot.send_message(chat.id, text, reply_markup=markup,
-                                   reply_to_message_id=message.message_id
-                                   if quote and not _is_private(chat) else None)
+            await send_reply(bot, chat.id, reply, message.message_id
+                             if quote and not _is_private(chat) else None)
             return
         target = user_id if user_id is not None else \
             (message.from_user.id if message.from_user else None)
         if target is None:
             return
         try:
-            await bot.send_message(target, text, reply_markup=markup)
+            await send_reply(bot, target, reply)
         except (Forbidden, BadRequest):  # the user never opened a private chat with us
             notice = OPEN_PRIVATE_CHAT.format(username=bot.username)
         else:
@@ -460,8 +469,7 @@ class TelegramBot:
 
     async def notify(self, chat_id: str, reply: Reply) -> None:
         """Post to a chat unprompted (a group round closed by its timer)."""
-        await self.application.bot.send_message(int(chat_id), reply_text(reply),
-                                                reply_markup=keyboard(reply))
+        await send_reply(self.application.bot, int(chat_id), reply)
 
     @contextlib.asynccontextmanager
     async def working(self, bot: TgBot, chat_id: int) -> AsyncIterator[None]:

@@ -142,6 +142,14 @@ class SpotifyNotAllowed(SpotifyFeatureUnavailable):
     )
 
 
+class SpotifyScopeMissing(SpotifyFeatureUnavailable):
+    """The user's Spotify sign-in lacks a permission a feature needs (saving playlists asks for
+    ``playlist-modify-private`` only when the user first saves)."""
+
+    user_message = ("Saving to Spotify needs one more permission from you: making private "
+                    "playlists. Use /link spotify to sign in again.")
+
+
 class SpotifyAuthExpired(NotLinked):
     user_message = ("Your Spotify sign-in has expired or was revoked. "
                     "Please use /link spotify again.")

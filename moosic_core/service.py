@@ -19,14 +19,17 @@ from typing import Protocol, TypeVar
 from moosic_core.admission import AdmissionControl, Cost
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
-from moosic_core.errors import ConsentRequired, UnknownTrack
+from moosic_core.errors import ConsentRequired, MoosicError, SpotifyScopeMissing, UnknownTrack
 from moosic_core.metrics import Metrics, StepTimer
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
+from moosic_core.saving import SaveResult, SongList
 from moosic_core.songs.models import SongModels
+from moosic_core.spotify.playlists import PlaylistIncomplete, SavedPlaylist
 from moosic_core.store import Link, Store
 from moosic_core.store.store import LINK_KINDS
+from moosic_core.taste.csv_export import csv_filename, playlist_csv
 from moosic_core.taste.service import TasteService
 from moosic_core.types import (
     FaceReading,
@@ -222,3 +225,43 @@ class MoosicService:
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""
         await self.taste.forget(user)
+
+    # --- keeping a list --------------------------------------------------------------------
+    async def save_list(self, user: UserRef, songs: SongList, *,
+                        file_only: bool = False) -> SaveResult:
+        """Keep a list: a private playlist in the user's Spotify, or a CSV file.
+
+        Spotify when the user signed in with Spotify (OAuth) and ``file_only`` is False: a
+        ``sign_in_url`` comes back when the sign-in lacks ``playlist-modify-private`` (asked
+        for here, never at the first link). Everyone else, and every failed save (403, 429
+        past the retry budget, 5xx, an expired sign-in), gets the CSV with the ``problem``.
+        Never raises for Spotify trouble.
+        """
+        self.metrics.request("save")
+        link = await self.taste.link(user)
+        if file_only or link is None or link.kind != "spotify_oauth":
+            return self._as_file(songs)
+        try:
+            if not self.taste.can_write(link):
+                return SaveResult(sign_in_url=await self.taste.start_oauth(user, write=True))
+            try:
+                playlist = await self.taste.save_playlist(
+                    user, songs.title, f"Songs picked by {songs.title.split(' · ')[0]} for "
+                    "a mood.", songs.track_ids)
+            except SpotifyScopeMissing:  # the scope was taken back since the sign-in
+                return SaveResult(sign_in_url=await self.taste.start_oauth(user, write=True))
+        except PlaylistIncomplete as exc:
+            log.warning("save stopped after %d tracks: %s", exc.playlist.added, exc.detail)
+            self.metrics.answered_error(exc.cause)
+            return self._as_file(songs, problem=exc.cause, playlist=exc.playlist)
+        except MoosicError as exc:
+            log.warning("save to Spotify failed: %s (%s)", exc.kind, exc.detail)
+            self.metrics.answered_error(exc)
+            return self._as_file(songs, problem=exc)
+        return SaveResult(playlist=playlist)
+
+    @staticmethod
+    def _as_file(songs: SongList, problem: MoosicError | None = None,
+                 playlist: SavedPlaylist | None = None) -> SaveResult:
+        return SaveResult(playlist=playlist, csv=playlist_csv(songs.tracks),
+                          filename=csv_filename(songs.title), problem=problem)

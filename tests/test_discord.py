@@ -117,7 +117,7 @@ async def test_logs_in_syncs_globally_and_identifies_without_privileged_intents(
     sync, = await fake.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
     assert sync.path == "/applications/1100000000000000001/commands"  # global
     names = {c["name"]: c for c in sync.body}
-    assert set(names) == {"mood", "group", "link", "unlink", "taste", "forget", "help"}
+    assert set(names) == {"mood", "group", "link", "unlink", "taste", "forget", "help", "save"}
     assert {o["name"] for o in names["link"]["options"]} == {"spotify", "playlist"}
     assert {o["type"] for o in names["mood"]["options"]} == {3, 11}  # string, attachment
     assert all(sorted(c["contexts"]) == [0, 1] for c in sync.body)  # servers and DMs
@@ -132,7 +132,7 @@ async def test_commands_sync_to_the_test_guild_when_configured(service, fake) ->
     try:
         sync, = await fake.wait_for(lambda r: r.method == "PUT")
         assert sync.path == f"/applications/1100000000000000001/guilds/{GUILD_ID}/commands"
-        assert len(sync.body) == 7
+        assert len(sync.body) == 8
     finally:
         await front.stop()
     assert any(e["op"] == "closed" for e in fake.gateway_events)

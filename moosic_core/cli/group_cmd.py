@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from moosic_core.cli.common import CommandTree, print_json, publish_report
-from moosic_core.cli.recommend_cmd import mood_to_dict, print_tracks, tracks_to_dicts
+from moosic_core.cli.recommend_cmd import (
+    add_save_argument,
+    mood_to_dict,
+    print_tracks,
+    save_csv,
+    tracks_to_dicts,
+)
 from moosic_core.config import Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
@@ -59,6 +65,7 @@ async def _group(args: argparse.Namespace, config: Config) -> GroupList:
 
 def group_command(args: argparse.Namespace, config: Config) -> int:
     result = asyncio.run(_group(args, config))
+    save_csv(result.items, args.save_csv)
     if args.json:
         print_json(group_to_dict(result))
         return 0
@@ -97,5 +104,6 @@ def register(tree: CommandTree) -> None:
     source.add_argument("--mood", help="happy, sad, calm, ... or a number 0..1")
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
     parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    add_save_argument(parser)
     tree.add("eval group", eval_group_command,
              help="fairness of group lists on the example playlists; writes a report")

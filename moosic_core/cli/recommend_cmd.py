@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from moosic_core.config import Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.service import MoosicService, Suggestions
+from moosic_core.taste.csv_export import IMPORT_HINT, playlist_csv
 from moosic_core.types import MoodReading, Recommendation, UserRef
 
 CLI_USER = UserRef("cli", "local")
@@ -87,8 +89,29 @@ def print_tracks(items: Sequence[Recommendation]) -> None:
         print(f"    {'; '.join(x.text for x in r.reasons)}")
 
 
+def save_csv(items: Sequence[Recommendation], target: str | None) -> None:
+    """``--save-csv PATH``: write the list as a playlist CSV (Exportify's import reads it) and
+    say so on stderr (stdout stays the list, or its JSON). Raises :class:`DataError` when the
+    file can't be written."""
+    if not target:
+        return
+    path = Path(target).expanduser()
+    try:
+        path.write_bytes(playlist_csv([r.track for r in items]))
+    except OSError as exc:
+        raise DataError(f"Can't write {path}: {exc.strerror or exc}") from None
+    print(f"Saved {len(items)} songs to {path}. {IMPORT_HINT}", file=sys.stderr)
+
+
+def add_save_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--save-csv", metavar="PATH",
+                        help="also write the list to PATH as a playlist CSV (Track URI, Track "
+                             "Name, Artist Name(s), Album Name; exportify.app imports it)")
+
+
 def recommend_command(args: argparse.Namespace, config: Config) -> int:
     suggestions = asyncio.run(_recommend(args, config))
+    save_csv(suggestions.items, args.save_csv)
     if args.json:
         print_json(suggestions_to_dict(suggestions))
         return 0
@@ -131,5 +154,6 @@ def register(tree: CommandTree) -> None:
     add_taste_arguments(parser)
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
     parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    add_save_argument(parser)
     tree.add("eval recommend", eval_recommend_command,
              help="offline ranking quality on the example playlists; writes a report")

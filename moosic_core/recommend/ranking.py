@@ -133,7 +133,8 @@ class Ranker:
     def _select(self, pool: np.ndarray, targets: np.ndarray, request: RankRequest,
                 weights: dict[str, float], taste_fit: np.ndarray, liked_fit: np.ndarray
                 ) -> list[Recommendation]:
-        """Greedy MMR over the pool, one target mood per position, two songs per artist."""
+        """Greedy MMR over the pool, one target mood per position, two songs per artist and
+        each song once (the same first artist and title under another id is left out)."""
         c = self.catalog
         pool_genres = c.genre_rows(pool)
         static = (weights["taste"] * taste_fit + weights["liked"] * liked_fit
@@ -145,6 +146,9 @@ class Ranker:
             for artist in self._artists[row].split(";"):
                 rows_of_artist.setdefault(artist, []).append(i)
         per_artist: dict[str, int] = {}
+        # The same song under another id (a single and its album, reissues): one per list.
+        song_keys = np.array([f"{self._artists[r].split(';')[0]}|{c.title_keys[r]}"
+                              for r in pool], dtype=object)
         chosen: list[Recommendation] = []
         for position, target in enumerate(targets):
             mood_fit = self._mood_fit(pool, target, request.energy)
@@ -155,6 +159,7 @@ class Ranker:
             if not np.isfinite(mmr[pick]):
                 break
             blocked[pick] = True
+            blocked |= song_keys == song_keys[pick]
             row = int(pool[pick])
             for artist in self._artists[row].split(";"):
                 per_artist[artist] = per_artist.get(artist, 0) + 1

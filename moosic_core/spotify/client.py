@@ -46,6 +46,8 @@ logging.getLogger("spotipy").setLevel(logging.WARNING)
 
 SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read",
           "user-top-read")
+#: Asked for only when a user first saves a list to Spotify (incremental consent).
+WRITE_SCOPE = "playlist-modify-private"
 
 # Endpoints Spotify withdrew for apps registered after 2024-11-27 / in February 2026.
 USER_PLAYLISTS = "users.playlists"
@@ -63,10 +65,12 @@ class ApiRefused(SpotifyUnavailable):
 
     retryable = False
 
-    def __init__(self, status: int, label: str) -> None:
+    def __init__(self, status: int, label: str, reason: str = "") -> None:
         super().__init__(detail=f"{label}: HTTP {status}")
         self.status = status
         self.label = label
+        #: Spotify's own error message ("Insufficient client scope"), for the caller to read.
+        self.reason = reason
 
 
 class RetryBudget:
@@ -176,11 +180,12 @@ class SpotifyClient:
         """A client acting as a signed-in user (a bearer token; refresh is ours to do)."""
         return self._spotify(auth=tokens.access_token)
 
-    def _pkce(self, verifier: str | None = None) -> SpotifyPKCE:
+    def _pkce(self, verifier: str | None = None,
+              scopes: tuple[str, ...] = SCOPES) -> SpotifyPKCE:
         if not self.configured:
             raise SpotifyNotConfigured(detail="spotify.client_id is not set")
         manager = SpotifyPKCE(client_id=self.config.client_id,
-                              redirect_uri=self.config.redirect_uri, scope=list(SCOPES),
+                              redirect_uri=self.config.redirect_uri, scope=list(scopes),
                               cache_handler=MemoryCacheHandler(), open_browser=False,
                               requests_timeout=self.config.request_timeout_s)
         manager.OAUTH_TOKEN_URL = self.config.token_url
@@ -191,8 +196,9 @@ class SpotifyClient:
         return manager
 
     # --- OAuth (authorization code + PKCE) ------------------------------------------------
-    def authorize_url(self, state: str, verifier: str) -> str:
-        return str(self._pkce(verifier).get_authorize_url(state=state))
+    def authorize_url(self, state: str, verifier: str, scopes: tuple[str, ...] = SCOPES) -> str:
+        """The sign-in URL asking for ``scopes`` (the read scopes unless more are needed)."""
+        return str(self._pkce(verifier, scopes).get_authorize_url(state=state))
 
     async def exchange_code(self, code: str, verifier: str) -> TokenSet:
         manager = self._pkce(verifier)
@@ -264,8 +270,8 @@ class SpotifyClient:
             self.unavailable[label] = REMOVABLE[label]
             log.warning("Spotify 403 on %s: this app may not use it; not asking again", label)
             return SpotifyFeatureUnavailable(REMOVABLE[label], detail=f"{label}: HTTP 403")
-        if status in (403, 404):
-            return ApiRefused(status, label)
+        if status in (403, 404, 405):
+            return ApiRefused(status, label, str(exc.msg or ""))
         if status >= 500:
             return SpotifyUnavailable(detail=f"{label}: HTTP {status}")
         error = SpotifyUnavailable(detail=f"{label}: HTTP {status}")

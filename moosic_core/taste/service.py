@@ -26,14 +26,22 @@ from moosic_core.config_check import spotify_problems
 from moosic_core.crypto import TokenCipher
 from moosic_core.errors import (
     EmptyLibrary,
+    NotLinked,
     OAuthFailed,
     SpotifyFeatureUnavailable,
     SpotifyLinkingUnavailable,
     SpotifyNotConfigured,
+    SpotifyScopeMissing,
     SpotifyUnavailable,
 )
 from moosic_core.songs.models import SongModels
-from moosic_core.spotify.client import USER_PLAYLISTS, SpotifyClient, TokenSet
+from moosic_core.spotify.client import (
+    SCOPES,
+    USER_PLAYLISTS,
+    WRITE_SCOPE,
+    SpotifyClient,
+    TokenSet,
+)
 from moosic_core.spotify.library import (
     Library,
     add_audio_features,
@@ -41,6 +49,7 @@ from moosic_core.spotify.library import (
     read_own_library,
     read_public_playlists,
 )
+from moosic_core.spotify.playlists import SavedPlaylist, create_private_playlist
 from moosic_core.store import CachedProfile, Link, Store
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.csv_import import read_playlist_csv
@@ -195,16 +204,24 @@ class TasteService:
                 + self._describe(profile))
 
     # --- OAuth (authorization code + PKCE) -----------------------------------------------
-    async def start_oauth(self, user: UserRef) -> str:
-        """A Spotify authorization URL for this user (state and verifier kept in the store)."""
+    async def start_oauth(self, user: UserRef, *, write: bool = False) -> str:
+        """A Spotify authorization URL for this user (state and verifier kept in the store).
+
+        ``write``: also ask for ``playlist-modify-private`` (asked only when the user first
+        saves a list, never at the first link; a user who granted it is asked again for it
+        when they sign in again, so a new sign-in does not take it away).
+        """
         self._check_spotify_usable()
         if not self.spotify.configured:
             raise SpotifyNotConfigured()
+        # Signing in again keeps a permission given before (it is never asked at first).
+        write = write or self.can_write(await self.store.get_link(user))
         cipher = self.cipher
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(64)
         await self.store.add_oauth_state(user, state, cipher.encrypt(verifier),
                                          OAUTH_STATE_MAX_AGE_S)
-        return self.spotify.authorize_url(state, verifier)
+        return self.spotify.authorize_url(state, verifier,
+                                          (*SCOPES, WRITE_SCOPE) if write else SCOPES)
 
     def oauth_instructions(self, url: str) -> str:
         return ("Open this link and approve Moo-Sic (read-only: your playlists, saved and top "
@@ -292,6 +309,38 @@ class TasteService:
         await self.store.update_tokens(user, cipher.encrypt(tokens.access_token),
                                        cipher.encrypt(tokens.refresh_token), tokens.expires_at,
                                        tokens.scope or None)
+
+    # --- saving a list to Spotify --------------------------------------------------------
+    @staticmethod
+    def can_write(link: Link | None) -> bool:
+        """Whether a link is a Spotify sign-in that granted ``playlist-modify-private``."""
+        return link is not None and link.kind == "spotify_oauth" \
+            and WRITE_SCOPE in (link.scopes or "").split()
+
+    async def save_playlist(self, user: UserRef, name: str, description: str,
+                            track_ids: list[str]) -> SavedPlaylist:
+        """Make a private playlist ``name`` in the signed-in user's account with the tracks in
+        order (see :func:`moosic_core.spotify.playlists.create_private_playlist` for errors).
+
+        Raises :class:`NotLinked` without a Spotify sign-in and :class:`SpotifyScopeMissing`
+        when the sign-in lacks ``playlist-modify-private`` (the caller asks for it).
+        """
+        self._check_spotify_usable()
+        link = await self.store.get_link(user)
+        if link is None or link.kind != "spotify_oauth" or link.access_token is None \
+                or link.refresh_token is None:
+            raise NotLinked(detail="saving needs a Spotify sign-in")
+        if not self.can_write(link):
+            raise SpotifyScopeMissing(detail=f"granted: {link.scopes or '-'}")
+        cipher = self.cipher
+        session = _OAuthSession(self, user, TokenSet(
+            cipher.decrypt(link.access_token), cipher.decrypt(link.refresh_token),
+            link.expires_at or 0.0, link.scopes or ""))
+        if session.tokens.expired(self._clock()):
+            await session.refresh()
+        return await create_private_playlist(
+            self.spotify, session.sp, link.spotify_user_id or "", name, description,
+            [f"spotify:track:{t}" for t in track_ids], session.refresh)
 
     # --- playlist CSV --------------------------------------------------------------------
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:

@@ -41,6 +41,7 @@ class Recorded:
     path: str
     query: dict[str, str]
     body: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)  # attachments: name -> bytes
 
     @property
     def flags(self) -> int:
@@ -122,8 +123,16 @@ class FakeDiscord:
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["path"]
-        body = await request.json() if request.can_read_body else None
-        self.requests.append(Recorded(request.method, path, dict(request.query), body))
+        files: dict[str, bytes] = {}
+        if request.content_type.startswith("multipart/"):  # a message with attachments
+            form = await request.post()
+            payload = form.get("payload_json")
+            body = json.loads(payload) if isinstance(payload, str) else {}
+            files = {v.filename: v.file.read() for v in form.values()
+                     if isinstance(v, web.FileField)}
+        else:
+            body = await request.json() if request.can_read_body else None
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, files))
         self._note()
         parts = path.strip("/").split("/")
         if self.reject_token:
@@ -254,8 +263,8 @@ class FakeDiscord:
               guild: bool = True, sub: str | None = None,
               attachments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """A slash command (type 2); ``attachments`` maps an option name to :meth:`attachment`."""
-        opts: list[dict[str, Any]] = [{"name": k, "type": 3, "value": v}
-                                      for k, v in (options or {}).items()]
+        opts: list[dict[str, Any]] = [{"name": k, "type": 5 if isinstance(v, bool) else 3,
+                                       "value": v} for k, v in (options or {}).items()]
         resolved: dict[str, Any] = {}
         for option, att in (attachments or {}).items():
             opts.append({"name": option, "type": 11, "value": att["id"]})

@@ -10,7 +10,17 @@
   collaborative playlists (else 403); entries carry the track under ``item`` or ``track``.
 - ``/v1/audio-features``: 403 when ``new_app`` (as for every app registered after 2024-11-27).
 - Paging with ``limit``/``offset``/``next``; ``rate_limit(n, retry_after)`` answers the next n
-  API calls with 429 + Retry-After; ``fail_next(n, status)`` with 5xx.
+  API calls with 429 + Retry-After (``method="POST"``: only writes); ``fail_next(n, status)``
+  with 5xx.
+- Writing (issue 34): ``POST /v1/me/playlists`` (2026) and ``POST /v1/users/{id}/playlists``
+  (extended quota; 403 when ``new_app``) create a playlist; ``POST /v1/playlists/{id}/items``
+  (2026) and ``/tracks`` (extended quota; 404 when ``new_app``) add at most 100 URIs per request
+  (400 beyond), owner or collaborator only. A private playlist needs ``playlist-modify-private``
+  and a public one ``playlist-modify-public`` in the token's scope (403 "Insufficient client
+  scope" otherwise); the scope is what the sign-in asked for (``scope`` on ``/authorize``) and
+  refreshing keeps it. ``api_2026=False`` answers 404 on the 2026 write endpoints (an app that
+  only has the older ones). ``add_batches`` records each add's size; ``fail_write(after,
+  status)`` fails a later write.
 """
 
 from __future__ import annotations
@@ -51,6 +61,11 @@ class FakePlaylist:
     public: bool = True
     collaborative: bool = False
     entry_key: str = "item"  # 2026 responses use "item"; older ones "track"
+    name: str = ""
+    description: str = ""
+
+    def track_ids(self) -> list[str]:
+        return [str(t["id"]) for t in self.tracks if t]
 
 
 class FakeSpotify:
@@ -60,6 +75,11 @@ class FakeSpotify:
                  new_app: bool = True) -> None:
         self.client_id, self.client_secret = client_id, client_secret
         self.new_app = new_app
+        self.api_2026 = True
+        self.add_batches: list[int] = []
+        self._writes = 0
+        self._fail_write: tuple[int, int] | None = None  # (write number, status)
+        self.token_scopes: dict[str, str] = {}  # access or refresh token -> granted scope
         self.users: dict[str, FakeUser] = {}
         self.playlists: dict[str, FakePlaylist] = {}
         self.features: dict[str, dict[str, float]] = {}
@@ -71,6 +91,7 @@ class FakeSpotify:
         self.granted_scope = ("playlist-read-private playlist-read-collaborative "
                               "user-library-read user-top-read")
         self._rate_limited = 0
+        self._rate_method: str | None = None
         self._retry_after = 1
         self._rate_body: dict[str, Any] = {}
         self._failures: list[int] = []
@@ -86,9 +107,12 @@ class FakeSpotify:
         self.playlists[playlist.playlist_id] = playlist
         return playlist
 
-    def rate_limit(self, calls: int, retry_after: int = 1, quota: bool = False) -> None:
+    def rate_limit(self, calls: int, retry_after: int = 1, quota: bool = False,
+                   method: str | None = None) -> None:
+        """Answer the next ``calls`` API calls (of ``method`` only, when given) with 429."""
         with self.lock:
             self._rate_limited, self._retry_after = calls, retry_after
+            self._rate_method = method
             self._rate_body = ({"error": {"status": 429, "message": "API rate limit exceeded",
                                           "reason": "QUOTA_EXCEEDED"}} if quota else
                                {"error": {"status": 429, "message": "API rate limit exceeded"}})
@@ -96,6 +120,11 @@ class FakeSpotify:
     def fail_next(self, calls: int, status: int = 503) -> None:
         with self.lock:
             self._failures = [status] * calls
+
+    def fail_write(self, after: int, status: int = 503) -> None:
+        """Let ``after`` more writes (creates, adds) through, then fail the next with ``status``."""
+        with self.lock:
+            self._fail_write = (self._writes + after + 1, status)
 
     def revoke_access_tokens(self) -> None:
         """Every access token stops working (refresh tokens still do)."""
@@ -132,16 +161,29 @@ class FakeSpotify:
                 "MOOSIC_SPOTIFY_CLIENT_SECRET": self.client_secret}
 
     # --- token helpers -------------------------------------------------------------------
-    def issue(self, user: str | None) -> dict[str, Any]:
+    def issue(self, user: str | None, scope: str | None = None) -> dict[str, Any]:
         token = "BQ" + secrets.token_urlsafe(24)
         self.access[token] = (user, time.time() + self.token_lifetime_s)
         info: dict[str, Any] = {"access_token": token, "token_type": "Bearer",
                                 "expires_in": self.token_lifetime_s}
         if user is not None:
+            scope = self.granted_scope if scope is None else scope
             refresh = "AQ" + secrets.token_urlsafe(32)
             self.refresh[refresh] = user
-            info.update(refresh_token=refresh, scope=self.granted_scope)
+            self.token_scopes[token] = self.token_scopes[refresh] = scope
+            info.update(refresh_token=refresh, scope=scope)
         return info
+
+    def playlists_of(self, user_id: str) -> list[FakePlaylist]:
+        """The playlists a user made through the API, oldest first."""
+        return [p for p in self.playlists.values() if p.owner == user_id and p.name]
+
+    def _limited(self, method: str) -> bool:
+        """Whether this call gets a 429 (called under the lock)."""
+        if self._rate_limited > 0 and self._rate_method in (None, method):
+            self._rate_limited -= 1
+            return True
+        return False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -168,6 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         url = urlparse(self.path)
         fake.requests.append(("POST", url.path))
+        if url.path.startswith("/v1/"):
+            return self._write(url.path)
         if url.path != "/api/token":
             return self._error(404, "Service not found")
         length = int(self.headers.get("Content-Length") or 0)
@@ -191,13 +235,15 @@ class _Handler(BaseHTTPRequestHandler):
                         form.get("redirect_uri") != pending["redirect_uri"]:
                     return self._send(400, {"error": "invalid_grant",
                                             "error_description": "code_verifier was incorrect"})
-                return self._send(200, fake.issue(pending["user"]))
+                return self._send(200, fake.issue(pending["user"], pending.get("scope")))
             if grant == "refresh_token":
-                user = fake.refresh.pop(form.get("refresh_token", ""), None)
+                old = form.get("refresh_token", "")
+                user = fake.refresh.pop(old, None)
                 if user is None:
                     return self._send(400, {"error": "invalid_grant",
                                             "error_description": "Refresh token revoked"})
-                return self._send(200, fake.issue(user))  # rotates the refresh token
+                # rotates the refresh token; the grant keeps its scope
+                return self._send(200, fake.issue(user, fake.token_scopes.get(old)))
         return self._send(400, {"error": "unsupported_grant_type"})
 
     # --- API ------------------------------------------------------------------------------
@@ -213,8 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             if fake._failures:
                 return self._error(fake._failures.pop(), "Server error")
-            if fake._rate_limited > 0:
-                fake._rate_limited -= 1
+            if fake._limited("GET"):
                 return self._send(429, fake._rate_body,
                                   {"Retry-After": str(fake._retry_after)})
             auth = self.headers.get("Authorization", "")
@@ -237,7 +282,8 @@ class _Handler(BaseHTTPRequestHandler):
             code = secrets.token_urlsafe(16)
             with fake.lock:
                 fake.codes[code] = {"user": user, "challenge": query["code_challenge"],
-                                    "redirect_uri": target}
+                                    "redirect_uri": target,
+                                    "scope": " ".join(query.get("scope", "").split())}
             params = {"code": code, "state": query.get("state", "")}
         self.send_response(302)
         self.send_header("Location", f"{target}?{urlencode(params)}")
@@ -304,3 +350,89 @@ class _Handler(BaseHTTPRequestHandler):
                 "owner": {"id": playlist.owner}, "public": playlist.public,
                 "collaborative": playlist.collaborative,
                 "items": {"total": len(playlist.tracks)}}
+
+    # --- writing (create playlist, add items) --------------------------------------------
+    def _write(self, path: str) -> None:
+        fake = self.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return self._error(400, "Error parsing JSON.")
+        with fake.lock:
+            fake._writes += 1
+            if fake._fail_write is not None and fake._fail_write[0] == fake._writes:
+                return self._error(fake._fail_write[1], "Server error")
+            if fake._failures:
+                return self._error(fake._failures.pop(), "Server error")
+            if fake._limited("POST"):
+                return self._send(429, fake._rate_body, {"Retry-After": str(fake._retry_after)})
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            entry = fake.access.get(token)
+            scope = set(fake.token_scopes.get(token, "").split())
+            if entry is None or entry[1] < time.time():
+                return self._error(401, "The access token expired")
+            user = entry[0]
+            if user is None:
+                return self._error(401, "This endpoint needs a user token")
+            parts = path[len("/v1/"):].strip("/").split("/")
+            if parts == ["me", "playlists"] or (len(parts) == 3 and parts[0] == "users"
+                                                and parts[2] == "playlists"):
+                return self._create(parts, user, scope, body)
+            if len(parts) == 3 and parts[0] == "playlists" and parts[2] in ("items", "tracks"):
+                return self._add(parts[1], parts[2], user, scope, body)
+        return self._error(404, "Service not found")
+
+    def _create(self, parts: list[str], user: str, scope: set[str], body: Any) -> None:
+        fake = self.fake
+        if parts[0] == "me" and not fake.api_2026:
+            return self._error(404, "Service not found")
+        if parts[0] == "users":
+            if fake.new_app:
+                return self._error(403, "Forbidden")  # removed for development-mode apps
+            if parts[1] != user:
+                return self._error(403, "You cannot create a playlist for another user")
+        if not isinstance(body, dict) or not body.get("name"):
+            return self._error(400, "Missing required field: name")
+        public = bool(body.get("public", True))
+        needed = "playlist-modify-public" if public else "playlist-modify-private"
+        if needed not in scope:
+            return self._error(403, "Insufficient client scope")
+        playlist_id = "pl" + secrets.token_hex(11)
+        playlist = FakePlaylist(playlist_id, user, [], public=public,
+                                collaborative=bool(body.get("collaborative")),
+                                name=str(body["name"]),
+                                description=str(body.get("description") or ""))
+        fake.playlists[playlist_id] = playlist
+        fake.users[user].followed.insert(0, playlist_id)
+        self._send(201, {**self._playlist_json(playlist), "name": playlist.name,
+                         "description": playlist.description,
+                         "external_urls": {"spotify":
+                                           f"https://open.spotify.com/playlist/{playlist_id}"}})
+
+    def _add(self, playlist_id: str, path: str, user: str, scope: set[str], body: Any) -> None:
+        fake = self.fake
+        if (path == "items" and not fake.api_2026) or (path == "tracks" and fake.new_app):
+            return self._error(404, "Service not found")
+        playlist = fake.playlists.get(playlist_id)
+        if playlist is None:
+            return self._error(404, "Not found.")
+        if playlist.owner != user and not playlist.collaborative:
+            return self._error(403, "Forbidden")
+        needed = "playlist-modify-public" if playlist.public else "playlist-modify-private"
+        if needed not in scope:
+            return self._error(403, "Insufficient client scope")
+        uris = body.get("uris") if isinstance(body, dict) else body
+        if not isinstance(uris, list) or not uris:
+            return self._error(400, "No uris provided")
+        if len(uris) > 100:
+            return self._error(400, "Too many ids requested")
+        ids = [str(u).rsplit(":", 1)[-1] for u in uris]
+        if not all(len(i) == 22 for i in ids):
+            return self._error(400, "Invalid track uri")
+        fake.add_batches.append(len(ids))
+        playlist.tracks = [*playlist.tracks,
+                           *({"id": i, "type": "track", "uri": f"spotify:track:{i}"}
+                             for i in ids)]
+        self._send(201, {"snapshot_id": secrets.token_hex(8)})

@@ -3,11 +3,12 @@
 Runs in the caller's event loop (aiohttp). Implements what the bot calls: ``getMe``,
 ``getUpdates`` (long polling; an ``offset`` confirms and drops every earlier update, as Telegram
 does), ``sendMessage``, ``sendChatAction``, ``editMessageText``, ``editMessageReplyMarkup``,
-``answerCallbackQuery``, ``setMyCommands``, ``deleteWebhook``, ``setWebhook``, ``getFile`` and
-the file download path ``/file/bot<token>/<path>``. Tests push update JSON (``push_*``) and read
-what the bot sent (``calls``, ``wait_for``). ``flood_next(method)`` answers the next call of a
-method with 429 flood control; ``closed_private`` users get 403 for private messages (they never
-started the bot).
+``answerCallbackQuery``, ``setMyCommands``, ``deleteWebhook``, ``setWebhook``, ``getFile``,
+``sendDocument`` (the uploaded file is in ``Call.upload``) and the file download path
+``/file/bot<token>/<path>``. Tests push update JSON (``push_*``) and read what the bot sent
+(``calls``, ``wait_for``). ``flood_next(method)`` answers the next call of a method with 429
+flood control; ``closed_private`` users get 403 for private messages (they never started the
+bot).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Call:
     @property
     def text(self) -> str:
         return str(self.params.get("text", ""))
+
+    @property
+    def upload(self) -> tuple[str, bytes] | None:
+        """(file name, bytes) of a file the bot uploaded with this call (``sendDocument``)."""
+        value = self.params.get("document")
+        return value if isinstance(value, tuple) else None
 
     @property
     def markup(self) -> dict[str, Any] | None:
@@ -241,7 +248,13 @@ class FakeTelegram:
             body = await request.json()
             return dict(body) if isinstance(body, dict) else {}
         form = await request.post()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        params: dict[str, Any] = {}
+        for k, v in form.items():
+            if isinstance(v, str):
+                params[k] = v
+            elif isinstance(v, web.FileField):  # an upload: kept as (file name, bytes)
+                params[k] = (v.filename, v.file.read())
+        return params
 
     async def _api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -307,6 +320,18 @@ class FakeTelegram:
         if chat_id > 0 and chat_id in self.closed_private:
             return self._error(403, "Forbidden: bot can't initiate conversation with a user")
         return self._ok(self._message(params, text=params.get("text", "")))
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> web.Response:
+        chat_id = int(params["chat_id"])
+        if chat_id > 0 and chat_id in self.closed_private:
+            return self._error(403, "Forbidden: bot can't initiate conversation with a user")
+        upload = params.get("document")
+        if not isinstance(upload, tuple):
+            return self._error(400, "Bad Request: there is no document in the request")
+        name, data = upload
+        return self._ok(self._message(params, caption=params.get("caption", ""), document={
+            "file_id": f"up{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
+            "file_name": name, "file_size": len(data)}))
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> web.Response:
         return self._ok(self._message(params, text=params.get("text", "")))
