@@ -25,7 +25,7 @@ from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, gro
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.songs.models import SongModels
-from moosic_core.store import Link, Store
+from moosic_core.store import LastList, Link, Store
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.service import TasteService
 from moosic_core.types import (
@@ -147,7 +147,7 @@ class MoosicService:
             exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
         )
         items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
-        await self.store.add_recommendations(user, [r.track.track_id for r in items])
+        await self.store.record_suggestions(user, mood, mode, [r.track.track_id for r in items])
         hints = []
         if profile is None:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
@@ -218,6 +218,11 @@ class MoosicService:
     async def taste_link(self, user: UserRef) -> Link | None:
         """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
         return await self.taste.link(user)
+
+    async def last_list(self, user: UserRef) -> LastList | None:
+        """The last list :meth:`recommend` gave ``user`` (its mood, mode and track ids), kept
+        in the store so "more" continues it after a restart or on another bot process."""
+        return await self.store.last_list(user)
 
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""

@@ -13,11 +13,11 @@ from cryptography.fernet import Fernet
 from moosic_core.config import load_config
 from moosic_core.crypto import TokenCipher
 from moosic_core.errors import ConfigError, DataError, NotLinked
-from moosic_core.store import Link, Store
+from moosic_core.store import LastList, Link, Store
 from moosic_core.store.db import execute
 from moosic_core.store.legacy import LEGACY_MIGRATIONS, LEGACY_SCHEMA_VERSION
 from moosic_core.store.migrations import SCHEMA_VERSION, USER_TABLES
-from moosic_core.types import LibraryTrack, UserRef
+from moosic_core.types import LibraryTrack, MoodReading, UserRef
 
 ALICE = UserRef("telegram", "1001")
 BOB = UserRef("discord", "2002")
@@ -105,6 +105,8 @@ async def test_database_of_the_old_migrations_upgrades_in_place(tmp_path: Path) 
         await store.add_recommendations(ALICE, ["t3"])  # new rows after the old ones
         await store.add_feedback(BOB, "t9", -1)
         assert await store.recent_recommendations(ALICE, 10_000) == ["t3", "t2"]
+        await store.record_suggestions(ALICE, MoodReading(0.7), "match", ["t4"])  # schema 2
+        assert (await store.last_list(ALICE)) is not None
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -153,11 +155,13 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
         await store.set_consent(user, "face")
         await store.add_feedback(user, "t1", 1)
         await store.add_recommendations(user, ["t2"])
+        await store.record_suggestions(user, MoodReading(0.5), "match", ["t3"])
     deleted = await store.forget(ALICE)
     assert deleted["users"] == 1 and deleted["links"] == 1 and deleted["feedback"] == 1
     assert await store.find_user(ALICE) is None
     assert await store.get_link(ALICE) is None
     assert await store.consent_at(ALICE, "face") is None
+    assert await store.last_list(ALICE) is None and deleted["last_lists"] == 1
     # Bob is untouched, and every remaining row of every user table is his.
     bob_id = await store.ensure_user(BOB)
     for table in USER_TABLES:
@@ -204,6 +208,27 @@ async def test_feedback_latest_vote_counts_and_history_window(store_target: Path
         await store.add_recommendations(ALICE, ["new"])
         assert await store.recent_recommendations(ALICE, 600) == ["new"]
         assert await store.recent_recommendations(ALICE, 7200) == ["new", "old"]
+
+
+async def test_last_list_is_kept_replaced_and_in_the_history(store_target: Path | str
+                                                             ) -> None:
+    now = [1000.0]
+    async with Store(store_target, clock=lambda: now[0]) as store:
+        assert await store.last_list(ALICE) is None
+        sad = MoodReading(0.2, 0.4, "face", label="sad 😢")
+        await store.record_suggestions(ALICE, sad, "lift", ["a", "b", "c"])
+        now[0] += 1
+        await store.record_suggestions(BOB, MoodReading(0.9), "match", ["z"])
+    async with Store(store_target, clock=lambda: now[0]) as store:  # a restart
+        last = await store.last_list(ALICE)
+        assert last == LastList(MoodReading(0.2, 0.4, "face", label="sad 😢"), "lift",
+                                ("a", "b", "c"), 1000.0)
+        await store.record_suggestions(ALICE, MoodReading(0.6), "match", ["d"])
+        last = await store.last_list(ALICE)
+        assert last is not None and last.track_ids == ("d",) and last.mode == "match"
+        assert last.mood == MoodReading(0.6, None, "stated")
+        assert await store.recent_recommendations(ALICE, 60) == ["d", "c", "b", "a"]
+        assert (await store.last_list(BOB)) is not None
 
 
 async def test_tokens_are_encrypted_at_rest(store_target: Path | str, tmp_path: Path) -> None:

@@ -29,12 +29,14 @@ from sqlalchemy import Connection
 from moosic_core.errors import DataError
 
 log = logging.getLogger(__name__)
+# Alembic logs its set-up on every opening at INFO; upgrade() logs what changed instead.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 REVISIONS_DIR = Path(__file__).with_name("revisions")
 
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
-                                "feedback", "recommendations", "links")
+                                "feedback", "recommendations", "links", "last_lists")
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:
@@ -59,10 +61,9 @@ def _head() -> str:
 SCHEMA_VERSION = int(_head())
 
 
-def current_version(connection: Connection) -> int:
-    """The schema version of an open database: 0 when empty, else its revision's number
-    (a legacy SQLite file: its ``user_version``)."""
-    revision = MigrationContext.configure(connection).get_current_revision()
+def current_version(connection: Connection, revision: str | None) -> int:
+    """The schema version of an open database whose Alembic revision is ``revision``: 0 when
+    empty, else the revision's number (a legacy SQLite file: its ``user_version``)."""
     if revision is not None:
         return int(revision) if revision.isdigit() else SCHEMA_VERSION + 1
     if connection.dialect.name == "sqlite":
@@ -80,14 +81,14 @@ def upgrade(connection: Connection, where: str) -> int:
     config = alembic_config(connection)
     known = {rev.revision for rev in _script().walk_revisions()}
     revision = MigrationContext.configure(connection).get_current_revision()
-    found = current_version(connection)
+    found = current_version(connection, revision)
     if (revision is not None and revision not in known) or found > SCHEMA_VERSION:
         raise DataError(f"The database {where} is from a newer version of Moo-Sic (schema "
                         f"{found} > {SCHEMA_VERSION}); upgrade Moo-Sic to use it.")
     if revision is None and found > 0:  # made by the hand-written migrations (legacy.py)
         command.stamp(config, f"{found:04d}")
-        log.info("database %s: schema %d of the old migrations adopted as revision %04d",
-                 where, found, found)
+        log.info("database %s: schema %d of the old hand-written migrations adopted as "
+                 "revision %04d", where, found, found)
     if found < SCHEMA_VERSION:
         command.upgrade(config, "head")
         log.info("database %s migrated from schema %d to %d", where, found, SCHEMA_VERSION)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from moosic_core.config import Config
 from moosic_core.store.db import Database, execute
 from moosic_core.store.migrations import USER_TABLES
-from moosic_core.types import LibraryTrack, UserRef
+from moosic_core.types import LibraryTrack, MoodReading, UserRef
 
 LINK_KINDS = ("spotify_user", "spotify_oauth", "playlist_csv")
 
@@ -52,6 +52,17 @@ class CachedProfile:
 class PendingOAuth:
     user: UserRef
     verifier: bytes
+    created_at: float
+
+
+@dataclass(frozen=True)
+class LastList:
+    """The last list suggested to a user: the mood it was for, its mode ("match"/"lift") and
+    its track ids in the order shown. The mood keeps no faces (they never reach the store)."""
+
+    mood: MoodReading
+    mode: str
+    track_ids: tuple[str, ...]
     created_at: float
 
 
@@ -317,6 +328,42 @@ class Store(Database):
                           [{"uid": uid, "track": t, "now": now} for t in track_ids])
 
         await self.transaction(body)
+
+    async def record_suggestions(self, user: UserRef, mood: MoodReading, mode: str,
+                                 track_ids: Sequence[str]) -> None:
+        """Add a suggested list to the history and make it the user's :class:`LastList`, in one
+        transaction (any bot process can then continue it)."""
+        async def body(conn: AsyncConnection) -> None:
+            now = self.clock()
+            uid = await self._user_id(conn, user, now)
+            await execute(conn, "INSERT INTO recommendations (user_id, track_id, created_at) "
+                          "VALUES (:uid, :track, :now)",
+                          [{"uid": uid, "track": t, "now": now} for t in track_ids])
+            await execute(
+                conn, "INSERT INTO last_lists (user_id, mood_score, energy, source, label, mode, "
+                "track_ids, created_at) VALUES (:uid, :score, :energy, :source, :label, :mode, "
+                ":tracks, :now) ON CONFLICT (user_id) DO UPDATE SET mood_score = "
+                "excluded.mood_score, energy = excluded.energy, source = excluded.source, "
+                "label = excluded.label, mode = excluded.mode, track_ids = excluded.track_ids, "
+                "created_at = excluded.created_at",
+                {"uid": uid, "score": mood.mood_score, "energy": mood.energy,
+                 "source": mood.source, "label": mood.label, "mode": mode,
+                 "tracks": json.dumps(list(track_ids)), "now": now})
+
+        await self.transaction(body)
+
+    async def last_list(self, user: UserRef) -> LastList | None:
+        """The user's last suggested list, or None (never asked, or forgotten)."""
+        row = await self.fetchone(
+            "SELECT l.mood_score, l.energy, l.source, l.label, l.mode, l.track_ids, "
+            "l.created_at FROM last_lists l JOIN users u ON u.id = l.user_id "
+            f"WHERE {_USER_IS}", _who(user))
+        if row is None:
+            return None
+        score, energy, source, label, mode, tracks, created_at = row
+        mood = MoodReading(float(score), None if energy is None else float(energy), str(source),
+                           label=label)
+        return LastList(mood, str(mode), tuple(json.loads(tracks)), float(created_at))
 
     async def recent_recommendations(self, user: UserRef, within_s: float) -> list[str]:
         """Track IDs recommended to the user in the last ``within_s`` seconds, newest first."""
