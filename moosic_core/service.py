@@ -44,6 +44,9 @@ T = TypeVar("T")
 HISTORY_WINDOW_S = 14 * 24 * 3600
 SAD_THRESHOLD = 0.35
 FACE_CONSENT = "face_analysis"
+#: How long a platform update taken by a process that never finished it (the process died
+#: mid-update) stays taken before a redelivery may be handled: longer than any handling takes.
+UPDATE_LEASE_S = 120.0
 
 
 class FaceReader(Protocol):
@@ -218,6 +221,17 @@ class MoosicService:
     async def taste_link(self, user: UserRef) -> Link | None:
         """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
         return await self.taste.link(user)
+
+    async def claim_update(self, platform: str, update_id: int) -> bool:
+        """Whether this process should handle a platform update: False when it was handled
+        already (a redelivery), or another process is handling it right now. Call
+        :meth:`finish_update` when done; an update never finished is free again after
+        :data:`UPDATE_LEASE_S` seconds."""
+        return await self.store.claim_update(platform, update_id, lease_s=UPDATE_LEASE_S)
+
+    async def finish_update(self, platform: str, update_id: int) -> None:
+        """Record that a claimed platform update was handled (answered or failed)."""
+        await self.store.finish_update(platform, update_id)
 
     async def last_list(self, user: UserRef) -> LastList | None:
         """The last list :meth:`recommend` gave ``user`` (its mood, mode and track ids), kept

@@ -231,6 +231,33 @@ async def test_last_list_is_kept_replaced_and_in_the_history(store_target: Path 
         assert (await store.last_list(BOB)) is not None
 
 
+async def test_updates_are_claimed_once_and_a_dead_claim_expires(store_target: Path | str
+                                                                 ) -> None:
+    now = [1000.0]
+    async with Store(store_target, clock=lambda: now[0]) as store:
+        assert await store.claim_update("telegram", 7, lease_s=120)
+        assert not await store.claim_update("telegram", 7, lease_s=120)  # being handled
+        assert await store.claim_update("discord", 7, lease_s=120)  # ids are per platform
+        now[0] += 121  # the process that took it died without finishing it
+        assert await store.claim_update("telegram", 7, lease_s=120)
+        await store.finish_update("telegram", 7)
+        now[0] += 10_000
+        assert not await store.claim_update("telegram", 7, lease_s=120)  # done is done
+        assert await store.claim_update("telegram", 2**40, lease_s=120)  # 64-bit ids
+        now[0] += 3 * 86400  # long after Telegram stops redelivering: the records go
+        assert await store.claim_update("telegram", 8, lease_s=120)
+        assert await store.fetchone("SELECT COUNT(*) FROM handled_updates") == (1,)
+
+
+async def test_processes_racing_for_one_update_get_it_once(store_target: Path | str) -> None:
+    async with Store(store_target) as first, Store(store_target) as second:
+        results = await asyncio.gather(*(
+            store.claim_update("telegram", update_id, lease_s=120)
+            for update_id in range(20) for store in (first, second)))
+        assert sum(results) == 20
+        assert all(a != b for a, b in zip(results[::2], results[1::2], strict=True))
+
+
 async def test_tokens_are_encrypted_at_rest(store_target: Path | str, tmp_path: Path) -> None:
     cipher = TokenCipher(Fernet.generate_key().decode())
     raw_access, raw_refresh = "BQD-raw-access-token-123456", "AQB-raw-refresh-token-654321"

@@ -23,6 +23,8 @@ from moosic_core.store.migrations import USER_TABLES
 from moosic_core.types import LibraryTrack, MoodReading, UserRef
 
 LINK_KINDS = ("spotify_user", "spotify_oauth", "playlist_csv")
+UPDATE_KEEP_S = 2 * 86400.0  # Telegram redelivers an update for up to 24 h
+UPDATE_PRUNE_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Store(Database):
                  busy_timeout_s: float = 5.0, lock_retries: int = 6) -> None:
         super().__init__(target, busy_timeout_s=busy_timeout_s, lock_retries=lock_retries)
         self.clock = clock
+        self._updates_pruned_at = float("-inf")
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> Store:
@@ -373,6 +376,39 @@ class Store(Database):
             "ORDER BY r.created_at DESC, r.id DESC",
             {**_who(user), "since": self.clock() - within_s})
         return [str(r[0]) for r in rows]
+
+    # --- platform updates handled once ----------------------------------------------------
+    async def claim_update(self, platform: str, update_id: int, *, lease_s: float,
+                           keep_s: float = UPDATE_KEEP_S) -> bool:
+        """Take a platform update for handling; False when it is done or being handled.
+
+        An update taken more than ``lease_s`` seconds ago and never finished (its process died)
+        may be taken again. Records older than ``keep_s`` seconds are dropped (Telegram keeps
+        an undelivered update for 24 hours). Safe when processes race for the same update:
+        exactly one of them gets True.
+        """
+        async def body(conn: AsyncConnection) -> bool:
+            now = self.clock()
+            if now - self._updates_pruned_at > UPDATE_PRUNE_EVERY_S:
+                await execute(conn, "DELETE FROM handled_updates WHERE claimed_at < :old",
+                              {"old": now - keep_s})
+                self._updates_pruned_at = now
+            return bool(await execute(
+                conn, "INSERT INTO handled_updates (platform, update_id, claimed_at, done) "
+                "VALUES (:platform, :id, :now, 0) ON CONFLICT (platform, update_id) DO UPDATE "
+                "SET claimed_at = excluded.claimed_at WHERE handled_updates.done = 0 AND "
+                "handled_updates.claimed_at < :stale",
+                {"platform": platform, "id": update_id, "now": now, "stale": now - lease_s}))
+
+        return await self.transaction(body)
+
+    async def finish_update(self, platform: str, update_id: int) -> None:
+        """Mark a claimed update as handled: it is never taken again."""
+        async def body(conn: AsyncConnection) -> None:
+            await execute(conn, "UPDATE handled_updates SET done = 1 WHERE platform = :platform "
+                          "AND update_id = :id", {"platform": platform, "id": update_id})
+
+        await self.transaction(body)
 
     # --- forgetting ----------------------------------------------------------------------
     async def forget(self, user: UserRef) -> dict[str, int]:
