@@ -143,7 +143,9 @@ class Database:
         engine = create_async_engine(
             URL.create("sqlite+aiosqlite", database=str(path)),
             connect_args={"timeout": self.busy_timeout_s},
-            pool_size=1 if writer else 4, max_overflow=0)
+            pool_size=1 if writer else 4, max_overflow=0,
+            # Readers run each SELECT on its own (autocommit): nothing to roll back on return.
+            pool_reset_on_return="rollback" if writer else None)
         busy_ms = int(self.busy_timeout_s * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -157,9 +159,10 @@ class Database:
                 cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
-        @event.listens_for(engine.sync_engine, "begin")
-        def on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        if writer:
+            @event.listens_for(engine.sync_engine, "begin")
+            def on_begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
 
@@ -189,9 +192,12 @@ class Database:
                 lambda conn: conn.run_sync(lambda sync: upgrade(sync, self.name)))
         except BaseException as exc:
             await self.close()
-            if isinstance(exc, DBAPIError | OSError):
+            if isinstance(exc, OSError):
+                raise DataError(f"The database {self.name} cannot be reached (is the server "
+                                f"running, and the address right?): {exc}") from None
+            if isinstance(exc, DBAPIError):
                 raise DataError(f"The database {self.name} is not usable: "
-                                f"{getattr(exc, 'orig', None) or exc}") from None
+                                f"{exc.orig or exc}") from None
             raise
 
     async def close(self) -> None:

@@ -96,6 +96,9 @@ class Store(Database):
     # --- users ---------------------------------------------------------------------------
     @staticmethod
     async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int:
+        known = await Store._find(conn, user)  # the common case: one statement
+        if known is not None:
+            return known
         await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) VALUES "
                       "(:platform, :user, :now) ON CONFLICT (platform, platform_user_id) "
                       "DO NOTHING", {"platform": user.platform, "user": user.user_id, "now": now})
