@@ -83,6 +83,30 @@ def _legacy_database(path: Path) -> None:
         conn.execute("INSERT INTO recommendations VALUES (1, 7, 't2', 18.0)")
 
 
+def _shape(path: Path) -> dict[str, object]:
+    """Tables with their columns (name, not null, primary key; a primary key is never null),
+    foreign keys and indexes."""
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {t: ([(r[1], r[3] or r[5], r[5]) for r in conn.execute(f"PRAGMA table_info({t})")],
+                    sorted(r[2:5] + r[6:7] for r in conn.execute(
+                        f"PRAGMA foreign_key_list({t})")),
+                    sorted((r[1], r[2]) for r in conn.execute(f"PRAGMA index_list({t})")
+                           if not r[1].startswith("sqlite_autoindex")))
+                for t in tables}
+
+
+async def test_revision_1_is_the_schema_of_the_old_migration_1(tmp_path: Path) -> None:
+    """Adopting an old database as revision 0001 is right only if the two schemas agree."""
+    _legacy_database(tmp_path / "old.sqlite3")
+    async with Store(tmp_path / "new.sqlite3"):
+        pass
+    old, new = _shape(tmp_path / "old.sqlite3"), _shape(tmp_path / "new.sqlite3")
+    assert old  # the legacy tables, all of which revision 0001 makes the same way
+    assert {t: new[t] for t in old} == old
+
+
 async def test_database_of_the_old_migrations_upgrades_in_place(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     _legacy_database(path)
