@@ -34,25 +34,29 @@ stop() {
 }
 trap stop EXIT
 
-unavailable() {
+unavailable() {  # unavailable REASON COMMAND...: run the command without PostgreSQL, or fail in CI
+    local reason=$1
+    shift
     stop
     dir=""
     if [[ "${CI:-}" == "true" ]]; then
-        log "ERROR: no PostgreSQL server for the store tests: $*"; exit 1
+        log "ERROR: no PostgreSQL server for the store tests: $reason"; exit 1
     fi
-    log "no PostgreSQL ($*); the PostgreSQL store tests will be skipped"
+    log "no PostgreSQL ($reason); the PostgreSQL store tests will be skipped"
     exec "$@"
 }
 
-started=$(date +%s.%N)
+started=$(date +%s%N)
 if ! bin=$(find_bin); then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing PostgreSQL from the system's packages"
-        mkdir -p /etc/postgresql-common
-        echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2
-        apt-get install -y -qq --no-install-recommends postgresql >&2
+        if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then  # no default cluster
+            mkdir -p /etc/postgresql-common
+            echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+        fi
+        { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                postgresql; } >&2 || log "apt-get could not install postgresql"
     fi
     bin=$(find_bin) || unavailable "initdb and pg_ctl not found" "$@"
 fi
@@ -69,7 +73,7 @@ if [[ $(id -u) -eq 0 ]]; then chown nobody "$dir/data" "$dir/sock"; fi
     -o "-c listen_addresses='' -k $dir/sock -F -c max_connections=200" >/dev/null \
     || { cat "$dir/sock/server.log" >&2; unavailable "the server did not start" "$@"; }
 log "PostgreSQL ($("$bin/pg_ctl" --version)) ready on $dir/sock in" \
-    "$(echo "$(date +%s.%N) - $started" | bc 2>/dev/null || echo '?') s"
+    "$(( ($(date +%s%N) - started) / 1000000 )) ms (install included, if any)"
 
 export MOOSIC_TEST_POSTGRES_URL="postgresql://postgres@/postgres?host=$dir/sock"
 set +e
