@@ -46,8 +46,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy moosic_core bot tests benchmarks
 
+# The store tests run on SQLite and on a throw-away PostgreSQL server (installed with apt-get
+# when missing and we are root; see scripts/with_postgres.sh).
 unit: setup
-	$(BIN)/pytest -q
+	scripts/with_postgres.sh $(BIN)/pytest -q
 
 test: lint typecheck unit
 

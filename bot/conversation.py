@@ -14,7 +14,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot import replies
@@ -59,13 +59,6 @@ class Reply:
     private: bool = False
     link_url: str | None = None
     file: ReplyFile | None = None
-
-
-@dataclass
-class _LastRequest:
-    mood: MoodReading
-    mode: Mode
-    track_ids: list[str] = field(default_factory=list)
 
 
 CONSENT_BUTTONS = ((Button("✅ I agree", "consent:yes"), Button("No thanks", "consent:no")),)
@@ -175,7 +168,6 @@ class Conversation:
         # Selfies per user: enough for retries, not enough to use the bot as a face reader.
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
-        self._last: dict[str, _LastRequest] = {}
         waiting = service.config.service
         self._pending_photo: PendingPhotos[Where] = PendingPhotos(
             waiting.pending_photo_minutes * 60, waiting.pending_photos_max_mb * 1_000_000)
@@ -429,7 +421,6 @@ class Conversation:
 
     async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
         s = await self.service.recommend(user, mood, mode)
-        self._last[user.key] = _LastRequest(mood, mode, [r.track.track_id for r in s.items])
         buttons = suggestion_buttons(s)
         if s.items:
             words = describe_reading(mood) + (" · lift" if mode == "lift" else "")
@@ -476,13 +467,13 @@ class Conversation:
         return Reply(replies.saved_text(songs, result), private=True, file=file)
 
     async def _more(self, user: UserRef) -> Reply:
-        last = self._last.get(user.key)
+        last = await self.service.last_list(user)
         if last is None:
             return Reply("Send me a selfie or use /mood first.")
-        return await self._suggest(user, last.mood, last.mode)
+        return await self._suggest(user, last.mood, "lift" if last.mode == "lift" else "match")
 
     async def _switch_mode(self, user: UserRef, mode: str) -> Reply:
-        last = self._last.get(user.key)
+        last = await self.service.last_list(user)
         if last is None:
             return Reply("Send me a selfie or use /mood first.")
         if mode == "lift" and not can_lift(last.mood.mood_score):
@@ -498,7 +489,7 @@ class Conversation:
     async def _rate_by_number(self, user: UserRef, like: bool, arg: str) -> Reply:
         """``/like N`` and ``/dislike N``: rate song N (1-based) of the user's last list."""
         command = "/like" if like else "/dislike"
-        last = self._last.get(user.key)
+        last = await self.service.last_list(user)
         if last is None or not last.track_ids:
             return Reply(f"Ask me for songs first (/mood happy or a selfie), then {command} N "
                          "rates song N of the list.")
@@ -559,7 +550,6 @@ class Conversation:
 
     async def _forget(self, user: UserRef) -> Reply:
         await self.service.forget(user)
-        self._last.pop(user.key, None)
         self._pending_photo.discard(user.key)
         self._asked.pop(user.key, None)
         self._pending_save.pop(user.key, None)

@@ -54,9 +54,11 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -195,6 +197,7 @@ class TelegramBot:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
         self.startup = startup or StartupConfig()
+        self.service = service
         self.conversation = conversation or Conversation(service)
         self.conversation.set_notifier("telegram", self.notify)
         # The request URLs contain the token: httpx logs them at INFO, PTB at DEBUG.
@@ -214,6 +217,11 @@ class TelegramBot:
         self._album_seen: dict[tuple[int, str], float] = {}
 
     def _add_handlers(self, app: Application) -> None:
+        # Every update is claimed in the store first (group -1) and marked done last (group 1),
+        # so an update Telegram delivers again (a webhook answered late, a process that died) is
+        # answered once, also by another process sharing the database.
+        app.add_handler(TypeHandler(Update, self.claim), group=-1)
+        app.add_handler(TypeHandler(Update, self.finish), group=1)
         new = filters.UpdateType.MESSAGE
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(new & (filters.PHOTO | filters.Document.ALL), self.on_file))
@@ -250,6 +258,16 @@ class TelegramBot:
         return self._mentions_or_replies_to_bot(message, bot)
 
     # --- handlers --------------------------------------------------------------------------
+    async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop an update that was handled already (or is being handled elsewhere)."""
+        if not await self.service.claim_update(self.name, update.update_id):
+            log.info("Telegram update %d was handled already; not answering it again",
+                     update.update_id)
+            raise ApplicationHandlerStop
+
+    async def finish(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.service.finish_update(self.name, update.update_id)
+
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message is None or message.text is None:

@@ -44,10 +44,10 @@ async def open_service(config: Config, metrics: Metrics | None = None
     catalog = load_serving_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     faces = FaceMoodReader(model_path(config.paths.models_dir))
-    store = Store(config.paths.database)
+    store = Store.from_config(config)
     await store.open()
     service = MoosicService(config, catalog, faces, store, models, metrics)
-    log.info("service ready: %d tracks, database %s", len(catalog), config.paths.database)
+    log.info("service ready: %d tracks, database %s", len(catalog), store.name)
     try:
         yield service
     finally:

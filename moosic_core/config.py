@@ -66,6 +66,14 @@ class SpotifyConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where users' data lives: empty = the SQLite file ``paths.database``; a
+    ``postgresql://`` URL = a PostgreSQL database shared by several bot processes."""
+
+    database_url: str = ""
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     token_key: str = ""
 
@@ -129,6 +137,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
@@ -139,7 +148,7 @@ class Config:
 
 SECRET_KEYS = frozenset(
     {("spotify", "client_secret"), ("security", "token_key"), ("telegram", "token"),
-     ("discord", "token")}
+     ("discord", "token"), ("store", "database_url")}
 )
 
 S = TypeVar("S")

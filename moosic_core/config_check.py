@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 
 from moosic_core.config import Config
 from moosic_core.errors import ConfigError
+from moosic_core.store.db import database_url
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +129,21 @@ def monitor_problems(config: Config) -> list[Problem]:
     return []
 
 
+def store_problems(config: Config) -> list[Problem]:
+    """A ``store.database_url`` that is not a PostgreSQL (or SQLite) URL."""
+    if not config.store.database_url:
+        return []
+    try:
+        database_url(config.store.database_url)
+    except ConfigError as exc:
+        return [Problem("store.database_url", str(exc), fatal=True)]
+    return []
+
+
 def check(config: Config) -> list[Problem]:
     """Every problem in the configuration that matters to a running bot."""
-    return [*spotify_problems(config), *telegram_problems(config), *monitor_problems(config)]
+    return [*spotify_problems(config), *telegram_problems(config), *monitor_problems(config),
+            *store_problems(config)]
 
 
 def report(config: Config) -> list[Problem]:

@@ -27,7 +27,7 @@ from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
 from moosic_core.saving import SaveResult, SongList
 from moosic_core.songs.models import SongModels
 from moosic_core.spotify.playlists import PlaylistIncomplete, SavedPlaylist
-from moosic_core.store import Link, Store
+from moosic_core.store import LastList, Link, Store
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.csv_export import csv_filename, playlist_csv
 from moosic_core.taste.service import TasteService
@@ -47,6 +47,9 @@ T = TypeVar("T")
 HISTORY_WINDOW_S = 14 * 24 * 3600
 SAD_THRESHOLD = 0.35
 FACE_CONSENT = "face_analysis"
+#: How long a platform update taken by a process that never finished it (the process died
+#: mid-update) stays taken before a redelivery may be handled: longer than any handling takes.
+UPDATE_LEASE_S = 120.0
 
 
 class FaceReader(Protocol):
@@ -150,7 +153,7 @@ class MoosicService:
             exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
         )
         items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
-        await self.store.add_recommendations(user, [r.track.track_id for r in items])
+        await self.store.record_suggestions(user, mood, mode, [r.track.track_id for r in items])
         hints = []
         if profile is None:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
@@ -221,6 +224,22 @@ class MoosicService:
     async def taste_link(self, user: UserRef) -> Link | None:
         """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
         return await self.taste.link(user)
+
+    async def claim_update(self, platform: str, update_id: int) -> bool:
+        """Whether this process should handle a platform update: False when it was handled
+        already (a redelivery), or another process is handling it right now. Call
+        :meth:`finish_update` when done; an update never finished is free again after
+        :data:`UPDATE_LEASE_S` seconds."""
+        return await self.store.claim_update(platform, update_id, lease_s=UPDATE_LEASE_S)
+
+    async def finish_update(self, platform: str, update_id: int) -> None:
+        """Record that a claimed platform update was handled (answered or failed)."""
+        await self.store.finish_update(platform, update_id)
+
+    async def last_list(self, user: UserRef) -> LastList | None:
+        """The last list :meth:`recommend` gave ``user`` (its mood, mode and track ids), kept
+        in the store so "more" continues it after a restart or on another bot process."""
+        return await self.store.last_list(user)
 
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""

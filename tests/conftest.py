@@ -124,3 +124,45 @@ def no_face() -> bytes:
     from skimage import data
 
     return jpeg_bytes(data.coffee())
+
+
+# --- the store over both backends ----------------------------------------------------------
+POSTGRES_URL_ENV = "MOOSIC_TEST_POSTGRES_URL"  # set by scripts/with_postgres.sh (make test)
+
+
+async def _fresh_postgres_database(url: str, name: str) -> str:
+    """Create an empty database ``name`` on the server of ``url``; its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from moosic_core.store.db import database_url
+
+    admin = create_async_engine(database_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a test's store lives: a fresh SQLite file, or a fresh PostgreSQL database (a URL
+    string) on the server named by ``MOOSIC_TEST_POSTGRES_URL``. Without that server the
+    PostgreSQL case skips, except in CI (``CI=true``), where it fails."""
+    if request.param == "sqlite":
+        return tmp_path / "db.sqlite3"
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        reason = (f"no PostgreSQL server: {POSTGRES_URL_ENV} is not set (run the tests through "
+                  "`make test` or scripts/with_postgres.sh)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import uuid
+
+    return await _fresh_postgres_database(url, f"moosic_test_{uuid.uuid4().hex[:12]}")

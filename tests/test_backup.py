@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -95,9 +96,16 @@ async def test_db_backup_and_restore_commands(tmp_path) -> None:
     assert missing.returncode == 2 and "No database file" in missing.stderr
 
 
-async def test_keys_rotate_reencrypts_stored_tokens(tmp_path) -> None:
+def store_env(target: Path | str) -> dict[str, str]:
+    """The environment pointing the CLI at a test's store (SQLite file or PostgreSQL URL)."""
+    if isinstance(target, Path):
+        return {"MOOSIC_PATHS_DATABASE": str(target)}
+    return {"MOOSIC_STORE_DATABASE_URL": target}
+
+
+async def test_keys_rotate_reencrypts_stored_tokens(store_target: Path | str) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    path = tmp_path / "moosic.sqlite3"
+    path = store_target
     old_cipher = TokenCipher(old)
     async with Store(path) as store:
         await store.set_link(ANA, Link(kind="spotify_oauth", spotify_user_id="ana",
@@ -111,7 +119,7 @@ async def test_keys_rotate_reencrypts_stored_tokens(tmp_path) -> None:
         with pytest.raises(NotLinked):  # before rotation the new key alone can't read it
             only_new.decrypt(link.access_token)
 
-    env = {"MOOSIC_PATHS_DATABASE": str(path), "MOOSIC_SECURITY_TOKEN_KEY": f"{new},{old}"}
+    env = {**store_env(path), "MOOSIC_SECURITY_TOKEN_KEY": f"{new},{old}"}
     proc = moosic("keys", "rotate", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"rewritten": 3, "kept": 0}
@@ -130,3 +138,13 @@ async def test_keys_rotate_reencrypts_stored_tokens(tmp_path) -> None:
     bad = moosic("keys", "rotate", env={**env, "MOOSIC_SECURITY_TOKEN_KEY": "nope"})
     assert bad.returncode == 2 and "security.token_key" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+async def test_backup_commands_on_postgresql_point_to_pg_dump(tmp_path) -> None:
+    env = {"MOOSIC_STORE_DATABASE_URL": "postgresql://moosic:pw-123@127.0.0.1:1/moosic"}
+    for command in (("db", "backup", str(tmp_path)), ("db", "restore", str(tmp_path / "b"))):
+        proc = moosic(*command, env=env)
+        assert proc.returncode == 2, proc.stderr
+        assert "pg_dump" in proc.stderr and "Traceback" not in proc.stderr
+        assert "pw-123" not in proc.stderr
+    assert not list(tmp_path.iterdir())

@@ -108,3 +108,14 @@ def test_a_webhook_telegram_would_refuse_stops_the_start(tmp_path) -> None:
                for line in proc.stderr.splitlines()) == 1
     assert "service ready" not in proc.stderr  # refused before loading the models
     assert "Traceback" not in proc.stderr and "TEST-token-never-logged" not in proc.stderr
+
+
+def test_a_database_url_that_is_no_postgresql_stops_the_start(tmp_path) -> None:
+    proc = _run("bot", "telegram", env={
+        "MOOSIC_TELEGRAM_TOKEN": "123456:TEST-token-never-logged",
+        "MOOSIC_STORE_DATABASE_URL": "mysql://moosic:pw-secret-9@db.example/moosic",
+        "MOOSIC_PATHS_DATABASE": str(tmp_path / "db.sqlite3")})
+    assert proc.returncode == 2
+    assert "store.database_url" in proc.stderr and "postgresql://" in proc.stderr
+    assert "service ready" not in proc.stderr
+    assert "Traceback" not in proc.stderr and "pw-secret-9" not in proc.stderr

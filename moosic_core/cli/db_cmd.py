@@ -1,7 +1,9 @@
 """``moosic db backup|restore`` and ``moosic keys generate|rotate``: keeping the data safe.
 
 See :mod:`moosic_core.store.backup` (online backup API, restore refused while a bot runs) and
-:mod:`moosic_core.crypto` (key rotation with MultiFernet).
+:mod:`moosic_core.crypto` (key rotation with MultiFernet). With ``store.database_url`` set
+(PostgreSQL), backup and restore point to ``pg_dump``/``pg_restore``; ``keys rotate`` works on
+either store.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
 from moosic_core.config_check import token_key_problem
 from moosic_core.crypto import TokenCipher
-from moosic_core.errors import ConfigError
+from moosic_core.errors import ConfigError, DataError
 from moosic_core.store import Store
 from moosic_core.store.backup import BackupInfo, backup, restore
 
@@ -29,7 +31,20 @@ def _info(info: BackupInfo) -> dict[str, object]:
             "users": info.users}
 
 
+PG_BACKUP_HINT = (
+    "store.database_url points at PostgreSQL: `moosic db backup/restore` copy the SQLite file "
+    "only. Back PostgreSQL up with its own tools, safe while the bot runs: "
+    "`pg_dump --format=custom --file=moosic.dump DB` and restore (bot stopped) with "
+    "`pg_restore --clean --if-exists --dbname=DB moosic.dump`.")
+
+
+def _sqlite_only(config: Config) -> None:
+    if config.store.database_url:
+        raise DataError(PG_BACKUP_HINT)
+
+
 def backup_command(args: argparse.Namespace, config: Config) -> int:
+    _sqlite_only(config)
     info = backup(config.paths.database, Path(args.path).expanduser())
     if args.json:
         print_json(_info(info))
@@ -40,6 +55,7 @@ def backup_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def restore_command(args: argparse.Namespace, config: Config) -> int:
+    _sqlite_only(config)
     info, kept = restore(Path(args.path).expanduser(), config.paths.database)
     if args.json:
         print_json({**_info(info), "previous": str(kept) if kept else None})
@@ -67,7 +83,7 @@ async def _rotate(config: Config) -> dict[str, int]:
         except InvalidToken:
             return None  # written with a key no longer configured: that user signs in again
 
-    async with Store(config.paths.database) as store:
+    async with Store.from_config(config) as store:
         return await store.rewrite_secrets(rotate)
 
 

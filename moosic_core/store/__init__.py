@@ -1,5 +1,5 @@
-"""The aiosqlite store shared by the whole app."""
+"""The store shared by the whole app (SQLite or PostgreSQL, see :mod:`moosic_core.store.db`)."""
 
-from moosic_core.store.store import CachedProfile, Link, PendingOAuth, Store
+from moosic_core.store.store import CachedProfile, LastList, Link, PendingOAuth, Store
 
-__all__ = ["CachedProfile", "Link", "PendingOAuth", "Store"]
+__all__ = ["CachedProfile", "LastList", "Link", "PendingOAuth", "Store"]

@@ -1,36 +1,51 @@
-"""The SQLite connection layer: WAL, migrations, one writer, retries on ``database is locked``.
+"""The connection layer over SQLAlchemy's asyncio engine: SQLite (default) or PostgreSQL.
 
-All writes in this process go through one connection guarded by an ``asyncio.Lock`` and run as
-``BEGIN IMMEDIATE`` transactions, so chats never interleave half-done writes. Another process
-(the CLI next to a running bot) may hold the write lock for a moment: SQLite's busy timeout
-waits for it, and a transaction that still finds the file locked is retried with backoff.
-Reads use a second connection, which under WAL sees the last committed state and never waits.
+Both run the same SQL (SQLAlchemy ``text()`` with named parameters, in the common subset of
+the two dialects: ``INSERT ... ON CONFLICT``, no ``INSERT OR REPLACE``) and the same Alembic
+revisions (:mod:`moosic_core.store.migrations`), applied when the store opens.
 
-Files: the database's directory is created 0700 and the file 0600 (SQLite gives its ``-wal``
-and ``-shm`` files the database file's mode), since it holds encrypted Spotify tokens and what
-users told the bot. While open, the process holds a shared ``flock`` on ``<database>.lock``, so
-``moosic db restore`` (which needs it exclusively) refuses to replace a file in use.
+SQLite (``paths.database``, the embedded default; driver aiosqlite): all writes in this process
+go through one connection guarded by an ``asyncio.Lock`` and run as ``BEGIN IMMEDIATE``
+transactions, so chats never interleave half-done writes. Another process (the CLI next to a
+running bot) may hold the write lock for a moment: SQLite's busy timeout waits for it, and a
+transaction that still finds the file locked is retried whole with backoff. Reads use other
+connections, which under WAL see the last committed state and never wait. The database's
+directory is created 0700 and the file 0600 (SQLite gives its ``-wal`` and ``-shm`` files the
+database file's mode), since it holds encrypted Spotify tokens and what users told the bot.
+While open, the process holds a shared ``flock`` on ``<database>.lock``, so ``moosic db
+restore`` (which needs it exclusively) refuses to replace a file in use.
+
+PostgreSQL (``store.database_url``, e.g. ``postgresql://moosic@/moosic?host=/run/postgresql``;
+driver asyncpg): a connection pool, writes in concurrent READ COMMITTED transactions, a
+transaction that hits a deadlock or serialization failure is retried whole with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
 import random
-import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from moosic_core.errors import Busy, DataError
-from moosic_core.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from moosic_core.errors import Busy, ConfigError, DataError
+from moosic_core.store.migrations import upgrade
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+RETRIED_PG_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+POSTGRES_POOL_SIZE = 10
 
 
 def lock_path(path: Path) -> Path:
@@ -66,70 +81,130 @@ def open_lock(path: Path, exclusive: bool) -> int:
     return fd
 
 
-def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+def database_url(target: Path | str) -> URL:
+    """The SQLAlchemy URL for a SQLite file path or a ``postgresql://`` / ``sqlite:///`` URL.
+
+    Raises :class:`ConfigError` for anything else (the message never shows a password)."""
+    if isinstance(target, Path):
+        return URL.create("sqlite+aiosqlite", database=str(target))
+    try:
+        url = make_url(target)
+    except ArgumentError:
+        raise ConfigError("Config key store.database_url is not a database URL; use "
+                          "postgresql://USER:PASSWORD@HOST:PORT/DB or "
+                          "postgresql://USER@/DB?host=/socket/dir") from None
+    if url.get_backend_name() in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+asyncpg")
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.set(drivername="sqlite+aiosqlite")
+    raise ConfigError(f"Config key store.database_url: {url.get_backend_name()!r} databases "
+                      "are not supported; use postgresql://... (or leave it empty for the "
+                      "SQLite file paths.database)")
+
+
+def _is_lock_error(exc: BaseException | None) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 class Database:
-    """An open SQLite database file with the schema migrated to the latest version."""
+    """An open database (SQLite file or PostgreSQL) with the schema migrated to the latest.
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, lock_retries: int = 6) -> None:
-        self.path = Path(path)
+    ``target``: a SQLite file path, or a ``postgresql://`` URL. Raises :class:`ConfigError`
+    for an unusable URL (at construction) and :class:`DataError` when opening fails.
+    """
+
+    def __init__(self, target: Path | str, *, busy_timeout_s: float = 5.0,
+                 lock_retries: int = 6) -> None:
+        self.url = database_url(target)
+        self.dialect = "sqlite" if self.url.get_backend_name() == "sqlite" else "postgresql"
+        #: The SQLite file (None for PostgreSQL).
+        self.path: Path | None = (Path(self.url.database or "") if self.dialect == "sqlite"
+                                  else None)
         self.busy_timeout_s = busy_timeout_s
         self.lock_retries = lock_retries
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._writer: AsyncEngine | None = None
+        self._reader: AsyncEngine | None = None
+        # SQLite has one writer per file: serialise this process's writes before BEGIN.
+        self._write_lock: asyncio.Lock | None = (asyncio.Lock() if self.dialect == "sqlite"
+                                                 else None)
         self._lock_fd: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The database as shown in logs and messages (never a password)."""
+        return str(self.path) if self.path else self.url.render_as_string(hide_password=True)
 
     @property
     def is_open(self) -> bool:
         return self._writer is not None and self._reader is not None
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None,
-                                       timeout=self.busy_timeout_s)
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        return conn
+    def _sqlite_engine(self, path: Path, *, writer: bool) -> AsyncEngine:
+        engine = create_async_engine(
+            URL.create("sqlite+aiosqlite", database=str(path)),
+            connect_args={"timeout": self.busy_timeout_s},
+            pool_size=1 if writer else 4, max_overflow=0,
+            # Readers run each SELECT on its own (autocommit): nothing to roll back on return.
+            pool_reset_on_return="rollback" if writer else None)
+        busy_ms = int(self.busy_timeout_s * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # SQLAlchemy's recipe for aiosqlite: the driver must not open transactions itself
+            # (https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl)
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            for pragma in (f"busy_timeout = {busy_ms}", "foreign_keys = ON",
+                           *(("journal_mode = WAL", "synchronous = NORMAL") if writer else ())):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        if writer:
+            @event.listens_for(engine.sync_engine, "begin")
+            def on_begin(conn: Any) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
 
     async def open(self) -> None:
-        """Create or open the file, switch to WAL and apply pending migrations."""
+        """Create or open the database and apply pending migrations.
+
+        Raises :class:`DataError` when it cannot be opened or is from a newer Moo-Sic."""
         if self._writer is not None:
             return
+        if self.path is not None:
+            try:
+                create_private(self.path)
+                self._lock_fd = open_lock(self.path, exclusive=False)
+            except BlockingIOError:
+                raise DataError(f"The database {self.path} is being restored; try again when "
+                                "`moosic db restore` has finished.") from None
+            except OSError as exc:
+                raise DataError(f"The database {self.path} cannot be created: {exc}") from None
+            writer = self._sqlite_engine(self.path, writer=True)
+            reader = self._sqlite_engine(self.path, writer=False)
+        else:
+            writer = reader = create_async_engine(self.url, pool_size=POSTGRES_POOL_SIZE,
+                                                  pool_pre_ping=True)
+        self._writer, self._reader = writer, reader
         try:
-            create_private(self.path)
-            self._lock_fd = open_lock(self.path, exclusive=False)
-        except BlockingIOError:
-            raise DataError(f"The database {self.path} is being restored; try again when "
-                            "`moosic db restore` has finished.") from None
-        except OSError as exc:
-            raise DataError(f"The database {self.path} cannot be created: {exc}") from None
-        try:
-            writer = await self._connect()
-        except sqlite3.Error as exc:
-            self._unlock()
-            raise DataError(f"The database {self.path} cannot be opened: {exc}") from None
-        try:
-            await writer.execute("PRAGMA journal_mode = WAL")
-            await writer.execute("PRAGMA synchronous = NORMAL")
-            self._writer = writer
-            await self._migrate()
-            self._reader = await self._connect()
+            await self.transaction(
+                lambda conn: conn.run_sync(lambda sync: upgrade(sync, self.name)))
         except BaseException as exc:
-            await writer.close()
-            self._writer = None
-            self._unlock()
-            if isinstance(exc, sqlite3.DatabaseError):
-                raise DataError(f"The database {self.path} is not usable: {exc}") from None
+            await self.close()
+            if isinstance(exc, OSError):
+                raise DataError(f"The database {self.name} cannot be reached (is the server "
+                                f"running, and the address right?): {exc}") from None
+            if isinstance(exc, DBAPIError):
+                raise DataError(f"The database {self.name} is not usable: "
+                                f"{exc.orig or exc}") from None
             raise
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
+        engines = {id(e): e for e in (self._reader, self._writer) if e is not None}
         self._reader = self._writer = None
+        for engine in engines.values():
+            await engine.dispose()
         self._unlock()
 
     def _unlock(self) -> None:
@@ -137,78 +212,64 @@ class Database:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
-    async def _migrate(self) -> None:
-        async def step(conn: aiosqlite.Connection) -> int:
-            async with conn.execute("PRAGMA user_version") as cur:
-                row = await cur.fetchone()
-            current = int(row[0]) if row else 0
-            if current > SCHEMA_VERSION:
-                raise DataError(f"The database {self.path} is from a newer version of Moo-Sic "
-                                f"(schema {current} > {SCHEMA_VERSION}).")
-            for number in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _statements(MIGRATIONS[number - 1]):
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {number}")
-                log.info("database %s migrated to schema %d", self.path.name, number)
-            return current
-
-        await self.transaction(step)
-
-    @property
-    def writer(self) -> aiosqlite.Connection:
-        if self._writer is None:
+    def _engine(self, engine: AsyncEngine | None) -> AsyncEngine:
+        if engine is None:
             raise RuntimeError("the database is not open")
-        return self._writer
+        return engine
 
-    @property
-    def reader(self) -> aiosqlite.Connection:
-        if self._reader is None:
-            raise RuntimeError("the database is not open")
-        return self._reader
+    def _retryable(self, exc: DBAPIError) -> bool:
+        if self.dialect == "sqlite":
+            return _is_lock_error(exc.orig)
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return state in RETRIED_PG_STATES
 
-    async def transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """Run ``body`` in one write transaction; retried whole if the file is locked."""
-        async with self._write_lock:
-            conn = self.writer
+    async def transaction(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``body`` in one write transaction (committed when it returns, rolled back when
+        it raises); retried whole when SQLite is locked or PostgreSQL reports a deadlock or
+        serialization failure. Raises :class:`Busy` when the retries run out."""
+        engine = self._engine(self._writer)
+        async with self._write_lock or contextlib.nullcontext():
             for attempt in range(self.lock_retries + 1):
                 try:
-                    await conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    if not _is_lock_error(exc) or attempt == self.lock_retries:
-                        raise Busy(detail=f"database locked: {exc}") from None
-                    await asyncio.sleep(_backoff(attempt))
-                    continue
-                try:
-                    result = await body(conn)
-                    await conn.execute("COMMIT")
-                    return result
-                except sqlite3.OperationalError as exc:
-                    await conn.execute("ROLLBACK")
-                    if not _is_lock_error(exc) or attempt == self.lock_retries:
+                    async with engine.begin() as conn:
+                        return await body(conn)
+                except DBAPIError as exc:
+                    if not self._retryable(exc):
                         raise
-                    log.warning("database locked, retrying (%d)", attempt + 1)
+                    if attempt == self.lock_retries:
+                        raise Busy(detail=f"database busy: {exc.orig}") from None
+                    log.warning("database busy (%s), retrying (%d)", exc.orig, attempt + 1)
                     await asyncio.sleep(_backoff(attempt))
-                except BaseException:
-                    await conn.execute("ROLLBACK")
-                    raise
-            raise Busy(detail="database locked")  # pragma: no cover - loop always returns
+            raise Busy(detail="database busy")  # pragma: no cover - loop always returns
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            row = await cur.fetchone()
-        return row
+    async def fetchone(self, sql: str, params: Mapping[str, Any] | None = None
+                       ) -> Sequence[Any] | None:
+        """The first row of a read (``:name`` parameters), None when there is none."""
+        async with self._engine(self._reader).connect() as conn:
+            result = await conn.execute(text(sql), dict(params or {}))
+            return result.first()
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self.reader.execute(sql, tuple(params)) as cur:
-            rows = await cur.fetchall()
-        return list(rows)
+    async def fetchall(self, sql: str, params: Mapping[str, Any] | None = None
+                       ) -> list[Sequence[Any]]:
+        """Every row of a read (``:name`` parameters)."""
+        async with self._engine(self._reader).connect() as conn:
+            result = await conn.execute(text(sql), dict(params or {}))
+            return list(result.all())
+
+
+async def execute(conn: AsyncConnection, sql: str, params: Params | None = None) -> int:
+    """Run one statement in a transaction's connection; the rows it changed.
+
+    A list of parameter mappings runs the statement once per mapping (none for an empty list).
+    """
+    if isinstance(params, Sequence):
+        if not params:
+            return 0
+        result = await conn.execute(text(sql), [dict(p) for p in params])
+    else:
+        result = await conn.execute(text(sql), dict(params or {}))
+    return int(result.rowcount)
 
 
 def _backoff(attempt: int) -> float:
     return float(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our statements)."""
-    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

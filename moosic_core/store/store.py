@@ -1,7 +1,8 @@
 """The app's one store: users, links, library tracks, caches, consent, feedback, history.
 
 Secrets arrive here already encrypted (bytes from :class:`moosic_core.crypto.TokenCipher`); the
-store never sees a plaintext token.
+store never sees a plaintext token. The same SQL runs on SQLite and PostgreSQL (see
+:mod:`moosic_core.store.db`): named ``:parameters`` and ``INSERT ... ON CONFLICT`` upserts.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from moosic_core.store.db import Database
+from moosic_core.config import Config
+from moosic_core.store.db import Database, execute
 from moosic_core.store.migrations import USER_TABLES
-from moosic_core.types import LibraryTrack, UserRef
+from moosic_core.types import LibraryTrack, MoodReading, UserRef
 
 LINK_KINDS = ("spotify_user", "spotify_oauth", "playlist_csv")
+UPDATE_KEEP_S = 2 * 86400.0  # Telegram redelivers an update for up to 24 h
+UPDATE_PRUNE_EVERY_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,34 @@ class PendingOAuth:
     created_at: float
 
 
-class Store(Database):
-    """Typed reads and writes over :class:`Database`; every write is one transaction."""
+@dataclass(frozen=True)
+class LastList:
+    """The last list suggested to a user: the mood it was for, its mode ("match"/"lift") and
+    its track ids in the order shown. The mood keeps no faces (they never reach the store)."""
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time,
+    mood: MoodReading
+    mode: str
+    track_ids: tuple[str, ...]
+    created_at: float
+
+
+class Store(Database):
+    """Typed reads and writes over :class:`Database`; every write is one transaction.
+
+    ``target``: the SQLite file (``paths.database``) or a ``postgresql://`` URL
+    (``store.database_url``); :meth:`from_config` picks the configured one.
+    """
+
+    def __init__(self, target: Path | str, *, clock: Callable[[], float] = time.time,
                  busy_timeout_s: float = 5.0, lock_retries: int = 6) -> None:
-        super().__init__(path, busy_timeout_s=busy_timeout_s, lock_retries=lock_retries)
+        super().__init__(target, busy_timeout_s=busy_timeout_s, lock_retries=lock_retries)
         self.clock = clock
+        self._updates_pruned_at = float("-inf")
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> Store:
+        """The configured store: ``store.database_url`` when set, else ``paths.database``."""
+        return cls(config.store.database_url or config.paths.database, **kwargs)
 
     async def __aenter__(self) -> Store:
         await self.open()
@@ -69,21 +95,28 @@ class Store(Database):
 
     # --- users ---------------------------------------------------------------------------
     @staticmethod
-    async def _user_id(conn: aiosqlite.Connection, user: UserRef, now: float) -> int:
-        await conn.execute(
-            "INSERT INTO users (platform, platform_user_id, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (platform, platform_user_id) DO NOTHING",
-            (user.platform, user.user_id, now))
-        async with conn.execute("SELECT id FROM users WHERE platform = ? AND platform_user_id = ?",
-                                (user.platform, user.user_id)) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        return int(row[0])
+    async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int:
+        known = await Store._find(conn, user)  # the common case: one statement
+        if known is not None:
+            return known
+        await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) VALUES "
+                      "(:platform, :user, :now) ON CONFLICT (platform, platform_user_id) "
+                      "DO NOTHING", {"platform": user.platform, "user": user.user_id, "now": now})
+        uid = await Store._find(conn, user)
+        assert uid is not None
+        return uid
+
+    @staticmethod
+    async def _find(conn: AsyncConnection, user: UserRef) -> int | None:
+        row = (await conn.execute(text(
+            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"),
+            _who(user))).first()
+        return int(row[0]) if row else None
 
     async def find_user(self, user: UserRef) -> int | None:
         row = await self.fetchone(
-            "SELECT id FROM users WHERE platform = ? AND platform_user_id = ?",
-            (user.platform, user.user_id))
+            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user",
+            _who(user))
         return int(row[0]) if row else None
 
     async def ensure_user(self, user: UserRef) -> int:
@@ -96,18 +129,24 @@ class Store(Database):
         if link.kind not in LINK_KINDS:
             raise ValueError(f"unknown link kind {link.kind!r}")
 
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
-            await conn.execute("DELETE FROM library_tracks WHERE user_id = ?", (uid,))
-            await conn.execute("DELETE FROM taste_cache WHERE user_id = ?", (uid,))
-            await conn.execute(
-                "INSERT OR REPLACE INTO links (user_id, kind, spotify_user_id, display_name, "
-                "access_token, refresh_token, scopes, expires_at, source_name, fetched_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (uid, link.kind, link.spotify_user_id, link.display_name, link.access_token,
-                 link.refresh_token, link.scopes, link.expires_at, link.source_name,
-                 now if tracks is not None else None, now, now))
+            for table in ("library_tracks", "taste_cache"):
+                await execute(conn, f"DELETE FROM {table} WHERE user_id = :uid", {"uid": uid})
+            columns = ("kind", "spotify_user_id", "display_name", "access_token",
+                       "refresh_token", "scopes", "expires_at", "source_name", "fetched_at",
+                       "created_at", "updated_at")
+            await execute(
+                conn, f"INSERT INTO links (user_id, {', '.join(columns)}) VALUES (:uid, "
+                f"{', '.join(':' + c for c in columns)}) ON CONFLICT (user_id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in columns),
+                {"uid": uid, "kind": link.kind, "spotify_user_id": link.spotify_user_id,
+                 "display_name": link.display_name, "access_token": link.access_token,
+                 "refresh_token": link.refresh_token, "scopes": link.scopes,
+                 "expires_at": link.expires_at, "source_name": link.source_name,
+                 "fetched_at": now if tracks is not None else None, "created_at": now,
+                 "updated_at": now})
             if tracks is not None:
                 await self._insert_tracks(conn, uid, tracks)
 
@@ -117,8 +156,7 @@ class Store(Database):
         row = await self.fetchone(
             "SELECT l.kind, l.spotify_user_id, l.display_name, l.access_token, l.refresh_token, "
             "l.scopes, l.expires_at, l.source_name, l.fetched_at, l.updated_at FROM links l "
-            "JOIN users u ON u.id = l.user_id WHERE u.platform = ? AND u.platform_user_id = ?",
-            (user.platform, user.user_id))
+            f"JOIN users u ON u.id = l.user_id WHERE {_USER_IS}", _who(user))
         if row is None:
             return None
         return Link(*row)
@@ -126,58 +164,61 @@ class Store(Database):
     async def update_tokens(self, user: UserRef, access_token: bytes, refresh_token: bytes,
                             expires_at: float, scopes: str | None) -> None:
         """Store refreshed (encrypted) tokens, if the user is still linked by OAuth."""
-        async def body(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "UPDATE links SET access_token = ?, refresh_token = ?, expires_at = ?, "
-                "scopes = COALESCE(?, scopes), updated_at = ? WHERE kind = 'spotify_oauth' AND "
-                "user_id = (SELECT id FROM users WHERE platform = ? AND platform_user_id = ?)",
-                (access_token, refresh_token, expires_at, scopes, self.clock(), user.platform,
-                 user.user_id))
+        async def body(conn: AsyncConnection) -> None:
+            await execute(
+                conn, "UPDATE links SET access_token = :access, refresh_token = :refresh, "
+                "expires_at = :expires, scopes = COALESCE(:scopes, scopes), updated_at = :now "
+                "WHERE kind = 'spotify_oauth' AND user_id = (SELECT id FROM users WHERE "
+                "platform = :platform AND platform_user_id = :user)",
+                {"access": access_token, "refresh": refresh_token, "expires": expires_at,
+                 "scopes": scopes, "now": self.clock(), **_who(user)})
 
         await self.transaction(body)
 
     async def delete_link(self, user: UserRef) -> bool:
         """Remove the user's link, its tokens and cached tracks/profile; True if there was one."""
-        async def body(conn: aiosqlite.Connection) -> bool:
+        async def body(conn: AsyncConnection) -> bool:
             uid = await self._find(conn, user)
             if uid is None:
                 return False
             for table in ("library_tracks", "taste_cache", "oauth_states"):
-                await conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (uid,))
-            cur = await conn.execute("DELETE FROM links WHERE user_id = ?", (uid,))
-            return bool(cur.rowcount)
+                await execute(conn, f"DELETE FROM {table} WHERE user_id = :uid", {"uid": uid})
+            return bool(await execute(conn, "DELETE FROM links WHERE user_id = :uid",
+                                      {"uid": uid}))
 
         return await self.transaction(body)
 
     # --- library tracks ------------------------------------------------------------------
     @staticmethod
-    async def _insert_tracks(conn: aiosqlite.Connection, uid: int,
+    async def _insert_tracks(conn: AsyncConnection, uid: int,
                              tracks: Iterable[LibraryTrack]) -> None:
-        await conn.executemany(
-            "INSERT INTO library_tracks (user_id, position, track_id, name, artists, genres, "
-            "features) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(uid, i, t.track_id, t.name, json.dumps(list(t.artists), ensure_ascii=False),
-              json.dumps(list(t.genres), ensure_ascii=False),
-              json.dumps(t.features) if t.features is not None else None)
+        await execute(
+            conn, "INSERT INTO library_tracks (user_id, position, track_id, name, artists, "
+            "genres, features) VALUES (:uid, :position, :track_id, :name, :artists, :genres, "
+            ":features)",
+            [{"uid": uid, "position": i, "track_id": t.track_id, "name": t.name,
+              "artists": json.dumps(list(t.artists), ensure_ascii=False),
+              "genres": json.dumps(list(t.genres), ensure_ascii=False),
+              "features": json.dumps(t.features) if t.features is not None else None}
              for i, t in enumerate(tracks)])
 
     async def replace_library(self, user: UserRef, tracks: Sequence[LibraryTrack]) -> None:
         """Cache freshly fetched tracks of the current link (and drop the stale profile)."""
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             uid = await self._user_id(conn, user, self.clock())
-            await conn.execute("DELETE FROM library_tracks WHERE user_id = ?", (uid,))
-            await conn.execute("DELETE FROM taste_cache WHERE user_id = ?", (uid,))
+            for table in ("library_tracks", "taste_cache"):
+                await execute(conn, f"DELETE FROM {table} WHERE user_id = :uid", {"uid": uid})
             await self._insert_tracks(conn, uid, tracks)
-            await conn.execute("UPDATE links SET fetched_at = ? WHERE user_id = ?",
-                               (self.clock(), uid))
+            await execute(conn, "UPDATE links SET fetched_at = :now WHERE user_id = :uid",
+                          {"now": self.clock(), "uid": uid})
 
         await self.transaction(body)
 
     async def library(self, user: UserRef) -> list[LibraryTrack]:
         rows = await self.fetchall(
             "SELECT t.track_id, t.name, t.artists, t.genres, t.features FROM library_tracks t "
-            "JOIN users u ON u.id = t.user_id WHERE u.platform = ? AND u.platform_user_id = ? "
-            "ORDER BY t.position", (user.platform, user.user_id))
+            f"JOIN users u ON u.id = t.user_id WHERE {_USER_IS} ORDER BY t.position",
+            _who(user))
         return [LibraryTrack(name=name, artists=tuple(json.loads(artists)), track_id=track_id,
                              genres=tuple(json.loads(genres)),
                              features=json.loads(features) if features else None)
@@ -185,46 +226,52 @@ class Store(Database):
 
     # --- taste profile cache -------------------------------------------------------------
     async def save_profile(self, user: UserRef, profile: str, source_key: str) -> None:
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
-            await conn.execute("INSERT OR REPLACE INTO taste_cache (user_id, profile, source_key, "
-                               "built_at) VALUES (?, ?, ?, ?)", (uid, profile, source_key, now))
+            await execute(
+                conn, "INSERT INTO taste_cache (user_id, profile, source_key, built_at) VALUES "
+                "(:uid, :profile, :source_key, :now) ON CONFLICT (user_id) DO UPDATE SET "
+                "profile = excluded.profile, source_key = excluded.source_key, "
+                "built_at = excluded.built_at",
+                {"uid": uid, "profile": profile, "source_key": source_key, "now": now})
 
         await self.transaction(body)
 
     async def cached_profile(self, user: UserRef) -> CachedProfile | None:
         row = await self.fetchone(
             "SELECT c.profile, c.source_key, c.built_at FROM taste_cache c JOIN users u ON "
-            "u.id = c.user_id WHERE u.platform = ? AND u.platform_user_id = ?",
-            (user.platform, user.user_id))
+            f"u.id = c.user_id WHERE {_USER_IS}", _who(user))
         return CachedProfile(*row) if row else None
 
     # --- OAuth states --------------------------------------------------------------------
     async def add_oauth_state(self, user: UserRef, state: str, verifier: bytes,
                               max_age_s: float) -> None:
         """Remember an authorization request; drops this user's and everyone's expired ones."""
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
-            await conn.execute("DELETE FROM oauth_states WHERE user_id = ? OR created_at < ?",
-                               (uid, now - max_age_s))
-            await conn.execute("INSERT INTO oauth_states (state, user_id, verifier, created_at) "
-                               "VALUES (?, ?, ?, ?)", (state, uid, verifier, now))
+            await execute(conn, "DELETE FROM oauth_states WHERE user_id = :uid OR "
+                          "created_at < :cutoff", {"uid": uid, "cutoff": now - max_age_s})
+            await execute(conn, "INSERT INTO oauth_states (state, user_id, verifier, "
+                          "created_at) VALUES (:state, :uid, :verifier, :now)",
+                          {"state": state, "uid": uid, "verifier": verifier, "now": now})
 
         await self.transaction(body)
 
     async def pop_oauth_state(self, state: str) -> PendingOAuth | None:
         """Take (and delete) a pending authorization request by its state."""
-        async def body(conn: aiosqlite.Connection) -> PendingOAuth | None:
-            async with conn.execute(
-                    "SELECT u.platform, u.platform_user_id, s.verifier, s.created_at FROM "
-                    "oauth_states s JOIN users u ON u.id = s.user_id WHERE s.state = ?",
-                    (state,)) as cur:
-                row = await cur.fetchone()
+        async def body(conn: AsyncConnection) -> PendingOAuth | None:
+            row = (await conn.execute(text(
+                "SELECT u.platform, u.platform_user_id, s.verifier, s.created_at FROM "
+                "oauth_states s JOIN users u ON u.id = s.user_id WHERE s.state = :state"),
+                {"state": state})).first()
             if row is None:
                 return None
-            await conn.execute("DELETE FROM oauth_states WHERE state = ?", (state,))
+            # Only the transaction that deletes the row gets it (two callbacks, two replicas).
+            if not await execute(conn, "DELETE FROM oauth_states WHERE state = :state",
+                                 {"state": state}):
+                return None
             return PendingOAuth(UserRef(row[0], row[1]), bytes(row[2]), float(row[3]))
 
         return await self.transaction(body)
@@ -232,29 +279,29 @@ class Store(Database):
     async def pending_oauth_state(self, user: UserRef) -> str | None:
         row = await self.fetchone(
             "SELECT s.state FROM oauth_states s JOIN users u ON u.id = s.user_id "
-            "WHERE u.platform = ? AND u.platform_user_id = ? ORDER BY s.created_at DESC LIMIT 1",
-            (user.platform, user.user_id))
+            f"WHERE {_USER_IS} ORDER BY s.created_at DESC LIMIT 1", _who(user))
         return str(row[0]) if row else None
 
     # --- consent, feedback, recommendation history ---------------------------------------
     async def set_consent(self, user: UserRef, kind: str, agreed: bool = True) -> None:
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
+            params = {"uid": uid, "kind": kind, "now": now}
             if agreed:
-                await conn.execute("INSERT OR REPLACE INTO consent (user_id, kind, agreed_at) "
-                                   "VALUES (?, ?, ?)", (uid, kind, now))
+                await execute(conn, "INSERT INTO consent (user_id, kind, agreed_at) VALUES "
+                              "(:uid, :kind, :now) ON CONFLICT (user_id, kind) DO UPDATE SET "
+                              "agreed_at = excluded.agreed_at", params)
             else:
-                await conn.execute("DELETE FROM consent WHERE user_id = ? AND kind = ?",
-                                   (uid, kind))
+                await execute(conn, "DELETE FROM consent WHERE user_id = :uid AND kind = :kind",
+                              params)
 
         await self.transaction(body)
 
     async def consent_at(self, user: UserRef, kind: str) -> float | None:
         row = await self.fetchone(
             "SELECT c.agreed_at FROM consent c JOIN users u ON u.id = c.user_id "
-            "WHERE u.platform = ? AND u.platform_user_id = ? AND c.kind = ?",
-            (user.platform, user.user_id, kind))
+            f"WHERE {_USER_IS} AND c.kind = :kind", {**_who(user), "kind": kind})
         return float(row[0]) if row else None
 
     async def add_feedback(self, user: UserRef, track_id: str, value: int) -> None:
@@ -262,68 +309,136 @@ class Store(Database):
         if value not in (-1, 1):
             raise ValueError("feedback is +1 or -1")
 
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
-            await conn.execute("INSERT OR REPLACE INTO feedback (user_id, track_id, value, "
-                               "created_at) VALUES (?, ?, ?, ?)", (uid, track_id, value, now))
+            await execute(conn, "INSERT INTO feedback (user_id, track_id, value, created_at) "
+                          "VALUES (:uid, :track, :value, :now) ON CONFLICT (user_id, track_id) "
+                          "DO UPDATE SET value = excluded.value, created_at = excluded.created_at",
+                          {"uid": uid, "track": track_id, "value": value, "now": now})
 
         await self.transaction(body)
 
     async def feedback(self, user: UserRef) -> dict[str, int]:
         rows = await self.fetchall(
             "SELECT f.track_id, f.value FROM feedback f JOIN users u ON u.id = f.user_id "
-            "WHERE u.platform = ? AND u.platform_user_id = ?", (user.platform, user.user_id))
+            f"WHERE {_USER_IS}", _who(user))
         return {str(t): int(v) for t, v in rows}
 
     async def add_recommendations(self, user: UserRef, track_ids: Sequence[str]) -> None:
-        async def body(conn: aiosqlite.Connection) -> None:
+        async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
-            await conn.executemany("INSERT INTO recommendations (user_id, track_id, created_at) "
-                                   "VALUES (?, ?, ?)", [(uid, t, now) for t in track_ids])
+            await execute(conn, "INSERT INTO recommendations (user_id, track_id, created_at) "
+                          "VALUES (:uid, :track, :now)",
+                          [{"uid": uid, "track": t, "now": now} for t in track_ids])
 
         await self.transaction(body)
+
+    async def record_suggestions(self, user: UserRef, mood: MoodReading, mode: str,
+                                 track_ids: Sequence[str]) -> None:
+        """Add a suggested list to the history and make it the user's :class:`LastList`, in one
+        transaction (any bot process can then continue it)."""
+        async def body(conn: AsyncConnection) -> None:
+            now = self.clock()
+            uid = await self._user_id(conn, user, now)
+            await execute(conn, "INSERT INTO recommendations (user_id, track_id, created_at) "
+                          "VALUES (:uid, :track, :now)",
+                          [{"uid": uid, "track": t, "now": now} for t in track_ids])
+            await execute(
+                conn, "INSERT INTO last_lists (user_id, mood_score, energy, source, label, mode, "
+                "track_ids, created_at) VALUES (:uid, :score, :energy, :source, :label, :mode, "
+                ":tracks, :now) ON CONFLICT (user_id) DO UPDATE SET mood_score = "
+                "excluded.mood_score, energy = excluded.energy, source = excluded.source, "
+                "label = excluded.label, mode = excluded.mode, track_ids = excluded.track_ids, "
+                "created_at = excluded.created_at",
+                {"uid": uid, "score": mood.mood_score, "energy": mood.energy,
+                 "source": mood.source, "label": mood.label, "mode": mode,
+                 "tracks": json.dumps(list(track_ids)), "now": now})
+
+        await self.transaction(body)
+
+    async def last_list(self, user: UserRef) -> LastList | None:
+        """The user's last suggested list, or None (never asked, or forgotten)."""
+        row = await self.fetchone(
+            "SELECT l.mood_score, l.energy, l.source, l.label, l.mode, l.track_ids, "
+            "l.created_at FROM last_lists l JOIN users u ON u.id = l.user_id "
+            f"WHERE {_USER_IS}", _who(user))
+        if row is None:
+            return None
+        score, energy, source, label, mode, tracks, created_at = row
+        mood = MoodReading(float(score), None if energy is None else float(energy), str(source),
+                           label=label)
+        return LastList(mood, str(mode), tuple(json.loads(tracks)), float(created_at))
 
     async def recent_recommendations(self, user: UserRef, within_s: float) -> list[str]:
         """Track IDs recommended to the user in the last ``within_s`` seconds, newest first."""
         rows = await self.fetchall(
             "SELECT r.track_id FROM recommendations r JOIN users u ON u.id = r.user_id "
-            "WHERE u.platform = ? AND u.platform_user_id = ? AND r.created_at >= ? "
+            f"WHERE {_USER_IS} AND r.created_at >= :since "
             "ORDER BY r.created_at DESC, r.id DESC",
-            (user.platform, user.user_id, self.clock() - within_s))
+            {**_who(user), "since": self.clock() - within_s})
         return [str(r[0]) for r in rows]
 
-    # --- forgetting ----------------------------------------------------------------------
-    @staticmethod
-    async def _find(conn: aiosqlite.Connection, user: UserRef) -> int | None:
-        async with conn.execute("SELECT id FROM users WHERE platform = ? AND platform_user_id = ?",
-                                (user.platform, user.user_id)) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else None
+    # --- platform updates handled once ----------------------------------------------------
+    async def claim_update(self, platform: str, update_id: int, *, lease_s: float,
+                           keep_s: float = UPDATE_KEEP_S) -> bool:
+        """Take a platform update for handling; False when it is done or being handled.
 
+        An update taken more than ``lease_s`` seconds ago and never finished (its process died)
+        may be taken again. Records older than ``keep_s`` seconds are dropped (Telegram keeps
+        an undelivered update for 24 hours). Safe when processes race for the same update:
+        exactly one of them gets True.
+        """
+        async def body(conn: AsyncConnection) -> bool:
+            now = self.clock()
+            if now - self._updates_pruned_at > UPDATE_PRUNE_EVERY_S:
+                await execute(conn, "DELETE FROM handled_updates WHERE claimed_at < :old",
+                              {"old": now - keep_s})
+                self._updates_pruned_at = now
+            return bool(await execute(
+                conn, "INSERT INTO handled_updates (platform, update_id, claimed_at, done) "
+                "VALUES (:platform, :id, :now, 0) ON CONFLICT (platform, update_id) DO UPDATE "
+                "SET claimed_at = excluded.claimed_at WHERE handled_updates.done = 0 AND "
+                "handled_updates.claimed_at < :stale",
+                {"platform": platform, "id": update_id, "now": now, "stale": now - lease_s}))
+
+        return await self.transaction(body)
+
+    async def finish_update(self, platform: str, update_id: int) -> None:
+        """Mark a claimed update as handled: it is never taken again."""
+        async def body(conn: AsyncConnection) -> None:
+            await execute(conn, "UPDATE handled_updates SET done = 1 WHERE platform = :platform "
+                          "AND update_id = :id", {"platform": platform, "id": update_id})
+
+        await self.transaction(body)
+
+    # --- forgetting ----------------------------------------------------------------------
     async def forget(self, user: UserRef) -> dict[str, int]:
         """Delete every row about the user in one transaction; returns rows deleted per table."""
-        async def body(conn: aiosqlite.Connection) -> dict[str, int]:
+        async def body(conn: AsyncConnection) -> dict[str, int]:
             uid = await self._find(conn, user)
             if uid is None:
                 return {}
             counts: dict[str, int] = {}
             for table in (*USER_TABLES, "users"):
                 column = "id" if table == "users" else "user_id"
-                cur = await conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (uid,))
-                counts[table] = cur.rowcount
+                counts[table] = await execute(conn, f"DELETE FROM {table} WHERE {column} = :uid",
+                                              {"uid": uid})
             return counts
 
         return await self.transaction(body)
 
     async def rewrite_secrets(self, rewrite: Callable[[bytes], bytes | None]) -> dict[str, int]:
         """Replace every stored secret (tokens, PKCE verifiers) by ``rewrite(secret)`` in one
-        transaction; a None result leaves that secret as it was.
+        transaction; a None result leaves that secret as it was. On PostgreSQL the rows are
+        locked (``FOR UPDATE``) so a replica refreshing a token meanwhile waits, not loses it.
 
         Returns counts: ``rewritten`` and ``kept`` (secrets ``rewrite`` declined).
         """
-        async def body(conn: aiosqlite.Connection) -> dict[str, int]:
+        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""  # SQLite: one writer
+
+        async def body(conn: AsyncConnection) -> dict[str, int]:
             counts = {"rewritten": 0, "kept": 0}
 
             def apply(blob: bytes | None) -> bytes | None:
@@ -333,18 +448,18 @@ class Store(Database):
                 counts["rewritten" if new is not None else "kept"] += 1
                 return new if new is not None else blob
 
-            async with conn.execute("SELECT user_id, access_token, refresh_token FROM links "
-                                    "WHERE access_token IS NOT NULL OR refresh_token IS NOT "
-                                    "NULL") as cur:
-                links = list(await cur.fetchall())
+            links = (await conn.execute(text(
+                "SELECT user_id, access_token, refresh_token FROM links WHERE access_token IS "
+                f"NOT NULL OR refresh_token IS NOT NULL{lock}"))).all()
             for uid, access, refresh in links:
-                await conn.execute("UPDATE links SET access_token = ?, refresh_token = ? WHERE "
-                                   "user_id = ?", (apply(access), apply(refresh), uid))
-            async with conn.execute("SELECT state, verifier FROM oauth_states") as cur:
-                states = list(await cur.fetchall())
+                await execute(conn, "UPDATE links SET access_token = :access, refresh_token = "
+                              ":refresh WHERE user_id = :uid",
+                              {"access": apply(access), "refresh": apply(refresh), "uid": uid})
+            states = (await conn.execute(text(
+                f"SELECT state, verifier FROM oauth_states{lock}"))).all()
             for state, verifier in states:
-                await conn.execute("UPDATE oauth_states SET verifier = ? WHERE state = ?",
-                                   (apply(verifier), state))
+                await execute(conn, "UPDATE oauth_states SET verifier = :verifier WHERE "
+                              "state = :state", {"verifier": apply(verifier), "state": state})
             return counts
 
         return await self.transaction(body)
@@ -365,3 +480,11 @@ class Store(Database):
             row = await self.fetchone(f"SELECT COUNT(*) FROM {table}")
             out[table] = int(row[0]) if row else 0
         return out
+
+
+_USER_IS = "u.platform = :platform AND u.platform_user_id = :user"
+
+
+def _who(user: UserRef) -> dict[str, str]:
+    """The ``:platform`` and ``:user`` parameters of :data:`_USER_IS`."""
+    return {"platform": user.platform, "user": user.user_id}

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 7000001
@@ -116,6 +117,9 @@ class FakeTelegram:
         self._watchers: list[asyncio.Event] = []  # long polls and wait_for calls
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.updates: dict[int, dict[str, Any]] = {}  # every pushed update, for (re)delivery
+        self.webhook_url: str | None = None  # set by setWebhook, with its secret token
+        self.webhook_secret: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
@@ -152,6 +156,7 @@ class FakeTelegram:
     def push(self, update: dict[str, Any]) -> int:
         update_id = next(self._ids)
         update["update_id"] = update_id
+        self.updates[update_id] = update
         self.pending.append(update)
         self.pushed_at[update_id] = time.perf_counter()
         self._notify()
@@ -204,6 +209,17 @@ class FakeTelegram:
         return self.push({"callback_query": {"id": f"cb{next(self._ids)}", "from": sender,
                                              "chat_instance": "ci", "data": data,
                                              "message": message}})
+
+    async def deliver(self, update_id: int, url: str | None = None) -> int:
+        """POST a pushed update to the bot's webhook as Telegram does (again, when it was
+        delivered before: Telegram's redelivery); ``url`` sends it to another address (one
+        replica of several). Returns the HTTP status the bot answered."""
+        target = url or self.webhook_url
+        assert target, "no webhook: setWebhook was not called"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret or ""}
+        async with aiohttp.ClientSession() as session, session.post(
+                target, json=self.updates[update_id], headers=headers) as response:
+            return response.status
 
     def me(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Moo-Sic",
@@ -349,9 +365,12 @@ class FakeTelegram:
         return self._ok(True)
 
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook_url = self.webhook_secret = None
         return self._ok(True)
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook_url = params.get("url") or None
+        self.webhook_secret = params.get("secret_token")
         return self._ok(True)
 
     async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
