@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ from moosic_core.errors import CatalogMissing, DataError
 from moosic_core.songs.models import SongModels
 from moosic_core.text import normalize_artist, normalize_title, split_artists
 from moosic_core.types import Track, spotify_track_url
+
+if TYPE_CHECKING:
+    from moosic_core.catalog.artists import ArtistIndex
 
 CATALOG_FILE = "catalog.parquet"
 META_FILE = "catalog.json"
@@ -161,6 +165,13 @@ class Catalog:
                 counts[genre] = counts.get(genre, 0.0) + 1.0 / len(self.genres[row])
         total = sum(counts.values())
         return {g: c / total for g, c in counts.items()} if total else {}
+
+    @cached_property
+    def artists(self) -> ArtistIndex:
+        """The artist index (likeness vectors, co-credits, song identity); built on first use."""
+        from moosic_core.catalog.artists import ArtistIndex
+
+        return ArtistIndex(self)
 
     # --- genre arithmetic ----------------------------------------------------------------
     def genre_index(self, genre: str) -> int | None:
