@@ -19,7 +19,7 @@ from moosic_core.config import Config
 from moosic_core.errors import Busy, ConsentRequired
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
-from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
+from moosic_core.recommend.ranking import DISCOVERY_SHARES, Mode, Ranker, RankRequest
 from moosic_core.songs.models import SongModels
 from moosic_core.store import Store
 from moosic_core.taste.service import TasteService
@@ -32,6 +32,8 @@ T = TypeVar("T")
 HISTORY_WINDOW_S = 14 * 24 * 3600
 SAD_THRESHOLD = 0.35
 FACE_CONSENT = "face_analysis"
+#: The per-user setting behind /discover: "more", "less" or absent (the default).
+DISCOVERY_SETTING = "discovery"
 
 
 class FaceReader(Protocol):
@@ -118,7 +120,12 @@ class MoosicService:
         request = RankRequest(
             mood=mood.mood_score, energy=mood.energy, mode=mode, n=n,
             taste=dict(profile.genres) if profile else {},
+            # Track IDs; the ranker also leaves out every copy of these songs.
             exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
+            artists=dict(profile.artist_weights) if profile else {},
+            similar=dict(profile.similar_artists) if profile else {},
+            exclude_songs=profile.known_songs if profile else frozenset(),
+            familiar_share=DISCOVERY_SHARES[await self.discovery(user)],
         )
         items = await self.run_cpu(self.ranker.rank, request)
         await self.store.add_recommendations(user, [r.track.track_id for r in items])
@@ -130,6 +137,23 @@ class MoosicService:
             hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
                          "and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
+
+    async def discovery(self, user: UserRef) -> str:
+        """The user's discovery setting: "more", "less" or "default"."""
+        value = await self.store.setting(user, DISCOVERY_SETTING)
+        return value if value in DISCOVERY_SHARES else "default"
+
+    async def set_discovery(self, user: UserRef, level: str) -> str:
+        """Set how many new artists lists hold ("more", "less", "default"); returns the level.
+
+        Raises :class:`ValueError` for any other word (the adapters say what is allowed).
+        """
+        level = level.strip().lower()
+        if level not in DISCOVERY_SHARES:
+            raise ValueError(f"unknown discovery level {level!r}")
+        await self.store.set_setting(user, DISCOVERY_SETTING,
+                                     None if level == "default" else level)
+        return level
 
     async def recommend_group(self, members: Sequence[tuple[UserRef, str]],
                               readings: Sequence[MoodReading], mode: Mode = "match",
@@ -148,7 +172,7 @@ class MoosicService:
             exclude |= {t for t, v in feedback.items() if v < 0}
             if profile is not None:
                 exclude |= profile.known_track_ids
-            group.append(GroupMember(name, dict(profile.genres) if profile else {}))
+            group.append(GroupMember.from_profile(name, profile))
         mood = group_mood(readings)
         return await self.run_cpu(self.group_ranker.rank, group, mood, mode, n,
                                   frozenset(exclude))

@@ -77,10 +77,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX recommendations_user_time ON recommendations(user_id, created_at);
     """,
+    # 2: per-user settings (e.g. discovery = more | less; absent = the default).
+    """
+    CREATE TABLE user_settings (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (user_id, key)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
-                                "feedback", "recommendations", "links")
+                                "feedback", "recommendations", "user_settings", "links")

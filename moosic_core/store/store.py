@@ -294,6 +294,29 @@ class Store(Database):
             (user.platform, user.user_id, self.clock() - within_s))
         return [str(r[0]) for r in rows]
 
+    # --- settings ------------------------------------------------------------------------
+    async def set_setting(self, user: UserRef, key: str, value: str | None) -> None:
+        """Store a per-user setting; ``None`` removes it (back to the default)."""
+        async def body(conn: aiosqlite.Connection) -> None:
+            now = self.clock()
+            uid = await self._user_id(conn, user, now)
+            if value is None:
+                await conn.execute("DELETE FROM user_settings WHERE user_id = ? AND key = ?",
+                                   (uid, key))
+            else:
+                await conn.execute("INSERT OR REPLACE INTO user_settings (user_id, key, value, "
+                                   "updated_at) VALUES (?, ?, ?, ?)", (uid, key, value, now))
+
+        await self.transaction(body)
+
+    async def setting(self, user: UserRef, key: str) -> str | None:
+        """A per-user setting, or None when the user has not set it."""
+        row = await self.fetchone(
+            "SELECT s.value FROM user_settings s JOIN users u ON u.id = s.user_id "
+            "WHERE u.platform = ? AND u.platform_user_id = ? AND s.key = ?",
+            (user.platform, user.user_id, key))
+        return str(row[0]) if row else None
+
     # --- forgetting ----------------------------------------------------------------------
     @staticmethod
     async def _find(conn: aiosqlite.Connection, user: UserRef) -> int | None:
