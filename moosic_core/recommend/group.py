@@ -6,10 +6,10 @@ Fairness rule ("average with a floor"):
    members' genre distributions (each sums to 1, so a heavy listener weighs no more than a
    light one). The :class:`Ranker` ranks the catalog for that mean taste and the group mood.
 2. Floor: every member with a taste gets at least ``ceil(n / (2·k))`` of the ``n`` songs
-   (``k`` members with a taste) from their own top-5 genres or by their own artists. While a member is under the floor,
-   the weakest song of the list whose removal leaves nobody else under the floor is replaced by
-   that member's best song for the same list position (the member's own ranking at the group
-   mood, so ``lift`` keeps its step-by-step targets).
+   (``k`` members with a taste) from their own top-5 genres or by their own artists. While a
+   member is under the floor, the weakest song of the list whose removal leaves nobody else
+   under the floor is replaced by that member's best song for the same list position (the
+   member's own ranking at the group mood, so ``lift`` keeps its step-by-step targets).
 
 So the list is never one member's taste, yet songs everybody likes still come first.
 Members without a taste still count for the group mood (the mean of every reading); with
