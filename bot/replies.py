@@ -17,6 +17,7 @@ like.
 /link spotify <user id or profile link> — use a public Spotify profile
 send a playlist CSV (Exportify export) — use it as your taste
 /taste — what I know about your listening
+/discover more|less|default — more songs by new artists, or more by the artists you play
 /unlink — disconnect Spotify   /forget — delete everything about you
 In a group: /group (or /blend) starts a group round: join with a selfie, /mood or "I'm in";
 /group done closes it, /group leave leaves it, /group lift starts one that lifts the mood."""
@@ -60,6 +61,24 @@ def taste_text(profile: TasteProfile | None) -> str:
     return (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
             f"{profile.tracks_total} tracks ({profile.coverage:.0%}) from "
             f"{len(profile.artists)} artists.")
+
+
+# --- /discover (the share of a list by the user's own artists) -------------------------------
+DISCOVER_USAGE = ("Use /discover more (more songs by artists new to you), /discover less "
+                  "(more by the artists you play) or /discover default.")
+_DISCOVERY_WORDS = {
+    "more": "about a third of each list by artists you play, the rest by artists new to you",
+    "default": "about 6 in 10 songs by artists you play, the rest by artists like them",
+    "less": "almost every song by artists you play, now and then a new one",
+}
+
+
+def discovery_text(level: str, *, changed: bool) -> str:
+    """The /discover answer: the setting in words (``level``: more, less or default)."""
+    words = _DISCOVERY_WORDS.get(level, _DISCOVERY_WORDS["default"])
+    if changed:
+        return f"Done: {words}. /more and new lists follow it."
+    return f"Now: {words}. Change it:"
 
 
 #: Chat platforms let bots download files up to 20 MB; adapters check before reading bytes.

@@ -76,6 +76,7 @@ COMMANDS = (
     ("link", "link your Spotify: /link spotify [id or profile link]"),
     ("unlink", "disconnect Spotify"),
     ("taste", "what I know about your listening"),
+    ("discover", "more new artists or more of yours: /discover more|less|default"),
     ("forget", "delete everything I know about you"),
     ("agree", "allow me to read the mood on your selfies"),
     ("group", "a group round: songs for everyone here (/group done closes it)"),

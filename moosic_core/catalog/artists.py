@@ -42,6 +42,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,6 +63,9 @@ SOUND_COLUMNS = ("danceability", "energy", "speechiness", "acousticness", "instr
 #: Albums with more distinct artists than this are compilations: no co-credit from them.
 ALBUM_MAX_ARTISTS = 8
 ALBUM_LINK = 0.5
+#: Co-credit walk for :meth:`ArtistIndex.scene`: steps and the weight of each further step.
+SCENE_STEPS = 3
+SCENE_DECAY = 0.5
 #: Likeness added per unit of co-credit strength (see :meth:`ArtistIndex.likeness`).
 COCREDIT_BONUS = 0.5
 
@@ -273,6 +277,24 @@ class ArtistIndex:
             cols = self.cocredit.indices[start:end]
             likeness[i, cols] += COCREDIT_BONUS * self.cocredit.data[start:end]
         return np.minimum(likeness, 1.0).astype(np.float32)
+
+    @cached_property
+    def _walk(self) -> sparse.csr_matrix:
+        """Column-stochastic co-credit transitions (x -> walk @ x spreads mass to co-artists)."""
+        degree = np.asarray(self.cocredit.sum(axis=1)).ravel()
+        inverse = np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)
+        return (sparse.diags(inverse.astype(np.float32)) @ self.cocredit).T.tocsr()
+
+    def scene(self, weights: np.ndarray) -> np.ndarray:
+        """How close each artist is to these (artist weights) through co-credits: the mass a
+        walk from them puts on each artist in 1-3 steps, step k counting 0.5^(k-1) (a truncated
+        personalised PageRank). 0 for artists no chain of three co-credits reaches."""
+        x = np.asarray(weights, dtype=np.float32)
+        total = np.zeros_like(x)
+        for step in range(SCENE_STEPS):
+            x = self._walk @ x
+            total += SCENE_DECAY ** step * x
+        return total
 
     def virtual_vector(self, genres: np.ndarray, sound: np.ndarray | None) -> np.ndarray:
         """A vector for an artist the catalog lacks, from what the user's library says of them.

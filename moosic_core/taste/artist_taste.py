@@ -11,11 +11,17 @@
   0.85 -> 0.27), then the co-credit bonus is added. 8 was chosen on liked_songs_b alone (the
   file of the reported scene drift), looking at the catalog artists it ranks first, and is
   reported on all three files.
-- **Similar artists**: score(b) = sum over the user's artists a of weight(a) * likeness(a, b),
-  for every catalog artist b that is not one of the user's own; divided by the best score, so
-  in [0, 1]. The user's artist contributing most is kept to say why ("new to you, like Nas").
-  Artists the catalog lacks take part through a vector built from what the library says of
-  them (their tracks' catalog genres as the profile builder understood them, and their audio
+- **Similar artists**: two views that must agree (their geometric mean, each divided by its
+  best value; no weight to tune). *Content* = sum over the user's artists a of
+  weight(a) * likeness(a, b). *Scene* = how close b is to the user's artists through chains
+  of co-credits (:meth:`ArtistIndex.scene`, a truncated personalised PageRank). Content alone
+  finds look-alikes across scenes (Indian trap sounds like US trap); the scene view keeps to
+  the people who actually work with the user's artists. Every catalog artist b that is not
+  one of the user's own gets the fused score, divided by the best, so in [0, 1]; artists the
+  scene view does not reach come after every reached one (see :func:`_fuse`). The user's
+  artist contributing most to the content view is named ("new to you, like Nas"). Artists
+  the catalog lacks take part through a vector built from what the library says of them
+  (their tracks' catalog genres as the profile builder understood them, and their audio
   features when the export has them).
 
 Cost: one (k x 128) @ (128 x 29,728) product for the k <= 2·:data:`TOP_USER_ARTISTS` heaviest
@@ -79,9 +85,14 @@ def similar_artists(index: ArtistIndex, weights: dict[str, float],
     names = [n for _, _, n in in_catalog] + [n for _, n in missing]
     w = np.array([w for _, w, _ in in_catalog] + [w for w, _ in missing], dtype=np.float32)
     contribution = index.likeness(vectors, positions, SHARPNESS) * w[:, None]
-    score = contribution.sum(axis=0)
+    content = contribution.sum(axis=0)
+    start = np.zeros(len(index), dtype=np.float32)
+    start[found.positions] = found.weights
+    scene = index.scene(start)
     if own:
-        score[list(own)] = 0.0
+        content[list(own)] = 0.0
+        scene[list(own)] = 0.0
+    score = _fuse(content, scene)
     keep = min(SIMILAR_KEEP, int(np.count_nonzero(score)))
     if keep == 0:
         return {}
@@ -91,3 +102,20 @@ def similar_artists(index: ArtistIndex, weights: dict[str, float],
     because = contribution[:, best].argmax(axis=0)
     return {index.keys[b]: SimilarArtist(round(float(score[b]) / top, 4), names[i])
             for b, i in zip(best.tolist(), because.tolist(), strict=True)}
+
+
+def _fuse(content: np.ndarray, scene: np.ndarray) -> np.ndarray:
+    """Both views must agree: the geometric mean of the two, each divided by its best value.
+
+    Artists the scene view does not reach follow every reached one, ordered by content (their
+    score is content times the lowest reached score); when no co-credit reaches anybody, the
+    content view alone decides.
+    """
+    content = content / content.max() if content.max() > 0 else content
+    if not np.any(scene > 0):
+        return content
+    fused = np.sqrt(content * (scene / scene.max()))
+    reached = fused > 0
+    if reached.any():
+        fused = np.where(reached, fused, content * float(fused[reached].min()))
+    return fused
