@@ -19,7 +19,7 @@ from moosic_core.config import Config
 from moosic_core.errors import Busy, ConsentRequired
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
-from moosic_core.recommend.ranking import DISCOVERY_SHARES, Mode, Ranker, RankRequest
+from moosic_core.recommend.ranking import DISCOVERY_SHARES, Mode, Ranker, personal_request
 from moosic_core.songs.models import SongModels
 from moosic_core.store import Store
 from moosic_core.taste.service import TasteService
@@ -116,17 +116,11 @@ class MoosicService:
         recent = set(await self.store.recent_recommendations(user, HISTORY_WINDOW_S))
         disliked = {t for t, v in feedback.items() if v < 0}
         liked = tuple(t for t, v in feedback.items() if v > 0)
-        known = profile.known_track_ids if profile else frozenset()
-        request = RankRequest(
-            mood=mood.mood_score, energy=mood.energy, mode=mode, n=n,
-            taste=dict(profile.genres) if profile else {},
+        request = personal_request(
+            profile, mood.mood_score, energy=mood.energy, mode=mode, n=n,
             # Track IDs; the ranker also leaves out every copy of these songs.
-            exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
-            artists=dict(profile.artist_weights) if profile else {},
-            similar=dict(profile.similar_artists) if profile else {},
-            exclude_songs=profile.known_songs if profile else frozenset(),
-            familiar_share=DISCOVERY_SHARES[await self.discovery(user)],
-        )
+            exclude_ids=frozenset(disliked | recent | set(liked)), liked_ids=liked,
+            familiar_share=DISCOVERY_SHARES[await self.discovery(user)])
         items = await self.run_cpu(self.ranker.rank, request)
         await self.store.add_recommendations(user, [r.track.track_id for r in items])
         hints = []

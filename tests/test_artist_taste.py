@@ -10,7 +10,12 @@ import pytest
 from moosic_core.catalog.artists import song_key
 from moosic_core.catalog.store import Catalog
 from moosic_core.recommend.group import GroupMember, GroupRanker
-from moosic_core.recommend.ranking import DISCOVERY_SHARES, Ranker, RankRequest
+from moosic_core.recommend.ranking import (
+    DISCOVERY_SHARES,
+    Ranker,
+    RankRequest,
+    personal_request,
+)
 from moosic_core.taste.artist_taste import artist_weights
 from moosic_core.taste.profile import ProfileBuilder, profile_from_json, profile_to_json
 from moosic_core.text import normalize_artist
@@ -46,10 +51,9 @@ def _library(catalog: Catalog, artists: tuple[str, ...], per_artist: int = 4,
     return tracks
 
 
-def _request(profile: TasteProfile, mood: float, **extra: object) -> RankRequest:
-    return RankRequest(mood=mood, taste=profile.genres, artists=profile.artist_weights,
-                       similar=profile.similar_artists, exclude_ids=profile.known_track_ids,
-                       exclude_songs=profile.known_songs, **extra)  # type: ignore[arg-type]
+def _request(profile: TasteProfile, mood: float,
+             familiar_share: float = DISCOVERY_SHARES["default"]) -> RankRequest:
+    return personal_request(profile, mood, familiar_share=familiar_share)
 
 
 def _indian_scene(catalog: Catalog) -> set[str]:

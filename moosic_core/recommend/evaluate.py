@@ -25,11 +25,11 @@ import numpy as np
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.recommend.ranking import (
-    DEFAULT_FAMILIAR_SHARE,
     DISCOVERY_SHARES,
     Ranker,
     RankRequest,
     original_heuristic,
+    personal_request,
 )
 from moosic_core.songs.models import SongModels
 from moosic_core.taste.csv_import import read_playlist_csv
@@ -96,15 +96,6 @@ def more_from_your_artists(catalog: Catalog, profile: TasteProfile, mood: float,
     return picked[:n]
 
 
-def artist_request(profile: TasteProfile, mood: float, n: int = N,
-                   familiar_share: float = DEFAULT_FAMILIAR_SHARE) -> RankRequest:
-    """What the service asks of the ranker for a linked user."""
-    return RankRequest(mood=mood, taste=profile.genres, n=n,
-                       exclude_ids=profile.known_track_ids, exclude_songs=profile.known_songs,
-                       artists=profile.artist_weights, similar=profile.similar_artists,
-                       familiar_share=familiar_share)
-
-
 def evaluate_playlist(catalog: Catalog, models: SongModels, ranker: Ranker, path: Path
                       ) -> dict[str, Any]:
     tracks = read_playlist_csv(path.read_bytes(), path.name)
@@ -120,7 +111,8 @@ def evaluate_playlist(catalog: Catalog, models: SongModels, ranker: Ranker, path
     for mood in MOODS:
         today = ranker.rank(RankRequest(mood=mood, taste=train.genres, n=N,
                                         exclude_ids=train.known_track_ids))
-        ours = {name: ranker.rank(artist_request(train, mood, N, DISCOVERY_SHARES[setting]))
+        ours = {name: ranker.rank(personal_request(train, mood, n=N,
+                                                   familiar_share=DISCOVERY_SHARES[setting]))
                 for name, setting in (("ours", "default"), ("ours_discover_more", "more"),
                                       ("ours_discover_less", "less"))}
         lists = {
@@ -145,7 +137,7 @@ def example_list(catalog: Catalog, models: SongModels, ranker: Ranker, path: Pat
     """The whole file's top artists and the artist ranker's list for it (for the report)."""
     profile = ProfileBuilder(catalog, models).build(read_playlist_csv(path.read_bytes(),
                                                                       path.name))
-    recs = ranker.rank(artist_request(profile, mood, n))
+    recs = ranker.rank(personal_request(profile, mood, n=n))
     return {"library_artists": profile.top_artists(8), "mood": mood,
             "list": [{"song": r.track.name, "artists": list(r.track.artists),
                       "genres": list(r.track.genres), "mood": round(r.track.mood_score, 3),

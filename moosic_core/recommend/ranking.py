@@ -51,7 +51,7 @@ import numpy as np
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.recommend.moods import describe_mood
-from moosic_core.types import Reason, Recommendation, SimilarArtist
+from moosic_core.types import Reason, Recommendation, SimilarArtist, TasteProfile
 
 Mode = Literal["match", "lift"]
 
@@ -98,6 +98,22 @@ class RankRequest:
     #: Song keys to leave out with every copy (the library's songs; see ``song_key``).
     exclude_songs: frozenset[str] = frozenset()
     familiar_share: float = DEFAULT_FAMILIAR_SHARE
+
+
+def personal_request(profile: TasteProfile | None, mood: float, *, energy: float | None = None,
+                     mode: Mode = "match", n: int = 10,
+                     exclude_ids: frozenset[str] = frozenset(), liked_ids: tuple[str, ...] = (),
+                     familiar_share: float = DEFAULT_FAMILIAR_SHARE) -> RankRequest:
+    """The request for one user: their genres, artists and similar artists (when linked);
+    their library's tracks and songs are left out besides ``exclude_ids``."""
+    if profile is None:
+        return RankRequest(mood=mood, energy=energy, mode=mode, n=n, exclude_ids=exclude_ids,
+                           liked_ids=liked_ids, familiar_share=familiar_share)
+    return RankRequest(mood=mood, energy=energy, mode=mode, n=n, taste=dict(profile.genres),
+                       exclude_ids=exclude_ids | profile.known_track_ids, liked_ids=liked_ids,
+                       artists=dict(profile.artist_weights),
+                       similar=dict(profile.similar_artists),
+                       exclude_songs=profile.known_songs, familiar_share=familiar_share)
 
 
 def mood_targets(mood: float, mode: Mode, n: int) -> np.ndarray:
