@@ -58,9 +58,12 @@ def taste_text(profile: TasteProfile | None) -> str:
         return "I don't know your taste yet. Use /link spotify or send me a playlist CSV."
     top = ", ".join(f"{g} {w:.0%}" for g, w in sorted(profile.genres.items(),
                                                         key=lambda kv: -kv[1])[:5])
-    return (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
+    text = (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
             f"{profile.tracks_total} tracks ({profile.coverage:.0%}) from "
             f"{len(profile.artists)} artists.")
+    if profile.artist_weights:
+        text += f"\nYou play most: {', '.join(profile.top_artists(5))}."
+    return text
 
 
 # --- /discover (the share of a list by the user's own artists) -------------------------------

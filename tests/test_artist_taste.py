@@ -177,6 +177,14 @@ def test_discovery_share_changes_the_mix(catalog, ranker, us_rap) -> None:
     assert more <= 12 and less >= 24  # of 30 songs
 
 
+def test_lift_mode_keeps_each_step_in_its_band(ranker, us_rap) -> None:
+    recs = ranker.rank(personal_request(us_rap, 0.1, mode="lift"))
+    targets = np.linspace(0.1, 0.85, len(recs))
+    moods = np.array([r.track.mood_score for r in recs])
+    assert len(recs) == 10 and np.abs(moods - targets).mean() <= 0.10
+    assert recs[-1].reasons[-1].text == "step 10 of 10 towards a happier mood"
+
+
 def test_artist_weights_are_shares_of_listening() -> None:
     tracks = [LibraryTrack("a", ("The Beatles",)), LibraryTrack("b", ("Beatles",)),
               LibraryTrack("c", ("Nas", "Lauryn Hill")), LibraryTrack("d", ())]
@@ -257,7 +265,8 @@ async def test_discover_in_the_chat_changes_what_more_gives(service, config) -> 
 
     chat = ConsoleChat(Conversation(service))
     path = config.data.playlists_dir / "liked_songs_b.csv"
-    assert "Got your playlist" in await chat.send(str(path))
+    linked = await chat.send(str(path))
+    assert "Got your playlist" in linked and "You play most: Kendrick Lamar" in linked
     shown = await chat.send("/discover")
     assert "6 in 10" in shown and "(/press discover:more)" in shown
     assert "artists new to you" in await chat.send("/press discover:more")

@@ -116,7 +116,8 @@ async def test_logs_in_syncs_globally_and_identifies_without_privileged_intents(
     sync, = await fake.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
     assert sync.path == "/applications/1100000000000000001/commands"  # global
     names = {c["name"]: c for c in sync.body}
-    assert set(names) == {"mood", "group", "link", "unlink", "taste", "forget", "help"}
+    assert set(names) == {"mood", "group", "link", "unlink", "taste", "discover", "forget",
+                          "help"}
     assert {o["name"] for o in names["link"]["options"]} == {"spotify", "playlist"}
     assert {o["type"] for o in names["mood"]["options"]} == {3, 11}  # string, attachment
     assert all(sorted(c["contexts"]) == [0, 1] for c in sync.body)  # servers and DMs
@@ -131,7 +132,7 @@ async def test_commands_sync_to_the_test_guild_when_configured(service, fake) ->
     try:
         sync, = await fake.wait_for(lambda r: r.method == "PUT")
         assert sync.path == f"/applications/1100000000000000001/guilds/{GUILD_ID}/commands"
-        assert len(sync.body) == 7
+        assert len(sync.body) == 8
     finally:
         await front.stop()
     assert any(e["op"] == "closed" for e in fake.gateway_events)
@@ -237,6 +238,13 @@ async def test_personal_commands_are_ephemeral(bot, fake, config) -> None:
     assert playlist.ephemeral and "Got your playlist" in playlist.text
     taste = await ask(fake, fake.slash("taste", user_id=ANN))
     assert taste.ephemeral and "Your top genres" in taste.text
+    discover = await ask(fake, fake.slash("discover", user_id=ANN))
+    assert discover.ephemeral and "6 in 10" in discover.text
+    assert discover.custom_ids == ["discover:more", "discover:less", "discover:default"]
+    pressed = await ask(fake, fake.press("discover:more", discover.followups[0], user_id=ANN))
+    assert pressed.ephemeral and "artists new to you" in pressed.text
+    less = await ask(fake, fake.slash("discover", {"level": "less"}, user_id=ANN))
+    assert less.ephemeral and "almost every song" in less.text
     unlink = await ask(fake, fake.slash("unlink", user_id=ANN))
     assert unlink.ephemeral and "Unlinked" in unlink.text
     forget = await ask(fake, fake.slash("forget", user_id=ANN))
