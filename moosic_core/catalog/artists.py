@@ -63,6 +63,8 @@ SOUND_COLUMNS = ("danceability", "energy", "speechiness", "acousticness", "instr
 #: Albums with more distinct artists than this are compilations: no co-credit from them.
 ALBUM_MAX_ARTISTS = 8
 ALBUM_LINK = 0.5
+#: Artist names remembered by :meth:`ArtistIndex.find` (cleared when full).
+FIND_CACHE = 200_000
 #: Co-credit walk for :meth:`ArtistIndex.scene`: steps and the weight of each further step.
 SCENE_STEPS = 3
 SCENE_DECAY = 0.5
@@ -120,6 +122,7 @@ class ArtistIndex:
                 cols.append(pos)
         n_artists = len(names)
         self.position = position
+        self._found: dict[str, int | None] = {}
         #: Normalised key and shown name of each artist position.
         self.keys = list(position)
         self.names = names
@@ -227,8 +230,19 @@ class ArtistIndex:
         return len(self.names)
 
     def find(self, artist: str) -> int | None:
-        """The catalog position of an artist name (any spelling that normalises the same)."""
-        return self.position.get(normalize_artist(artist))
+        """The catalog position of an artist name (any spelling that normalises the same).
+
+        Names seen before are answered from a cache (a ranking looks up every library artist
+        of the user: 2,000 normalisations cost ~40 ms, the cache ~1 ms).
+        """
+        try:
+            return self._found[artist]
+        except KeyError:
+            pass
+        if len(self._found) >= FIND_CACHE:
+            self._found.clear()
+        pos = self._found[artist] = self.position.get(normalize_artist(artist))
+        return pos
 
     def rows(self, position: int) -> np.ndarray:
         """Catalog rows of every track crediting this artist."""

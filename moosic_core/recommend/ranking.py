@@ -250,8 +250,13 @@ class Ranker:
     # --- ranking by the user's artists ---------------------------------------------------
     def _per_track_max(self, artist_values: np.ndarray) -> np.ndarray:
         """For every track, the largest value among its credited artists (0 when none)."""
-        weighted = self.index.track_artists.multiply(artist_values[None, :]).tocsr()
-        return np.asarray(weighted.max(axis=1).todense()).ravel().astype(np.float32)
+        out = np.zeros(len(self.catalog), dtype=np.float32)
+        artists = np.flatnonzero(artist_values)
+        if artists.size:
+            sub = self.index.artist_tracks[artists]
+            values = np.repeat(artist_values[artists], np.diff(sub.indptr))
+            np.maximum.at(out, sub.indices, values.astype(np.float32))
+        return out
 
     def _artist_values(self, request: RankRequest
                        ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
@@ -328,6 +333,10 @@ class Ranker:
         pool_artists = [index.track_artists.indices[index.track_artists.indptr[r]:
                                                      index.track_artists.indptr[r + 1]]
                         for r in pool]
+        rows_of_artist: dict[int, list[int]] = {}
+        for i, artists in enumerate(pool_artists):
+            for artist in artists.tolist():
+                rows_of_artist.setdefault(artist, []).append(i)
         per_artist: dict[int, int] = {}
         chosen: list[Recommendation] = []
         familiar_taken = 0
@@ -347,10 +356,10 @@ class Ranker:
             familiar_taken += familiar
             blocked |= pool_songs == pool_songs[pick]
             cap = MAX_PER_ARTIST if familiar else MAX_PER_NEW_ARTIST
-            for artist in pool_artists[pick]:
-                per_artist[int(artist)] = per_artist.get(int(artist), 0) + 1
-                if per_artist[int(artist)] >= cap:
-                    blocked |= np.array([artist in a for a in pool_artists])
+            for artist in pool_artists[pick].tolist():
+                per_artist[artist] = per_artist.get(artist, 0) + 1
+                if per_artist[artist] >= cap:
+                    blocked[rows_of_artist[artist]] = True
             reasons = self._artist_reasons(row, familiar, request, own, similar, shown,
                                            float(genre_fit[row]), float(mood_fit[pick]),
                                            position, len(targets))
