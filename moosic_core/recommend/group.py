@@ -224,8 +224,8 @@ class GroupRanker:
             if member.name not in own:
                 own[member.name] = self.ranker.rank(replace(
                     base, taste=member.taste, artists=member.artists, similar=member.similar))
-            taken = {r.track.track_id for r in items}
-            candidates = [r for r in own[member.name] if r.track.track_id not in taken
+            taken = {self._song(r) for r in items}  # a song and all its copies
+            candidates = [r for r in own[member.name] if self._song(r) not in taken
                           and member.serves(r)]
             victims = [i for i in range(len(items))
                        if not member.serves(items[i])
@@ -240,6 +240,11 @@ class GroupRanker:
             pick = min(candidates, key=lambda r: abs(ranks[r.track.track_id] - victim))
             items[victim] = pick
         return items
+
+    def _song(self, rec: Recommendation) -> int:
+        """The song id of a recommended track (its copies share it)."""
+        row = self.ranker.catalog.row_of(rec.track.track_id)
+        return int(self.ranker.index.song_ids[row]) if row is not None else -1
 
     @staticmethod
     def _explain(rec: Recommendation, members: Sequence[GroupMember],
