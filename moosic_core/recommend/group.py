@@ -56,8 +56,7 @@ class GroupMember:
         """A member with the genres, artists and similar artists of their profile (if any)."""
         if profile is None:
             return cls(name)
-        return cls(name, dict(profile.genres), dict(profile.artist_weights),
-                   dict(profile.similar_artists))
+        return cls(name, profile.genres, profile.artist_weights, profile.similar_artists)
 
     def listens_to(self, artists: Sequence[str]) -> str | None:
         """The first of these artists that is one of the member's own (their spelling)."""
