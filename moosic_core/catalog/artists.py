@@ -214,7 +214,11 @@ class ArtistIndex:
         titles = frame["title_key"].tolist()
         keys = [f"{k[0] if k else ''}\x1f{t}" for k, t in zip(keys_per_row, titles, strict=False)]
         codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
-        self._song_of_key = {str(k): i for i, k in enumerate(uniques)}
+        # Keys by 64-bit hash, sorted (0.6 MB instead of a 10 MB dictionary of strings);
+        # Python's string hash is fixed for the life of the process, which is all we need.
+        hashes = np.fromiter((hash(k) for k in uniques), dtype=np.int64, count=len(uniques))
+        order = np.argsort(hashes, kind="stable")
+        self._song_hashes, self._song_of_hash = hashes[order], order.astype(np.int32)
         return np.asarray(codes, dtype=np.int32)
 
     @property
@@ -226,6 +230,7 @@ class ArtistIndex:
         """Memory held by the index's arrays (dictionaries not counted)."""
         mats = (self.track_artists, self.artist_tracks, self.cocredit)
         return int(self.vectors.nbytes + self.song_ids.nbytes + self.first_artist.nbytes
+                   + self._song_hashes.nbytes + self._song_of_hash.nbytes
                    + sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in mats))
 
     # --- lookups -------------------------------------------------------------------------
@@ -252,14 +257,15 @@ class ArtistIndex:
         start, end = self.artist_tracks.indptr[position], self.artist_tracks.indptr[position + 1]
         return self.artist_tracks.indices[start:end]
 
-    def song_id_of_key(self, key: str) -> int | None:
-        return self._song_of_key.get(key)
-
     def song_ids_of(self, rows: Iterable[int], keys: Iterable[str] = ()) -> np.ndarray:
         """Song ids of these catalog rows and of these :func:`song_key` keys (unknown skipped)."""
-        ids = [int(self.song_ids[r]) for r in rows]
-        ids += [i for i in (self._song_of_key.get(k) for k in keys) if i is not None]
-        return np.unique(np.asarray(ids, dtype=np.int32))
+        ids = self.song_ids[np.fromiter(rows, dtype=np.int64)]
+        wanted = np.fromiter((hash(k) for k in keys), dtype=np.int64)
+        if wanted.size:
+            at = np.searchsorted(self._song_hashes, wanted).clip(0, len(self._song_hashes) - 1)
+            found = self._song_hashes[at] == wanted
+            ids = np.concatenate([ids, self._song_of_hash[at[found]]])
+        return np.unique(ids.astype(np.int32))
 
     def match(self, weights: dict[str, float]) -> ArtistMatch:
         """The catalog artists among ``weights`` (name -> listening share), heaviest first."""
