@@ -218,6 +218,14 @@ def report_markdown(result: dict[str, Any]) -> str:
                          f" [{', '.join(item['genres'])}] · {item['why']}")
         lines.append("")
     lines += [
+        "Trade-offs: the artist ranker gives up some mood precision (a band of 0.08 instead of"
+        " the nearest songs) and some genre precision (a listener's artists are often filed"
+        " under genres outside their top five) for songs by the people they actually play;"
+        " \"more from your artists\" hits held-out artists most often but ignores the mood"
+        " band and never brings anyone new; /discover trades held-out hits for new artists."
+        " Similar artists follow real co-credits, so a scene's bridges (a US rapper featured on"
+        " an Indian soundtrack) can still lead across now and then.",
+        "",
         "Limits: three playlists are a small sample; held-out artists overlap the 70% part"
         " (a listener's favourite artists recur), so the familiar share of a list drives the"
         " held-out hit rate and a discovery song only hits when the held-out part happens to"
