@@ -2,19 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs only what serving needs; `make test`, `make bench` and the train targets
+# add the train and dev extras (TensorFlow, pandas, scikit-learn, pytest...).
+SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 SONG_MODELS := models/songs/song_models.joblib
 CATALOG := data/catalog/catalog.parquet
 
-.PHONY: setup run test lint typecheck unit bench clean train-songs train-face report
+.PHONY: setup run test lint typecheck unit bench clean train-songs train-face report catalog
 
 setup: $(STAMP) $(SONG_MODELS) $(CATALOG)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(SERVE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
 $(SONG_MODELS): | $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/moosic train songs
@@ -22,8 +31,14 @@ $(SONG_MODELS): | $(STAMP)
 $(CATALOG): $(SONG_MODELS) | $(STAMP)
 	$(BIN)/moosic catalog build
 
-run: setup
+# The song models and the packed serving catalog ship with the repository: nothing to build.
+run: $(SERVE_STAMP)
 	$(BIN)/moosic run
+
+# Rebuild the catalog from the dataset (data.catalog_source); the packed serving catalog in
+# catalog/ is rewritten only when its contents change.
+catalog: $(STAMP)
+	$(BIN)/moosic catalog build
 
 lint: $(STAMP)
 	$(BIN)/ruff check moosic_core bot tests benchmarks

@@ -36,9 +36,7 @@ def _config(work: Path) -> Any:
 
     config = load_config()
     paths = dataclasses.replace(config.paths, database=work / "bench.sqlite3")
-    # Room for all 50 concurrent requests (the default refuses past 32 waiting).
-    service_cfg = dataclasses.replace(config.service, max_pending=64)
-    return dataclasses.replace(config, paths=paths, service=service_cfg)
+    return dataclasses.replace(config, paths=paths)
 
 
 USER = ("bench", "one")

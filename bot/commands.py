@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 from bot.conversation import Conversation
 from bot.frontends import ConsoleFrontEnd, FrontEnd, serve
+from bot.monitor import Monitor
 from moosic_core.app import open_service
 from moosic_core.cli.common import CommandTree
 from moosic_core.config import Config
+from moosic_core.config_check import listen_address, report
 from moosic_core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -20,13 +22,14 @@ log = logging.getLogger(__name__)
 def _telegram(conversation: Conversation, config: Config) -> FrontEnd:
     from bot.telegram import TelegramBot  # python-telegram-bot loads only when it is used
 
-    return TelegramBot(conversation.service, config.telegram, conversation=conversation)
+    return TelegramBot(conversation.service, config.telegram, conversation=conversation,
+                       startup=config.startup)
 
 
 def _discord(conversation: Conversation, config: Config) -> FrontEnd:
     from bot.discord_bot import DiscordFrontEnd  # discord.py loads only when it is used
 
-    return DiscordFrontEnd(conversation, config.discord)
+    return DiscordFrontEnd(conversation, config.discord, config.startup)
 
 
 #: Front-ends by name, and whether the configuration enables each for ``bot all``.
@@ -52,14 +55,29 @@ def front_end_names(platform: str, config: Config) -> list[str]:
     return names
 
 
-async def run_front_ends(config: Config, names: list[str]) -> None:
-    """One service and one conversation shared by the named front-ends, run together."""
-    async with open_service(config) as service:
-        conversation = Conversation(service)
-        try:
-            await serve([FRONT_ENDS[name](conversation, config) for name in names])
-        finally:
-            await conversation.groups.close_all()  # open rounds' timers end with the bots
+async def run_front_ends(config: Config, names: list[str],
+                         monitor: Monitor | None = None) -> None:
+    """One service and one conversation shared by the named front-ends, run together.
+
+    The configuration is checked first (problems logged once, fatal ones raise); the monitor
+    endpoint, when ``monitor.listen`` is set, starts before the models load.
+    """
+    report(config)
+    monitor = monitor or Monitor()
+    if config.monitor.listen:
+        await monitor.start(*listen_address(config.monitor.listen))
+    try:
+        async with open_service(config, monitor.metrics) as service:
+            monitor.service = service
+            conversation = Conversation(service)
+            front_ends = [FRONT_ENDS[name](conversation, config) for name in names]
+            monitor.front_ends = front_ends
+            try:
+                await serve(front_ends)
+            finally:
+                await conversation.groups.close_all()  # open rounds' timers end with the bots
+    finally:
+        await monitor.stop()
 
 
 def run_command(args: argparse.Namespace, config: Config) -> int:

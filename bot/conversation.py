@@ -13,14 +13,18 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import replies
-from moosic_core.errors import MoosicError
+from bot.answers import JOIN_PHRASES, words_of, yes_or_no
+from bot.pending_photos import PendingPhotos, dropped_text
+from moosic_core.errors import ImageRejected, MoosicError, NoFaceFound
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
-from moosic_core.recommend.ranking import Mode
+from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.service import MoosicService, Suggestions
+from moosic_core.store.store import LINK_KINDS
+from moosic_core.text import count
 from moosic_core.types import MoodReading, UserRef
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,9 @@ class RateLimiter:
 
 PHOTO_WINDOW_S = 60.0
 
+#: A yes/no question waits this long for a typed answer (its buttons work for ever).
+QUESTION_TTL_S = 600.0
+
 #: Posts a reply to a chat on its own (a group round closed by its timer): (chat id, reply).
 Notify = Callable[[str, Reply], Awaitable[None]]
 
@@ -120,6 +127,15 @@ class Where:
         return self.name or f"user {user.user_id[-4:]}"
 
 
+#: /unlink's word -> the taste sources it removes, and how to name them.
+UNLINK_KINDS: dict[str, tuple[str, ...]] = {
+    "spotify": ("spotify_user", "spotify_oauth"), "playlist": ("playlist_csv",),
+    "csv": ("playlist_csv",), "all": LINK_KINDS, "everything": LINK_KINDS,
+}
+UNLINK_NAMES = {"spotify": "Spotify account", "playlist": "playlist", "csv": "playlist",
+                "all": "music", "everything": "music"}
+
+
 class Conversation:
     """One per bot; keeps each user's last request so "more" and the mode buttons work."""
 
@@ -131,7 +147,12 @@ class Conversation:
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         self._last: dict[str, _LastRequest] = {}
-        self._pending_photo: dict[str, tuple[bytes, Where]] = {}
+        waiting = service.config.service
+        self._pending_photo: PendingPhotos[Where] = PendingPhotos(
+            waiting.pending_photo_minutes * 60, waiting.pending_photos_max_mb * 1_000_000)
+        # Open yes/no questions per user: (kind, asked at), answered by buttons or words.
+        self._asked: dict[str, tuple[str, float]] = {}
+        self._clock: Callable[[], float] = time.monotonic
 
     def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open."""
@@ -145,6 +166,7 @@ class Conversation:
         try:
             return await work
         except MoosicError as exc:
+            self.service.metrics.answered_error(exc)
             return Reply(exc.user_message)
         except Exception:
             error_id = secrets.token_hex(4)
@@ -161,6 +183,12 @@ class Conversation:
     async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
         return await self._safely(self._photo(user, image, where or Where()))
 
+    async def album(self, user: UserRef, images: list[bytes],
+                    where: Where | None = None) -> Reply:
+        """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
+        (one selfie for the rate limit; before consent, the first photo waits)."""
+        return await self._safely(self._album(user, images, where or Where()))
+
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
         return await self._safely(self._document(user, data, filename, where or Where()))
@@ -168,11 +196,33 @@ class Conversation:
     async def button(self, user: UserRef, action: str, where: Where | None = None) -> Reply:
         return await self._safely(self._button(user, action, where or Where()))
 
-    async def text(self, user: UserRef, text: str) -> Reply | None:
-        """Plain text: a pasted Spotify redirect URL completes sign-in; else nothing."""
+    async def text(self, user: UserRef, text: str, where: Where | None = None) -> Reply | None:
+        """Plain text: the answer to an open yes/no question, or a pasted Spotify redirect URL
+        (completes sign-in); else None (the adapter shows its hint)."""
+        question = self._open_question(user)
+        answer = yes_or_no(text) if question else None
+        if question is not None and answer is not None:
+            return await self.button(user, f"{question}:{'yes' if answer else 'no'}", where)
+        if where is not None and self.groups.get(where.chat_of(user)) is not None \
+                and words_of(text) in JOIN_PHRASES:  # the round's "I'm in", typed
+            return await self._safely(self._group_command(user, "join", where))
         if "code=" in text and "state=" in text:
             return await self._safely(self._complete_link(user, text))
         return None
+
+    # --- yes/no questions ------------------------------------------------------------------
+    def _ask(self, user: UserRef, kind: str) -> None:
+        self._asked[user.key] = (kind, self._clock())
+
+    def _open_question(self, user: UserRef) -> str | None:
+        """The kind of the question waiting for this user's answer ("consent", "forget")."""
+        asked = self._asked.get(user.key)
+        if asked is None:
+            return None
+        if self._clock() - asked[1] > QUESTION_TTL_S:
+            self._asked.pop(user.key, None)
+            return None
+        return asked[0]
 
     # --- handlers --------------------------------------------------------------------------
     async def _command(self, user: UserRef, name: str, arg: str, where: Where) -> Reply:
@@ -181,8 +231,14 @@ class Conversation:
         if name in {"start", "help"}:
             return Reply(replies.HELP)
         if name == "agree":
-            await self.service.give_consent(user)
-            return Reply(replies.CONSENT_THANKS)
+            return await self._button(user, "consent:yes", where)
+        if name in {"yes", "no"}:
+            question = self._open_question(user)
+            if question is None:
+                return Reply("There's no question waiting for your answer right now.")
+            return await self._button(user, f"{question}:{name}", where)
+        if name in {"like", "dislike"}:
+            return await self._rate_by_number(user, name == "like", arg)
         if name == "mood":
             if not arg:
                 return Reply("Tell me how you feel, e.g. /mood happy or /mood 0.3 — or send "
@@ -197,9 +253,7 @@ class Conversation:
         if name == "link":
             return await self._link(user, arg)
         if name == "unlink":
-            await self.service.unlink(user)
-            return Reply("Unlinked. I've deleted your Spotify tokens and your cached taste.",
-                         private=True)
+            return await self._unlink(user, arg)
         if name == "discover":
             return await self._discover(user, arg)
         if name == "taste":
@@ -208,18 +262,19 @@ class Conversation:
         if name == "forget":
             if arg.lower() in {"yes", "confirm"}:
                 return await self._forget(user)
-            return Reply("This deletes everything I know about you: your links, taste, "
-                         "feedback and history. Are you sure?", FORGET_BUTTONS, private=True)
+            self._ask(user, "forget")
+            return Reply(replies.FORGET_QUESTION, FORGET_BUTTONS, private=True)
         return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
 
     async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
         wait = self.photo_limit.wait_s(user.key)
         if wait > 0:
-            return Reply(f"That's more than {self.photo_limit.limit} selfies in a minute. "
-                         f"Please wait {math.ceil(wait)} s and send it again.")
+            return Reply(f"That's more than {count(self.photo_limit.limit, 'selfie')} in a "
+                         f"minute. Please wait {math.ceil(wait)} s and send it again.")
         if not await self.service.has_consent(user):
             # In memory only, until the user answers.
-            self._pending_photo[user.key] = (image, where)
+            self._pending_photo.put(user.key, image, where)
+            self._ask(user, "consent")
             return Reply(replies.CONSENT, CONSENT_BUTTONS)
         return await self._read_and_answer(user, image, where)
 
@@ -235,6 +290,29 @@ class Conversation:
                                              faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
 
+    async def _album(self, user: UserRef, images: list[bytes], where: Where) -> Reply:
+        n = len(images)
+        if n == 1 or not await self.service.has_consent(user) \
+                or self.photo_limit.wait_s(user.key) > 0:  # counted once, for the album
+            reply = await self._photo(user, images[0], where)
+            if n > 1 and reply.buttons == CONSENT_BUTTONS:
+                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
+                                "I'll read the first one.)")
+            return reply
+        first_error: MoosicError | None = None
+        for i, image in enumerate(images, 1):
+            try:
+                await self.service.read_photo(user, image)
+            except (NoFaceFound, ImageRejected) as exc:
+                first_error = first_error or exc
+                continue
+            reply = await self._read_and_answer(user, image, where)
+            which = "the first photo" if i == 1 else f"photo {i}, the first with a face"
+            return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
+                                       f"{reply.text}")
+        assert first_error is not None
+        return Reply(f"I looked at all {n} photos in your album. {first_error.user_message}")
+
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:
         if filename.lower().endswith((".csv", ".txt")):
@@ -244,22 +322,22 @@ class Conversation:
 
     async def _button(self, user: UserRef, action: str, where: Where) -> Reply:
         kind, _, rest = action.partition(":")
+        if kind in {"consent", "forget"}:
+            self._asked.pop(user.key, None)  # answered
         if kind == "consent":
-            pending = self._pending_photo.pop(user.key, None)
+            pending = self._pending_photo.take(user.key)
             if rest != "yes":
-                return Reply("OK, I won't read any faces. You can still use /mood.")
+                return Reply(replies.CONSENT_DECLINED)
             await self.service.give_consent(user)
-            if pending is None:
-                return Reply(replies.CONSENT_THANKS)
-            image, first = pending
-            return await self._read_and_answer(user, image, first)
+            if pending.photo is None:
+                return Reply(dropped_text(self._pending_photo.max_age_s) if pending.dropped
+                             else replies.CONSENT_THANKS)
+            return await self._read_and_answer(user, pending.photo.image, pending.photo.where)
         if kind == "group":
             return await self._group_command(user, rest, where)
         if kind == "fb":
             sign, _, track_id = rest.partition(":")
-            await self.service.feedback(user, track_id, 1 if sign == "+" else -1)
-            return Reply("👍 Noted — more like that." if sign == "+"
-                         else "👎 Noted — I won't suggest it again.", private=True)
+            return await self._rate(user, track_id, sign == "+")
         if kind == "more":
             return await self._more(user)
         if kind == "mode":
@@ -269,7 +347,7 @@ class Conversation:
         if kind == "forget":
             if rest == "yes":
                 return await self._forget(user)
-            return Reply("Nothing was deleted.", private=True)
+            return Reply(replies.FORGET_KEPT, private=True)
         return Reply("That button has expired. Send a selfie or /mood to start again.")
 
     # --- group rounds ----------------------------------------------------------------------
@@ -319,6 +397,9 @@ class Conversation:
         last = self._last.get(user.key)
         if last is None:
             return Reply("Send me a selfie or use /mood first.")
+        if mode == "lift" and not can_lift(last.mood.mood_score):
+            return Reply(replies.nothing_to_lift_text(last.mood),
+                         ((Button("➕ more", "more"),),))
         return await self._suggest(user, last.mood, "lift" if mode == "lift" else "match")
 
     async def _discover(self, user: UserRef, arg: str) -> Reply:
@@ -332,6 +413,48 @@ class Conversation:
         except ValueError:
             return Reply(replies.DISCOVER_USAGE, DISCOVER_BUTTONS, private=True)
         return Reply(replies.discovery_text(level, changed=True), private=True)
+
+    # --- feedback --------------------------------------------------------------------------
+    async def _rate(self, user: UserRef, track_id: str, like: bool) -> Reply:
+        track = await self.service.feedback(user, track_id, 1 if like else -1)
+        return Reply(replies.rating_text(track, like), private=True)
+
+    async def _rate_by_number(self, user: UserRef, like: bool, arg: str) -> Reply:
+        """``/like N`` and ``/dislike N``: rate song N (1-based) of the user's last list."""
+        command = "/like" if like else "/dislike"
+        last = self._last.get(user.key)
+        if last is None or not last.track_ids:
+            return Reply(f"Ask me for songs first (/mood happy or a selfie), then {command} N "
+                         "rates song N of the list.")
+        size = len(last.track_ids)
+        example = f"{command} 1" if size == 1 else f"{command} 1 to {command} {size}"
+        try:
+            number = int(arg.strip().lstrip("#"))
+        except ValueError:
+            return Reply(f"Which song? Give its number from the last list: {example}.")
+        if not 1 <= number <= size:
+            return Reply(f"There's no song {number} in the last list; it has "
+                         f"{count(size, 'song')} ({example}).")
+        return await self._rate(user, last.track_ids[number - 1], like)
+
+    # --- taste sources ---------------------------------------------------------------------
+    async def _unlink(self, user: UserRef, arg: str) -> Reply:
+        """/unlink (Spotify), /unlink playlist, /unlink all; says what remains."""
+        what = arg.lower().strip() or "spotify"
+        kinds = UNLINK_KINDS.get(what)
+        if kinds is None:
+            return Reply("Use /unlink to disconnect Spotify, /unlink playlist to drop your "
+                         "playlist, or /unlink all for both.", private=True)
+        removed = await self.service.unlink(user, kinds)
+        remaining = await self.service.taste_link(user)
+        if removed is None:
+            text = f"You have no {UNLINK_NAMES[what]} linked, so nothing changed."
+        elif removed.kind == "playlist_csv":
+            text = (f"Done: I've dropped your playlist {removed.source_name or ''}".rstrip()
+                    + " and the taste I read from it.")
+        else:
+            text = "Unlinked Spotify: I've deleted your Spotify tokens and the taste I read there."
+        return Reply(f"{text} {replies.remaining_text(remaining)}", private=True)
 
     async def _link(self, user: UserRef, arg: str) -> Reply:
         words = arg.split(maxsplit=1)
@@ -356,7 +479,8 @@ class Conversation:
     async def _forget(self, user: UserRef) -> Reply:
         await self.service.forget(user)
         self._last.pop(user.key, None)
-        self._pending_photo.pop(user.key, None)
+        self._pending_photo.discard(user.key)
+        self._asked.pop(user.key, None)
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 

@@ -16,14 +16,18 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 
 from bot import replies
 from bot.conversation import Button, Conversation, Reply, Where
-from moosic_core.config import DiscordConfig
+from bot.startup import connect_with_retries, token_refused
+from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
+from moosic_core.config import DiscordConfig, StartupConfig
 from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.recommend.ranking import can_lift
 from moosic_core.types import UserRef
 
 log = logging.getLogger(__name__)
@@ -36,7 +40,7 @@ COLOUR = discord.Colour.from_rgb(30, 215, 96)
 DOWNLOAD_FAILED = "I couldn't download that file from Discord. Please send it again."
 HELP_FOOTER = ("On Discord: /mood selfie:<photo> or /mood feeling:happy; send a playlist with "
                "/link playlist file:<csv>; paste a sign-in address with /link spotify address:…")
-PLAYLIST_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+PLAYLIST_WANTED = "Please attach a playlist CSV (for example an exportify.app export)."
 
 
 def use_api_base(api_url: str) -> None:
@@ -97,13 +101,13 @@ def reply_embed(reply: Reply) -> discord.Embed:
             embed.url = reply.link_url
             embed.set_footer(text="On Discord, paste that address with /link spotify address:…")
         return embed
-    headline = replies.suggestions_text(s, with_links=False).splitlines()[0]
+    headline = replies.mood_headline(s)
     lines: list[str] = []
     if not s.items:
         lines.append("I couldn't find new songs for that right now.")
     for i, rec in enumerate(s.items, 1):
         t = rec.track
-        why = "; ".join(r.text for r in rec.reasons[:2])
+        why = replies.song_why(rec, steps=can_lift(s.mood.mood_score))
         artists = discord.utils.escape_markdown(", ".join(t.artists))
         genre = t.genres[0] if t.genres else ""
         lines.append(f"**{i}. {_link_text(t.name, t.url)}** — {artists} · *{genre}*\n-# {why}")
@@ -223,18 +227,16 @@ class MoosicDiscordBot(discord.Client):
 
     async def run_file(self, interaction: discord.Interaction[Any],
                        attachment: discord.Attachment, *, playlist: bool) -> None:
-        """Check an attachment's size and type, read it into memory, hand it over."""
+        """Check an attachment's size, name and type, read it into memory, check its first
+        bytes (:mod:`moosic_core.attachments`), hand it over."""
         await interaction.response.defer(thinking=True, ephemeral=playlist)
         user = user_of(interaction)
-        content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-        if attachment.size > replies.MAX_FILE_BYTES:
+        claim = claimed_kind(attachment.filename, attachment.content_type)
+        if attachment.size > MAX_DOWNLOAD_BYTES:
             reply = Reply(replies.FILE_TOO_LARGE, private=playlist)
-        elif playlist and not (content_type in PLAYLIST_TYPES
-                               or attachment.filename.lower().endswith((".csv", ".txt"))):
-            reply = Reply("Please attach a playlist CSV (for example an exportify.app export).",
-                          private=True)
-        elif not playlist and not content_type.startswith("image/"):
-            reply = Reply(NotAnImage.user_message)
+        elif claim == "other":  # its name and type agree it is neither (a PDF, a video)
+            reply = Reply(PLAYLIST_WANTED, private=True) if playlist \
+                else Reply(NotAnImage.user_message)
         else:
             try:
                 data = await attachment.read()  # in memory only, never to disk
@@ -242,9 +244,19 @@ class MoosicDiscordBot(discord.Client):
                 log.warning("attachment download failed")
                 reply = Reply(DOWNLOAD_FAILED, private=playlist)
             else:
+                kind = kind_of(data, attachment.filename, attachment.content_type)
                 where = where_of(interaction)
-                reply = (await self.conversation.document(user, data, attachment.filename, where)
-                         if playlist else await self.conversation.photo(user, data, where))
+                if playlist and kind != "playlist":
+                    reply = Reply(PLAYLIST_WANTED, private=True)
+                elif not playlist and kind != "image":
+                    reply = Reply(NotAnImage.user_message)
+                elif playlist:
+                    name = attachment.filename
+                    if not name.lower().endswith((".csv", ".txt")):
+                        name = f"{name or 'playlist'}.csv"
+                    reply = await self.conversation.document(user, data, name, where)
+                else:
+                    reply = await self.conversation.photo(user, data, where)
                 del data
         await self.send(interaction, reply, thinking_private=playlist)
 
@@ -321,9 +333,11 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
     async def group(interaction: discord.Interaction[Any], action: str = "") -> None:
         await _bot(interaction).run_command(interaction, "group", action)
 
-    @app_commands.command(name="unlink", description="Disconnect Spotify and drop your taste")
-    async def unlink(interaction: discord.Interaction[Any]) -> None:
-        await _bot(interaction).run_command(interaction, "unlink", private=True)
+    @app_commands.command(name="unlink", description="Disconnect Spotify (what: playlist or all "
+                                                     "to drop your playlist too)")
+    @app_commands.describe(what="spotify (the default), playlist, or all")
+    async def unlink(interaction: discord.Interaction[Any], what: str = "") -> None:
+        await _bot(interaction).run_command(interaction, "unlink", what, private=True)
 
     @app_commands.command(name="taste", description="What I know about your listening")
     async def taste(interaction: discord.Interaction[Any]) -> None:
@@ -352,17 +366,24 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
 
 
 # --- the front-end --------------------------------------------------------------------------
+def _worth_retrying(exc: BaseException) -> bool:
+    """Network trouble and Discord's 5xx pass; a refused token (LoginFailure) does not."""
+    return isinstance(exc, OSError | TimeoutError | aiohttp.ClientError
+                      | discord.DiscordServerError | discord.GatewayNotFound)
+
+
 class DiscordFrontEnd:
     """Starts and stops the Discord client for :func:`bot.frontends.serve`."""
 
     name = "discord"
 
     def __init__(self, conversation: Conversation, config: DiscordConfig,
-                 **client_options: Any) -> None:
+                 startup: StartupConfig | None = None, **client_options: Any) -> None:
         if not config.token:
             raise ConfigError("The Discord bot needs a token: set MOOSIC_DISCORD_TOKEN "
                               "(or [discord] token in config.toml).")
         self.config = config
+        self.startup = startup or StartupConfig()
         self.client = MoosicDiscordBot(conversation, test_guild_id=config.test_guild_id,
                                        **client_options)
         self._task: asyncio.Task[None] | None = None
@@ -372,9 +393,11 @@ class DiscordFrontEnd:
         if self.config.api_url:
             use_api_base(self.config.api_url)
         try:
-            await self.client.login(self.config.token)
-            if self.config.api_url:
-                await use_announced_gateway(self.client)
+            try:
+                await connect_with_retries("Discord", self._log_in, _worth_retrying,
+                                           self.startup, cleanup=self._close_http)
+            except discord.LoginFailure:
+                raise token_refused("Discord", "discord.token") from None
             self._task = asyncio.create_task(self.client.connect(), name="discord-gateway")
             ready = asyncio.create_task(self.client.wait_until_ready())
             await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED)
@@ -385,7 +408,24 @@ class DiscordFrontEnd:
         except BaseException:
             await self.stop()  # close the HTTP session and the gateway task
             raise
-        log.info("Discord bot ready as %s", self.client.user)
+        log.info("Discord: connected as %s", self.client.user)
+
+    async def _log_in(self) -> None:
+        """Log in (REST: /users/@me, the command sync) and find the gateway."""
+        await self.client.login(self.config.token)
+        if self.config.api_url:
+            await use_announced_gateway(self.client)
+
+    async def _close_http(self) -> None:
+        """Drop the half-open HTTP session of a failed login, so the next one starts clean."""
+        await self.client.http.close()
+        self.client.http.connector = discord.utils.MISSING
+
+    def connected(self) -> bool:
+        """Whether the gateway session is up (False while discord.py reconnects)."""
+        ws = self.client.ws
+        return (self.client.is_ready() and not self.client.is_closed() and ws is not None
+                and ws.open)
 
     async def finished(self) -> None:
         if self._task is not None:

@@ -36,15 +36,29 @@ class FrontEnd(Protocol):
     async def stop(self) -> None:
         """Disconnect and release everything; safe to call once after ``start``."""
 
+    def connected(self) -> bool:
+        """Whether it is serving now (for the monitor's ``/healthz``)."""
+
 
 async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = None) -> None:
-    """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives."""
+    """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives.
+
+    The first Ctrl-C (or SIGTERM) stops everything in order; a second one while that is still
+    going on interrupts it (the default handler is back, so it raises KeyboardInterrupt).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        stop.set()
+        if sig in handled:
+            handled.remove(sig)
+            loop.remove_signal_handler(sig)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
             pass
@@ -53,7 +67,7 @@ async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = Non
         for front in front_ends:
             await front.start()
             started.append(front)
-            log.info("%s front-end started", front.name)
+            log.debug("%s front-end started", front.name)
         waiters = [asyncio.create_task(f.finished(), name=f"{f.name}-finished") for f in started]
         stopper = asyncio.create_task(stop.wait(), name="stop-requested")
         done, _ = await asyncio.wait([*waiters, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -89,6 +103,10 @@ class ConsoleFrontEnd:
     async def start(self) -> None:
         self._task = asyncio.create_task(run_console(self.conversation, self.stdin, self.stdout),
                                          name="console")
+        log.info("console chat: reading this terminal")
+
+    def connected(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     async def finished(self) -> None:
         if self._task is not None:

@@ -3,54 +3,103 @@
 from __future__ import annotations
 
 from moosic_core.recommend.group import GroupList
-from moosic_core.recommend.moods import describe_mood
-from moosic_core.recommend.ranking import Mode
+from moosic_core.recommend.moods import describe_mood, describe_reading
+from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.service import Suggestions
-from moosic_core.types import MoodReading, TasteProfile
+from moosic_core.store import Link
+from moosic_core.text import count
+from moosic_core.types import MoodReading, Recommendation, TasteProfile, Track
+
+#: The name the console gives its one user; texts then speak to them ("You're in").
+YOU = "you"
 
 HELP = """\
 I'm Moo-Sic. Send me a selfie and I'll suggest songs that fit your mood, from the genres you \
 like.
 
-/mood happy|sad|calm|… or a number 0..1 — songs for a mood you tell me (no photo)
+/mood happy, /mood a bit tired, /mood 😌 or a number 0..1 — songs for how you feel (no photo)
+/more — more songs   /lift — songs that lift your mood step by step   /match — back to your mood
+/like N, /dislike N — rate song N of the last list (or press its 👍/👎)
 /link spotify — sign in with Spotify so I know your taste
 /link spotify <user id or profile link> — use a public Spotify profile
 send a playlist CSV (Exportify export) — use it as your taste
 /taste — what I know about your listening
 /discover more|less|default — more songs by new artists, or more by the artists you play
-/unlink — disconnect Spotify   /forget — delete everything about you
+/unlink — disconnect Spotify   /unlink playlist — drop your playlist   /unlink all — both
+/forget — delete everything about you
 In a group: /group (or /blend) starts a group round: join with a selfie, /mood or "I'm in";
 /group done closes it, /group leave leaves it, /group lift starts one that lifts the mood."""
+
+CONSOLE_HELP = """\
+Moo-Sic console chat: the same bot as on Telegram and Discord, typed here.
+
+/mood happy, /mood a bit tired, /mood 😌 or /mood 0.3 — songs for how you feel
+a path to a photo (e.g. ~/Pictures/me.jpg; drag a file in, quotes are fine) — read your selfie
+a path to a playlist CSV (e.g. an Exportify export) — use it as your taste
+/like N, /dislike N — rate song N of the last list
+/more — more songs   /lift — lift your mood step by step   /match — back to your mood
+/taste — what I know about your listening   /unlink playlist — drop your playlist
+/forget — delete everything about you   /group — a group round (others can't join here)
+Questions (yes/no) take a plain yes or no; buttons show as [label] (/press action).
+/quit, Ctrl-D or Ctrl-C — leave."""
 
 CONSENT = """\
 Before I read the mood on your face: your photo is analysed in memory only, never stored and \
 never logged, and only to suggest music. Face-based emotion reading is imperfect, so treat it \
-as a playful guess. Do you agree?"""
+as a playful guess. Do you agree? (yes or no)"""
 
 CONSENT_THANKS = "Thanks! Send me a selfie whenever you like."
+CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."
+FORGET_QUESTION = ("This deletes everything I know about you: your links, taste, feedback and "
+                   "history. Are you sure? (yes or no)")
+FORGET_KEPT = "Nothing was deleted."
+
+
+def mood_headline(s: Suggestions) -> str:
+    """The first line of a list: what mood it is for, in the user's words when they gave some."""
+    mood = s.mood
+    if mood.source == "face":
+        extra = (f" ({count(len(mood.faces), 'face')}: I used the largest)"
+                 if len(mood.faces) > 1 else "")
+        head = f"You look {describe_mood(mood.mood_score)} ({mood.mood_score:.2f}){extra}."
+    elif mood.label:
+        head = f"Songs for feeling {mood.label}."
+    else:
+        head = (f"Songs for a mood of {mood.mood_score:.2f} out of 1 "
+                f"({describe_mood(mood.mood_score)}).")
+    if s.mode == "lift":
+        head += (" Lifting your mood, step by step:" if can_lift(mood.mood_score)
+                 else " You're already in a happy mood, so these keep you there:")
+    return head
+
+
+def song_why(rec: Recommendation, parts: int = 2, *, steps: bool = True) -> str:
+    """The reasons for one song; in lift mode its step comes first ("step 3 of 10") unless
+    ``steps`` is False (a mood too happy to lift: the steps stay in place)."""
+    step = [r.text.split(" towards")[0] for r in rec.reasons if r.name == "lift" and steps]
+    others = [r.text for r in rec.reasons if r.name != "lift"][:parts]
+    return " · ".join([*step, "; ".join(others)]) if step else "; ".join(others)
 
 
 def suggestions_text(s: Suggestions, *, with_links: bool = True) -> str:
     """A numbered list with a short "why" per song."""
-    if s.mood.source == "face":
-        extra = f" ({len(s.mood.faces)} faces: I used the largest)" if len(s.mood.faces) > 1 \
-            else ""
-        head = f"You look {s.mood_words} ({s.mood.mood_score:.2f}){extra}."
-    else:
-        head = f"Songs for a {s.mood_words} mood ({s.mood.mood_score:.2f})."
-    if s.mode == "lift":
-        head += " Lifting your mood, step by step:"
-    lines = [head]
+    lines = [mood_headline(s)]
     if not s.items:
         lines.append("I couldn't find new songs for that right now.")
     for i, rec in enumerate(s.items, 1):
         t = rec.track
-        why = "; ".join(r.text for r in rec.reasons[:2])
+        why = song_why(rec, steps=can_lift(s.mood.mood_score))
         lines.append(f"{i}. {t.name} — {', '.join(t.artists)} [{t.genres[0]}] · {why}")
         if with_links:
             lines.append(f"   {t.url}")
     lines.extend(s.hints)
     return "\n".join(lines)
+
+
+def nothing_to_lift_text(mood: MoodReading) -> str:
+    """The answer to /lift when the mood is already as happy as lifting would make it."""
+    return (f"Your mood is already a happy one ({mood.mood_score:.2f}), so there's nothing to "
+            "lift. /more gives you more songs that keep you there.")
 
 
 def taste_text(profile: TasteProfile | None) -> str:
@@ -59,8 +108,8 @@ def taste_text(profile: TasteProfile | None) -> str:
     top = ", ".join(f"{g} {w:.0%}" for g, w in sorted(profile.genres.items(),
                                                         key=lambda kv: -kv[1])[:5])
     text = (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
-            f"{profile.tracks_total} tracks ({profile.coverage:.0%}) from "
-            f"{len(profile.artists)} artists.")
+            f"{count(profile.tracks_total, 'track')} ({profile.coverage:.0%}) from "
+            f"{count(len(profile.artists), 'artist')}.")
     if profile.artist_weights:
         text += f"\nYou play most: {', '.join(profile.top_artists(5))}."
     return text
@@ -84,6 +133,25 @@ def discovery_text(level: str, *, changed: bool) -> str:
     return f"Now: {words}. Change it:"
 
 
+def rating_text(track: Track, like: bool) -> str:
+    """The confirmation of a 👍/👎, naming the song."""
+    song = f"{track.name} — {', '.join(track.artists)}"
+    return (f"👍 noted: {song}. More like that." if like
+            else f"👎 noted: {song}. I won't suggest it again.")
+
+
+def remaining_text(link: Link | None) -> str:
+    """What the user's taste comes from now, after an /unlink."""
+    if link is None:
+        return ("I don't know your taste now; your 👍/👎 and history stay (/forget deletes "
+                "everything). Use /link spotify or send a playlist CSV to add it again.")
+    if link.kind == "playlist_csv":
+        name = link.source_name or "your playlist"
+        return (f"Your taste still comes from {name} (/unlink playlist drops it); your 👍/👎 "
+                "and history stay.")
+    return "Your taste still comes from your Spotify account (/unlink removes it)."
+
+
 #: Chat platforms let bots download files up to 20 MB; adapters check before reading bytes.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 FILE_TOO_LARGE = "That file is larger than 20 MB, the most a chat bot may receive."
@@ -96,26 +164,33 @@ def group_open_text(round_s: float, mode: Mode) -> str:
             "/mood <how you feel>, or \"I'm in\" (your taste only). /group done closes it.")
 
 
+def _people(n: int) -> str:
+    return count(n, "person", "people")
+
+
 def joined_text(name: str, mood: MoodReading | None, members: int) -> str:
-    how = f" with a {describe_mood(mood.mood_score)} mood" if mood is not None else ""
-    return f"{name} is in{how}. {members} in the round."
+    how = f", feeling {describe_reading(mood)}" if mood is not None else ""
+    who = "You're in" if name == YOU else f"{name} is in"
+    return f"{who}{how}. {_people(members)} in the round."
 
 
 def group_photo_text(faces: int, members: int) -> str:
-    return (f"Got a group photo: {faces} faces count for the group's mood (I don't tell who is "
-            f"who). {members} in the round.")
+    return (f"Got a group photo: {count(faces, 'face')} count for the group's mood (I don't "
+            f"tell who is who). {_people(members)} in the round.")
 
 
 def group_text(g: GroupList, *, with_links: bool = True) -> str:
     """The group's list: mood, taste match, the song that brings them together, the why."""
-    names = ", ".join(g.members)
     if g.mood.source == "default":
         mood = "nobody shared a mood, so I aimed for a neutral one"
     else:
         mood = f"the group's mood is {describe_mood(g.mood.mood_score)} ({g.mood.mood_score:.2f})"
-    lines = [f"🎶 For {len(g.members)} of you ({names}): {mood}."]
+    who = (g.members[0] if len(g.members) == 1
+           else f"the {len(g.members)} of you ({', '.join(g.members)})")
+    lines = [f"🎶 For {who}: {mood}."]
     if g.mode == "lift":
-        lines[0] += " Lifting it step by step:"
+        lines[0] += (" Lifting it step by step:" if can_lift(g.mood.mood_score)
+                     else " It's already a happy mood, so I kept it there:")
     if g.taste_match.overall is not None:
         lines.append(f"Taste match: {g.taste_match.overall:.0%}.")
     elif not g.member_fit:
@@ -128,8 +203,8 @@ def group_text(g: GroupList, *, with_links: bool = True) -> str:
         lines.append("I couldn't find songs for that right now.")
     for i, rec in enumerate(g.items, 1):
         t = rec.track
-        why = "; ".join(r.text for r in rec.reasons)
-        lines.append(f"{i}. {t.name} — {', '.join(t.artists)} [{t.genres[0]}] · {why}")
+        lines.append(f"{i}. {t.name} — {', '.join(t.artists)} [{t.genres[0]}] · "
+                     f"{song_why(rec, len(rec.reasons), steps=can_lift(g.mood.mood_score))}")
         if with_links:
             lines.append(f"   {t.url}")
     return "\n".join(lines)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from urllib.parse import urlparse
 
 from telegram import Bot as TgBot
@@ -39,7 +41,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -51,22 +60,26 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversation, Reply, Where
-from moosic_core.config import TelegramConfig
-from moosic_core.errors import ConfigError
+from bot.startup import connect_with_retries, token_refused
+from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
+from moosic_core.config import StartupConfig, TelegramConfig
+from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.logs import install_secret_redaction
 from moosic_core.service import MoosicService
 from moosic_core.types import UserRef
 
 log = logging.getLogger(__name__)
 
-#: The largest file a bot may download through the Bot API.
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic")
-PLAYLIST_SUFFIXES = (".csv", ".txt")
-PLAYLIST_MIME_TYPES = ("text/csv", "text/comma-separated-values", "application/csv",
-                       "text/plain")
+#: An album's parts arrive as separate updates, within a second of each other (in one
+#: ``getUpdates`` batch or the next); the album is answered once no part came for this long,
+ALBUM_QUIET_S = 1.0
+#: or at the latest this long after its first part.
+ALBUM_MAX_WAIT_S = 5.0
 FLOOD_RETRIES = 3  # a 429 RetryAfter is waited out and the call retried this often
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows a chat action for 5 s
 ALLOWED_UPDATES = ("message", "callback_query")
+#: PTB's own retries of deleteWebhook/setWebhook when polling or the webhook starts.
+BOOTSTRAP_RETRIES = 5
 
 COMMANDS = (
     ("start", "what I do and how to use me"),
@@ -87,9 +100,21 @@ TOO_LARGE = ("That file is larger than 20 MB, the most a Telegram bot may downlo
              "Please send it as a photo or a smaller file.")
 NOT_READABLE = ("I can read selfies (a photo, or an image file) and playlist CSV files "
                 "(e.g. an Exportify export). That file is neither.")
+#: What a message that carries neither text, a photo nor a file holds, for the hint.
+UNSUPPORTED_KINDS = (("sticker", "stickers"), ("animation", "GIFs"),
+                     ("voice", "voice messages"), ("video_note", "video messages"),
+                     ("video", "videos"), ("audio", "audio files"), ("location", "locations"),
+                     ("venue", "locations"), ("contact", "contacts"), ("poll", "polls"),
+                     ("dice", "dice"), ("game", "games"), ("story", "stories"))
 SENT_PRIVATELY = "I've sent you the answer in a private chat, since it's personal."
 OPEN_PRIVATE_CHAT = ("That answer is personal, so I won't post it in the group. Open a private "
                      "chat with me (https://t.me/{username}), press Start, and ask me there.")
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Network trouble and flood control pass; a refused token or a bad request does not."""
+    return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError)
+                                           and not isinstance(exc, BadRequest))
 
 
 def file_url_for(api_url: str) -> str:
@@ -98,42 +123,6 @@ def file_url_for(api_url: str) -> str:
     if base.endswith("/bot"):
         base = base[: -len("/bot")]
     return f"{base}/file/bot"
-
-
-class SecretRedactor(logging.Filter):
-    """Masks secrets (the bot token) in log messages and tracebacks."""
-
-    def __init__(self, secrets_: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets_ if s]
-
-    def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._clean(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._clean(record.exc_text)
-        return True
-
-
-_REDACTOR = SecretRedactor(())
-
-
-def install_secret_redaction(secrets_: Iterable[str]) -> SecretRedactor:
-    """Mask these secrets in every record reaching a handler of the root logger."""
-    _REDACTOR.secrets.extend(s for s in secrets_ if s and s not in _REDACTOR.secrets)
-    for handler in logging.getLogger().handlers:
-        if _REDACTOR not in handler.filters:
-            handler.addFilter(_REDACTOR)
-    return _REDACTOR
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -164,6 +153,10 @@ def where_of(update: Update) -> Where:
     return Where(str(chat.id) if chat else None, sender.first_name if sender else None)
 
 
+def _with_note(reply: Reply, note: str) -> Reply:
+    return dataclasses.replace(reply, text=f"{reply.text}\n\n({note})")
+
+
 def _is_private(chat: Chat) -> bool:
     return chat.type == ChatType.PRIVATE
 
@@ -185,10 +178,12 @@ class TelegramBot:
 
     def __init__(self, service: MoosicService, config: TelegramConfig, *,
                  conversation: Conversation | None = None,
-                 rate_limiter: AIORateLimiter | None = None) -> None:
+                 rate_limiter: AIORateLimiter | None = None,
+                 startup: StartupConfig | None = None) -> None:
         if not config.token:
             raise ConfigError("No Telegram token: set telegram.token or MOOSIC_TELEGRAM_TOKEN.")
         self.config = config
+        self.startup = startup or StartupConfig()
         self.conversation = conversation or Conversation(service)
         self.conversation.set_notifier("telegram", self.notify)
         # The request URLs contain the token: httpx logs them at INFO, PTB at DEBUG.
@@ -204,6 +199,8 @@ class TelegramBot:
             .build()
         )
         self._add_handlers(self.application)
+        self._albums: dict[tuple[int, str], list[Message]] = {}
+        self._album_seen: dict[tuple[int, str], float] = {}
 
     def _add_handlers(self, app: Application) -> None:
         new = filters.UpdateType.MESSAGE
@@ -211,6 +208,7 @@ class TelegramBot:
         app.add_handler(MessageHandler(new & (filters.PHOTO | filters.Document.ALL), self.on_file))
         app.add_handler(MessageHandler(new & filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(new & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(new & ~filters.StatusUpdate.ALL, self.on_unsupported))
         app.add_error_handler(self.on_error)
 
     # --- addressing in groups --------------------------------------------------------------
@@ -260,49 +258,136 @@ class TelegramBot:
                 not self._mentions_or_replies_to_bot(message, context.bot):
             return  # group chatter that isn't for us
         text = message.text.replace(f"@{context.bot.username}", "").strip()
-        reply = await self.conversation.text(user_of(update), text) or Reply(HINT)
+        reply = await self.conversation.text(user_of(update), text, where_of(update)) \
+            or Reply(HINT)
         await self.deliver(context.bot, message, reply)
+
+    async def on_unsupported(self, update: Update,
+                             context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, voice, locations, polls ...: the hint, in private chats and when a group
+        message is addressed to us (a reply to the bot); other group chatter stays unanswered."""
+        message = update.effective_message
+        if message is None:
+            return
+        if not _is_private(message.chat) and \
+                not self._mentions_or_replies_to_bot(message, context.bot):
+            return
+        what = next((words for attr, words in UNSUPPORTED_KINDS
+                     if getattr(message, attr, None) is not None), "that kind of message")
+        await self.deliver(context.bot, message, Reply(f"I can't read {what}. {HINT}"))
 
     async def on_file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
-        if message is None or not self._file_is_for_us(message, context.bot):
+        if message is None:
             return
-        user = user_of(update)
-        media: PhotoSize | Document
-        if message.photo:
-            media = message.photo[-1]  # the largest size
-            size, name, playlist = media.file_size, "photo.jpg", False
-        elif message.document is not None:
-            media = message.document
-            name = message.document.file_name or ""
-            mime = (message.document.mime_type or "").lower()
-            playlist = name.lower().endswith(PLAYLIST_SUFFIXES) or mime in PLAYLIST_MIME_TYPES
-            image = mime.startswith("image/") or name.lower().endswith(IMAGE_SUFFIXES)
-            if not playlist and not image:
-                await self.deliver(context.bot, message, Reply(NOT_READABLE))
-                return
-            if playlist and not name.lower().endswith(PLAYLIST_SUFFIXES):
-                name = f"{name or 'playlist'}.csv"
-            size = media.file_size
-        else:
+        if message.animation is not None:  # a GIF also carries a ``document``
+            await self.on_unsupported(update, context)
             return
-        if size is not None and size > MAX_DOWNLOAD_BYTES:
-            await self.deliver(context.bot, message, Reply(TOO_LARGE))
+        if message.media_group_id:
+            await self._collect_album(message, update, context)
             return
-        async with self.working(context.bot, message.chat_id):
-            try:
-                tg_file = await media.get_file()
-                data = bytes(await tg_file.download_as_bytearray())  # memory only
-            except BadRequest as exc:
-                if "too big" not in str(exc).lower():
-                    raise
-                reply = Reply(TOO_LARGE)
+        if not self._file_is_for_us(message, context.bot):
+            return
+        await self._answer_files([message], update, context)
+
+    async def _collect_album(self, message: Message, update: Update,
+                             context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The first part of an album waits for the others (each its own update), then the
+        album gets one answer; the later parts only join it."""
+        key = (message.chat_id, str(message.media_group_id))
+        album = self._albums.get(key)
+        if album is not None:
+            album.append(message)
+            self._album_seen[key] = time.monotonic()
+            return
+        self._albums[key] = parts = [message]
+        self._album_seen[key] = started = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                quiet_left = self._album_seen[key] + ALBUM_QUIET_S - now
+                if quiet_left <= 0 or now - started >= ALBUM_MAX_WAIT_S:
+                    break
+                await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
+        finally:
+            del self._albums[key], self._album_seen[key]
+        parts.sort(key=lambda m: m.message_id)
+        if any(self._file_is_for_us(m, context.bot) for m in parts):
+            await self._answer_files(parts, update, context)
+
+    async def _answer_files(self, messages: Sequence[Message], update: Update,
+                            context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Download the photos and files of one message or one album, decide what each is by
+        its name, type and first bytes, and answer: a playlist file is imported (the first one),
+        the photos get ONE song list (for the first with a face)."""
+        first, bot = messages[0], context.bot
+        wanted: list[tuple[PhotoSize | Document, str, str | None]] = []
+        too_large = unreadable = claimed_image = 0
+        name: str
+        mime: str | None
+        for message in messages:
+            if message.photo:
+                media: PhotoSize | Document = message.photo[-1]  # the largest size
+                name, mime = "photo.jpg", "image/jpeg"
+            elif message.document is not None:
+                media = message.document
+                name, mime = media.file_name or "", media.mime_type
             else:
-                where = where_of(update)
-                reply = await (self.conversation.document(user, data, name, where) if playlist
-                               else self.conversation.photo(user, data, where))
-                del data
-        await self.deliver(context.bot, message, reply)
+                unreadable += 1  # a video or an audio file in the album
+                continue
+            claim = claimed_kind(name, mime)
+            if claim == "other":
+                unreadable += 1
+            elif media.file_size is not None and media.file_size > MAX_DOWNLOAD_BYTES:
+                too_large += 1
+            else:
+                claimed_image += claim == "image"
+                wanted.append((media, name, mime))
+        images: list[bytes] = []
+        playlists: list[tuple[bytes, str]] = []
+        async with self.working(bot, first.chat_id):
+            for media, name, mime in wanted:
+                try:
+                    tg_file = await media.get_file()
+                    data = bytes(await tg_file.download_as_bytearray())  # memory only
+                except BadRequest as exc:
+                    if "too big" not in str(exc).lower():
+                        raise
+                    too_large += 1
+                    continue
+                kind = kind_of(data, name, mime)
+                if kind == "image":
+                    images.append(data)
+                elif kind == "playlist":
+                    suffixed = name if name.lower().endswith((".csv", ".txt")) \
+                        else f"{name or 'playlist'}.csv"
+                    playlists.append((data, suffixed))
+                else:
+                    unreadable += 1
+            user, where = user_of(update), where_of(update)
+            answers: list[Reply] = []
+            if playlists:
+                data, name = playlists[0]
+                reply = await self.conversation.document(user, data, name, where)
+                if len(playlists) > 1:
+                    reply = _with_note(reply, f"I used {name} and not the other "
+                                       f"{len(playlists) - 1} playlist file(s): send one "
+                                       "playlist at a time.")
+                answers.append(reply)
+            if images:
+                answers.append(await self.conversation.album(user, images, where))
+            del images, playlists
+        if not answers:
+            answers.append(Reply(TOO_LARGE) if too_large and not unreadable else
+                           Reply(NotAnImage.user_message) if claimed_image and len(messages) == 1
+                           else Reply(NOT_READABLE))
+        elif too_large or unreadable:
+            why = ([f"{too_large} larger than 20 MB"] if too_large else []) + \
+                  ([f"{unreadable} neither a photo nor a playlist"] if unreadable else [])
+            answers[-1] = _with_note(answers[-1], f"I skipped {too_large + unreadable} of the "
+                                     f"{len(messages)} files: {' and '.join(why)}.")
+        for reply in answers:
+            await self.deliver(bot, first, reply)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -400,11 +485,22 @@ class TelegramBot:
             await asyncio.gather(first, again, return_exceptions=True)
 
     # --- running ---------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        """getMe (``initialize``) and setMyCommands: the calls that need the network."""
+        await self.application.initialize()
+        await self.application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+
     async def start(self, *, poll_timeout: float = 10.0, poll_interval: float = 0.0) -> None:
-        """Initialise, register the commands, and start polling (or the webhook)."""
+        """Connect (retried while the API is unreachable), then poll or start the webhook.
+
+        Raises :class:`ConfigError` at once when Telegram refuses the token (401), and the last
+        network error when the API stayed unreachable for ``startup.retry_for_s``.
+        """
         app = self.application
-        await app.initialize()
-        await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        try:
+            await connect_with_retries("Telegram", self._connect, _worth_retrying, self.startup)
+        except InvalidToken:
+            raise token_refused("Telegram", "telegram.token") from None
         await app.start()
         updater = app.updater
         if updater is None:
@@ -414,13 +510,20 @@ class TelegramBot:
                 listen=self.config.webhook_listen, port=self.config.webhook_port,
                 url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
                 webhook_url=self.config.webhook_url, secret_token=secrets.token_urlsafe(32),
-                allowed_updates=list(ALLOWED_UPDATES))
-            log.info("telegram: webhook listening on %s:%d", self.config.webhook_listen,
+                allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=BOOTSTRAP_RETRIES)
+            log.info("Telegram: webhook on %s as @%s (listening on %s:%d)",
+                     self.config.webhook_url, app.bot.username, self.config.webhook_listen,
                      self.config.webhook_port)
         else:
             await updater.start_polling(timeout=int(poll_timeout), poll_interval=poll_interval,
-                                        allowed_updates=list(ALLOWED_UPDATES))
-            log.info("telegram: polling as @%s", app.bot.username)
+                                        allowed_updates=list(ALLOWED_UPDATES),
+                                        bootstrap_retries=BOOTSTRAP_RETRIES)
+            log.info("Telegram: polling as @%s", app.bot.username)
+
+    def connected(self) -> bool:
+        """Whether updates are being fetched (polling) or received (webhook)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
 
     async def stop(self) -> None:
         """Stop fetching, finish every update already fetched, confirm them, shut down.

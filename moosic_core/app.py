@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
+from moosic_core.datasets import SPOTIFY_TRACKS
+from moosic_core.errors import CatalogMissing
+from moosic_core.metrics import Metrics
 from moosic_core.mood.reader import FaceMoodReader, model_path
 from moosic_core.service import MoosicService
 from moosic_core.songs.models import SongModels
@@ -16,16 +19,34 @@ from moosic_core.store import Store
 log = logging.getLogger(__name__)
 
 
+def load_serving_catalog(config: Config) -> Catalog:
+    """The packed catalog the bot serves (``paths.packed_catalog``; it ships with the code).
+
+    Raises :class:`CatalogMissing` saying how to restore or rebuild it when it is absent.
+    """
+    path = config.paths.packed_catalog
+    try:
+        return Catalog.load_packed(path)
+    except CatalogMissing:
+        raise CatalogMissing(
+            f"The song catalog {path} is missing. It ships with the repository: restore it "
+            f"with `git checkout -- {path.parent.name}/`, or build it from "
+            f"{SPOTIFY_TRACKS.name} (download: {SPOTIFY_TRACKS.download}; config key "
+            f"{SPOTIFY_TRACKS.config_key}) with `make catalog`.") from None
+
+
 @asynccontextmanager
-async def open_service(config: Config) -> AsyncIterator[MoosicService]:
-    """The ready service; closes the thread pool and the database on exit."""
-    catalog = Catalog.load(config.paths.catalog_dir)
+async def open_service(config: Config, metrics: Metrics | None = None
+                       ) -> AsyncIterator[MoosicService]:
+    """The ready service; closes the thread pool and the database on exit.
+
+    ``metrics`` (one is made when None) is what a monitor endpoint already serves."""
+    catalog = load_serving_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     faces = FaceMoodReader(model_path(config.paths.models_dir))
-    config.paths.database.parent.mkdir(parents=True, exist_ok=True)
     store = Store(config.paths.database)
     await store.open()
-    service = MoosicService(config, catalog, faces, store, models)
+    service = MoosicService(config, catalog, faces, store, models, metrics)
     log.info("service ready: %d tracks, database %s", len(catalog), config.paths.database)
     try:
         yield service

@@ -36,6 +36,8 @@ class PathsConfig:
     data_dir: Path = PROJECT_ROOT / "data"
     models_dir: Path = PROJECT_ROOT / "models"
     database: Path = PROJECT_ROOT / "data" / "moosic.sqlite3"
+    #: The packed serving catalog (committed; rebuilt by ``moosic catalog build``).
+    packed_catalog: Path = PROJECT_ROOT / "catalog" / "moosic_catalog.npz"
 
     @property
     def catalog_dir(self) -> Path:
@@ -87,10 +89,38 @@ class DiscordConfig:
 @dataclass(frozen=True)
 class ServiceConfig:
     workers: int = 2
-    max_pending: int = 32
+    #: Selfies wait at most this long (expected) for the CPU pool; past it they get "busy".
+    max_queue_wait_s: float = 5.0
     recommendations: int = 10
     group_round_s: int = 180
     selfies_per_minute: int = 6
+    #: A photo waiting for the user's consent is dropped after this many minutes...
+    pending_photo_minutes: float = 10.0
+    #: ...and all waiting photos together hold at most this many MB (the oldest goes first).
+    pending_photos_max_mb: int = 64
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """The operator's log (see :mod:`moosic_core.logs`)."""
+
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The health and metrics endpoint; ``listen`` = "host:port", empty = off."""
+
+    listen: str = ""
+
+
+@dataclass(frozen=True)
+class StartupConfig:
+    """Retrying the chat platforms while the network is down at start."""
+
+    retry_for_s: float = 600.0
+    max_backoff_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +132,9 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    startup: StartupConfig = field(default_factory=StartupConfig)
 
 
 SECRET_KEYS = frozenset(
@@ -168,6 +201,12 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         del fdef
         built[name] = _build_section(cls, values, name, base)
     return Config(**built)
+
+
+def secret_values(config: Config) -> list[str]:
+    """The configured secrets' values (to mask them in logs)."""
+    return [str(getattr(getattr(config, section), key)) for section, key in SECRET_KEYS
+            if getattr(getattr(config, section), key)]
 
 
 def describe(config: Config) -> dict[str, dict[str, str]]:

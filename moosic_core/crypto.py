@@ -1,7 +1,9 @@
 """Encrypting secrets (Spotify tokens, PKCE verifiers) at rest with Fernet.
 
 The key comes from config ``security.token_key`` (env ``MOOSIC_SECURITY_TOKEN_KEY``). Several
-comma-separated keys are accepted for rotation: the first encrypts, any of them decrypts.
+comma-separated keys are accepted for rotation (cryptography's ``MultiFernet``): the first
+encrypts, any of them decrypts. To rotate: put the new key first (``NEW,OLD``), restart, run
+``moosic keys rotate`` (re-encrypts every stored secret with NEW), then drop OLD.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ class TokenCipher:
         except InvalidToken:
             raise NotLinked("Your Spotify sign-in can no longer be read (the bot's key changed). "
                             "Please use /link spotify again.") from None
+
+    def rotate(self, blob: bytes) -> bytes:
+        """The secret re-encrypted with the first key (``MultiFernet.rotate``).
+
+        Raises ``cryptography.fernet.InvalidToken`` when no configured key can read it.
+        """
+        return self._fernet.rotate(bytes(blob))
 
     def __repr__(self) -> str:  # never show key material
         return "TokenCipher(***)"

@@ -24,6 +24,17 @@ class ConfigError(MoosicError):
     user_message = "The bot's configuration is invalid."
 
 
+class PlatformUnreachable(MoosicError):
+    """A chat platform stayed unreachable through the start-up retries.
+
+    Exit status 1 (not 2 like other operator errors): a service manager should start the bot
+    again later, unlike after a configuration error.
+    """
+
+    user_message = "The chat platform could not be reached."
+    exit_code = 1
+
+
 class DataError(MoosicError):
     """An input data file (CSV, dataset) is missing or malformed."""
 
@@ -115,6 +126,13 @@ class SpotifyNotConfigured(SpotifyFeatureUnavailable):
     )
 
 
+class SpotifyLinkingUnavailable(SpotifyNotConfigured):
+    """The operator's Spotify set-up is unusable (logged at start-up); users get CSV import."""
+
+    user_message = ("Spotify linking isn't available on this bot; send me a playlist CSV "
+                    "instead (for example an export from exportify.app).")
+
+
 class SpotifyNotAllowed(SpotifyFeatureUnavailable):
     """403 on the user's own endpoints: a development-mode app and a user not on its list."""
 
@@ -150,3 +168,9 @@ class ConsentRequired(MoosicError):
         "Before I read the mood on a photo I need your OK: the photo is analysed in memory only "
         "and never stored. Reply /agree to continue."
     )
+
+
+class UnknownTrack(MoosicError):
+    """A 👍/👎 for a track id the catalog doesn't have (an old button, a rebuilt catalog)."""
+
+    user_message = "I don't know that song any more. Ask me for a new list (/more)."

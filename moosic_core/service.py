@@ -1,29 +1,41 @@
 """The one API every chat adapter calls: photos and moods in, ranked and explained songs out.
 
 CPU work (face detection, inference, ranking) runs in a bounded thread pool so the event loop
-never blocks. At most ``service.max_pending`` requests wait for it; past that the service
-answers :class:`Busy` at once instead of queueing forever.
+never blocks. What may wait for it is decided by admission control on the expected queue wait
+(:mod:`moosic_core.admission`): cheap work goes through even in large bursts, selfies queue up
+to ``service.max_queue_wait_s`` and past that get :class:`Busy` at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from moosic_core.admission import AdmissionControl, Cost
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
-from moosic_core.errors import Busy, ConsentRequired
+from moosic_core.errors import ConsentRequired, UnknownTrack
+from moosic_core.metrics import Metrics, StepTimer
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
 from moosic_core.recommend.ranking import DISCOVERY_SHARES, Mode, Ranker, personal_request
 from moosic_core.songs.models import SongModels
-from moosic_core.store import Store
+from moosic_core.store import Link, Store
+from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.service import TasteService
-from moosic_core.types import FaceReading, MoodReading, Recommendation, TasteProfile, UserRef
+from moosic_core.types import (
+    FaceReading,
+    MoodReading,
+    Recommendation,
+    TasteProfile,
+    Track,
+    UserRef,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,7 +51,7 @@ DISCOVERY_SETTING = "discovery"
 class FaceReader(Protocol):
     """Reads the faces in a photo (bytes in memory), largest first."""
 
-    def read(self, image: bytes) -> list[FaceReading]: ...
+    def read(self, image: bytes, timer: StepTimer) -> list[FaceReading]: ...
 
 
 @dataclass(frozen=True)
@@ -61,8 +73,9 @@ class MoosicService:
     """Holds the models, the catalog and the store; safe for many concurrent chats."""
 
     def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, store: Store,
-                 models: SongModels | None = None) -> None:
+                 models: SongModels | None = None, metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics or Metrics()
         self.catalog = catalog
         self.ranker = Ranker(catalog)
         self.group_ranker = GroupRanker(self.ranker)
@@ -70,21 +83,32 @@ class MoosicService:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=config.service.workers,
                                             thread_name_prefix="moosic-cpu")
-        self._pending = 0
+        self.admission = AdmissionControl(config.service.workers,
+                                          config.service.max_queue_wait_s)
         self.taste = TasteService(config, store, catalog, models, run_cpu=self.run_cpu)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    async def run_cpu(self, fn: Callable[..., T], *args: object) -> T:
-        """Run CPU-bound work in the pool, refusing at once when too much is waiting."""
-        if self._pending >= self.config.service.max_pending:
-            raise Busy()
-        self._pending += 1
+    async def run_cpu(self, fn: Callable[..., T], *args: object, cost: Cost = "light") -> T:
+        """Run CPU-bound work in the pool if admission control lets it in (else :class:`Busy`).
+
+        ``cost`` is ``"expensive"`` for selfies (bounded queue wait), ``"light"`` otherwise.
+        """
+        ticket = self.admission.admit(cost)
+        took: list[float] = []
+
+        def timed() -> T:
+            start = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                took.append(time.perf_counter() - start)
+
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, timed)
         finally:
-            self._pending -= 1
+            self.admission.finished(ticket, took[0] if took else None)
 
     # --- consent and mood ------------------------------------------------------------------
     async def has_consent(self, user: UserRef) -> bool:
@@ -97,7 +121,8 @@ class MoosicService:
         """The mood of the largest face in a photo (all faces are in ``faces``)."""
         if not await self.has_consent(user):
             raise ConsentRequired()
-        faces = await self.run_cpu(self.faces.read, image)
+        self.metrics.request("photo")
+        faces = await self.run_cpu(self.faces.read, image, self.metrics.time, cost="expensive")
         main = faces[0]
         return MoodReading(mood_score=main.mood_score, energy=main.arousal, source="face",
                            faces=tuple(faces))
@@ -110,6 +135,7 @@ class MoosicService:
     async def recommend(self, user: UserRef, mood: MoodReading, mode: Mode = "match",
                         n: int | None = None) -> Suggestions:
         """A ranked list for ``user``; repeated calls give new songs ("more")."""
+        self.metrics.request("recommend")
         n = n or self.config.service.recommendations
         profile = await self.taste.profile(user)
         feedback = await self.store.feedback(user)
@@ -121,15 +147,15 @@ class MoosicService:
             # Track IDs; the ranker also leaves out every copy of these songs.
             exclude_ids=frozenset(disliked | recent | set(liked)), liked_ids=liked,
             familiar_share=DISCOVERY_SHARES[await self.discovery(user)])
-        items = await self.run_cpu(self.ranker.rank, request)
+        items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
         await self.store.add_recommendations(user, [r.track.track_id for r in items])
         hints = []
         if profile is None:
             hints.append("Link your music with /link spotify (or send a playlist CSV) "
                          "and I'll pick from the genres you love.")
         if mode == "match" and mood.mood_score < SAD_THRESHOLD:
-            hints.append("Feeling low? Try \"lift my mood\": songs that start where you are "
-                         "and get happier step by step.")
+            hints.append("Want to feel better? Try \"lift my mood\" (/lift): songs that start "
+                         "where you are and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
 
     async def discovery(self, user: UserRef) -> str:
@@ -157,6 +183,7 @@ class MoosicService:
         ``members`` are (user, name shown to the group); ``readings`` every mood given in the
         round. Songs a member already has or disliked are left out.
         """
+        self.metrics.request("group")
         n = n or self.config.service.recommendations
         group: list[GroupMember] = []
         exclude: set[str] = set()
@@ -168,34 +195,47 @@ class MoosicService:
                 exclude |= profile.known_track_ids
             group.append(GroupMember.from_profile(name, profile))
         mood = group_mood(readings)
-        return await self.run_cpu(self.group_ranker.rank, group, mood, mode, n,
-                                  frozenset(exclude))
+        return await self.run_cpu(self.metrics.timed("group_rank", self.group_ranker.rank),
+                                  group, mood, mode, n, frozenset(exclude))
 
-    async def feedback(self, user: UserRef, track_id: str, value: int) -> None:
-        """Record a thumbs up (+1) or down (-1) for a recommended track."""
-        if self.catalog.row_of(track_id) is None:
-            raise ValueError(f"unknown track {track_id}")
+    async def feedback(self, user: UserRef, track_id: str, value: int) -> Track:
+        """Record a thumbs up (+1) or down (-1) for a catalog track; returns the track.
+
+        Raises :class:`UnknownTrack` (a user message) for an id the catalog doesn't have.
+        """
+        row = self.catalog.row_of(track_id)
+        if row is None:
+            raise UnknownTrack(detail=track_id)
         await self.store.add_feedback(user, track_id, 1 if value > 0 else -1)
+        return self.catalog.track(row)
 
     # --- taste: Spotify links and playlist files -------------------------------------------
     async def taste_profile(self, user: UserRef) -> TasteProfile | None:
         return await self.taste.profile(user)
 
     async def link_spotify_user(self, user: UserRef, text: str) -> str:
+        self.metrics.request("spotify_link")
         return await self.taste.link_spotify_user(user, text)
 
     async def start_spotify_sign_in(self, user: UserRef) -> str:
         """The Spotify authorisation URL for this user (OAuth code flow with PKCE)."""
+        self.metrics.request("spotify_link")
         return await self.taste.start_oauth(user)
 
     async def complete_spotify_sign_in(self, user: UserRef, redirect_url: str) -> str:
         return await self.taste.complete_oauth(user, redirect_url)
 
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
+        self.metrics.request("playlist")
         return await self.taste.import_playlist(user, data, filename)
 
-    async def unlink(self, user: UserRef) -> bool:
-        return await self.taste.unlink(user)
+    async def unlink(self, user: UserRef, kinds: Collection[str] = LINK_KINDS) -> Link | None:
+        """Remove the user's taste source if it is of one of ``kinds``; the link removed."""
+        return await self.taste.unlink(user, kinds)
+
+    async def taste_link(self, user: UserRef) -> Link | None:
+        """Where the user's taste comes from (a Spotify link or a playlist file), or None."""
+        return await self.taste.link(user)
 
     async def forget(self, user: UserRef) -> None:
         """Delete everything about the user: links, tokens, taste, consent, feedback, history."""

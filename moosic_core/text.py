@@ -10,6 +10,7 @@ _SUFFIX = re.compile(r"\s+-\s+.*$")  # " - Remastered 2011", " - Live", " - Acou
 _FEAT = re.compile(r"\s+(feat\.?|featuring|ft\.?)\s+.*$")
 _LEADING_THE = re.compile(r"^the\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z\u0080-\uffff]+")
+_EMOJI_MODIFIERS = re.compile("[\ufe0f\u200d\U0001F3FB-\U0001F3FF]")
 
 
 def _fold(text: str) -> str:
@@ -37,3 +38,14 @@ def normalize_title(title: str) -> str:
 def split_artists(artists: str, separators: str = ";") -> list[str]:
     """Split a multi-artist field (``"A;B"``) into trimmed names."""
     return [a.strip() for a in re.split(f"[{re.escape(separators)}]", artists) if a.strip()]
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: ``count(1, "track")`` -> ``"1 track"``,
+    ``count(3, "person", "people")`` -> ``"3 people"``."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def without_emoji_modifiers(text: str) -> str:
+    """``text`` without emoji variation selectors, joiners and skin tones: "👍🏽" -> "👍"."""
+    return _EMOJI_MODIFIERS.sub("", text)

@@ -30,12 +30,16 @@ class FaceReading:
 
 @dataclass(frozen=True, slots=True)
 class MoodReading:
-    """The mood the recommender works from: 0 = saddest, 1 = happiest; energy in [0, 1]."""
+    """The mood the recommender works from: 0 = saddest, 1 = happiest; energy in [0, 1].
+
+    ``label`` is how the user named a stated mood ("very happy", "angry 😡"), for headlines.
+    """
 
     mood_score: float
     energy: float | None = None
     source: str = "stated"
     faces: tuple[FaceReading, ...] = ()
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

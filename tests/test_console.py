@@ -24,14 +24,14 @@ async def test_help_and_unknown_command(chat) -> None:
 
 async def test_mood_list_feedback_more_and_lift(chat) -> None:
     text = await chat.send("/mood happy")
-    assert text.startswith("Songs for a happy mood")
+    assert text.startswith("Songs for feeling happy")
     assert text.count("https://open.spotify.com/track/") == 10
-    assert "Noted" in await chat.send("/like 1")
+    assert "noted:" in await chat.send("/like 1")
     assert "won't suggest it again" in await chat.send("/dislike 2")
     more = await chat.send("/more")
     assert more.count("https://open.spotify.com/track/") == 10
-    lifted = await chat.send("/press mode:lift")
-    assert "Lifting your mood" in lifted
+    lifted = await chat.send("/press mode:lift")  # happy already: nothing to lift
+    assert "nothing to lift" in lifted and "Lifting your mood" not in lifted
 
 
 async def test_selfie_asks_consent_first(chat, tmp_path, selfie) -> None:
@@ -71,4 +71,29 @@ def test_make_run_starts_a_console_chat() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert "Moo-Sic console chat" in proc.stdout
-    assert "Songs for a sad mood" in proc.stdout
+    assert "Songs for feeling sad" in proc.stdout
+
+
+async def test_typed_im_in_joins_an_open_round(chat) -> None:
+    assert "Group round open" in await chat.send("/group")
+    assert (await chat.send("I'm in!")).startswith("You're in. 1 person in the round.")
+    assert "For you:" in await chat.send("/group done")
+    assert "path to a selfie" in await chat.send("I'm in")  # no round: just text
+
+
+async def test_a_typed_answer_expires_but_the_buttons_do_not(chat, tmp_path, selfie) -> None:
+    now = [1000.0]
+    chat.conversation._clock = lambda: now[0]
+    path = tmp_path / "me.jpg"
+    path.write_bytes(selfie)
+    assert "Do you agree?" in await chat.send(str(path))
+    now[0] += 3600  # an hour later "yes" is no longer an answer to that question
+    assert "path to a selfie" in await chat.send("yes")
+    assert (await chat.send("/press consent:yes")).startswith("You look")
+
+
+async def test_yes_and_no_commands_answer_the_open_question(chat) -> None:
+    assert "no question waiting" in await chat.send("/yes")
+    assert "Are you sure?" in await chat.send("/forget")
+    assert "Nothing was deleted" in await chat.send("/no")
+    assert "no question waiting" in await chat.send("/no")

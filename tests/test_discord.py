@@ -25,6 +25,7 @@ from bot.frontends import ConsoleFrontEnd, serve
 from bot.replies import FILE_TOO_LARGE
 from moosic_core import PROJECT_ROOT
 from moosic_core.config import DiscordConfig
+from moosic_core.errors import ConfigError
 from tests.fakes.discord import EPHEMERAL, GUILD_ID, FakeDiscord, Recorded
 
 TOKEN = "bot-token-that-must-never-be-logged"
@@ -151,7 +152,7 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     answer = await ask(fake, _mood(fake, "happy"))
     assert answer.callback.body["type"] == 5 and answer.callback.flags == 0  # public thinking
     assert not answer.ephemeral
-    assert answer.embed["title"].startswith("Songs for a happy mood")
+    assert answer.embed["title"].startswith("Songs for feeling happy")
     assert answer.embed["description"].count("](https://open.spotify.com/track/") == 10
     rows = answer.message["components"]
     assert len(rows) <= 5 and all(len(r["components"]) <= 5 for r in rows)
@@ -163,7 +164,7 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     first_like = next(i for i in ids if i.startswith("fb:+:"))
     liked = await ask(fake, fake.press(first_like, answer.followups[0], user_id=ANN))
     assert liked.callback.body == {"type": 6}  # deferred update, no "thinking" message
-    assert liked.ephemeral and "Noted" in liked.text
+    assert liked.ephemeral and "noted:" in liked.text
 
     more = await ask(fake, fake.press("more", answer.followups[0], user_id=ANN))
     assert not more.ephemeral
@@ -171,8 +172,12 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     assert new_ids and not new_ids & set(ids)  # new songs, not the same list again
 
     lifted = await ask(fake, fake.press("mode:lift", answer.followups[0], user_id=ANN))
+    assert "nothing to lift" in lifted.text  # happy already
+    sad = await ask(fake, _mood(fake, "sad"))
+    lifted = await ask(fake, fake.press("mode:lift", sad.followups[0], user_id=ANN))
     assert "Lifting your mood" in lifted.embed["title"]
     assert "mode:match" in lifted.custom_ids
+    assert "step 1 of 10" in lifted.embed["description"]
 
 
 async def test_selfie_asks_consent_then_reads_the_face(bot, fake, selfie) -> None:
@@ -200,10 +205,40 @@ async def test_failures_get_the_same_clear_replies(bot, fake, no_face) -> None:
     assert FILE_TOO_LARGE in huge.text
     lost = await ask(fake, _selfie(fake, None, user=BOB))
     assert "couldn't download" in lost.text
+    pdf = await ask(fake, fake.slash("mood", user_id=BOB, attachments={
+        "selfie": fake.attachment("cv.pdf", b"%PDF-1.7", "application/pdf")}))
+    assert "isn't a photo" in pdf.text
     cdn = [r.path for r in fake.requests if r.path.startswith("/cdn/")]
-    assert len(cdn) == 3  # never downloaded the wrong type or the too-large file
+    # "me.jpg" sent as text/plain was looked at (its bytes are not a photo); the PDF (name and
+    # type agree) and the too-large file were never downloaded
+    assert len(cdn) == 4
     for reply in (answer, broken, not_image, huge, lost):
         assert "Traceback" not in reply.text
+
+
+@pytest.mark.parametrize("name, content_type", [
+    ("image0", None), ("image0", "application/octet-stream"), ("IMG_1234", ""),
+    ("selfie.png", "application/octet-stream"), ("upload", "text/plain"),
+    ("me.jpg", "application/pdf")])
+async def test_a_selfie_without_a_usable_type_is_decided_by_name_and_bytes(
+        bot, fake, selfie, service, name, content_type) -> None:
+    await service.give_consent(_user(ANN))
+    att = fake.attachment(name, selfie, content_type)
+    answer = await ask(fake, fake.slash("mood", user_id=ANN, attachments={"selfie": att}))
+    assert answer.embed["title"].startswith("You look"), answer.text
+
+
+async def test_a_playlist_without_a_type_and_a_photo_sent_as_playlist(bot, fake, selfie) -> None:
+    csv = ("Nombre de la canción;Nombre(s) del artista\nEverywhere;Fleetwood Mac\n"
+           "Little Lies;Fleetwood Mac\n").encode("utf-16")
+    att = fake.attachment("liked", csv, None)
+    playlist = await ask(fake, fake.slash("link", user_id=ANN, sub="playlist",
+                                          attachments={"file": att}))
+    assert playlist.ephemeral and "Got your playlist" in playlist.text
+    photo = fake.attachment("liked.csv", selfie, "text/csv")
+    wrong = await ask(fake, fake.slash("link", user_id=ANN, sub="playlist",
+                                       attachments={"file": photo}))
+    assert wrong.ephemeral and "Please attach a playlist CSV" in wrong.text
 
 
 async def test_selfies_are_rate_limited_per_user(service, fake, selfie) -> None:
@@ -246,7 +281,8 @@ async def test_personal_commands_are_ephemeral(bot, fake, config) -> None:
     less = await ask(fake, fake.slash("discover", {"level": "less"}, user_id=ANN))
     assert less.ephemeral and "almost every song" in less.text
     unlink = await ask(fake, fake.slash("unlink", user_id=ANN))
-    assert unlink.ephemeral and "Unlinked" in unlink.text
+    assert unlink.ephemeral and "no Spotify account linked" in unlink.text
+    assert "still comes from liked.csv" in unlink.text  # /unlink keeps the playlist
     forget = await ask(fake, fake.slash("forget", user_id=ANN))
     assert forget.ephemeral and "Are you sure" in forget.text
     assert forget.custom_ids == ["forget:yes", "forget:no"]
@@ -313,13 +349,13 @@ async def test_discord_and_console_share_one_service_and_stop_together(
     await asyncio.wait_for(discord_front.client.wait_until_ready(), 10)
 
     answer = await ask(fake, _mood(fake, "happy"))
-    assert answer.embed["title"].startswith("Songs for a happy mood")
+    assert answer.embed["title"].startswith("Songs for feeling happy")
     stdin.lines.put("/mood sad\n")
     for _ in range(200):
-        if "Songs for a sad mood" in stdout.text:
+        if "Songs for feeling sad" in stdout.text:
             break
         await asyncio.sleep(0.05)
-    assert "Songs for a sad mood" in stdout.text
+    assert "Songs for feeling sad" in stdout.text
     assert not running.done()
 
     stdin.lines.put("")  # the console ends: both front-ends stop
@@ -368,7 +404,8 @@ async def test_moosic_bot_discord_serves_and_stops_on_sigterm(fake, tmp_path) ->
 async def test_a_rejected_token_fails_start_cleanly(service, fake) -> None:
     front = _front(Conversation(service), fake)
     fake.reject_token = True
-    with pytest.raises(discord.LoginFailure):
-        await front.start()
+    with pytest.raises(ConfigError, match=r"refused the bot token.*discord\.token") as raised:
+        await front.start()  # at once: a refused token is not retried
+    assert TOKEN not in str(raised.value)
     assert front.client.is_closed()
     assert not any(r.path.endswith("/commands") for r in fake.requests)

@@ -16,13 +16,13 @@ async def test_round_in_a_channel(bot, fake) -> None:  # noqa: F811
     assert not opened.ephemeral and "Group round open" in opened.text
     assert opened.custom_ids == ["group:join", "group:done"]
     joined = await ask(fake, fake.press("group:join", opened.followups[0], user_id=BOB))
-    assert "Bob is in. 2 in the round." in joined.text
+    assert "Bob is in. 2 people in the round." in joined.text
     sad = await ask(fake, _mood(fake, "sad", user=CAT))
-    assert "Cat is in with a sad mood. 3 in the round." in sad.text
+    assert "Cat is in, feeling sad. 3 people in the round." in sad.text
     left = await ask(fake, fake.slash("group", {"action": "leave"}, user_id=BOB))
     assert "Bob left the round." in left.text
     done = await ask(fake, fake.slash("group", {"action": "done"}, user_id=ANN))
-    assert done.text.strip().startswith("🎶 For 2 of you (Ann, Cat): the group's mood is sad")
+    assert done.text.strip().startswith("🎶 For the 2 of you (Ann, Cat): the group's mood is sad")
     assert done.text.count("https://open.spotify.com/track/") == 10
 
 
@@ -36,7 +36,7 @@ async def test_the_timer_posts_in_the_channel(service, fake) -> None:  # noqa: F
         posted, = await fake.wait_for(
             lambda r: r.method == "POST" and r.path == f"/channels/{CHANNEL_ID}/messages")
         description = posted.body["embeds"][0]["description"]
-        assert description.startswith("🎶 For 1 of you (Ann): nobody shared a mood")
-        assert "step 10 of 10 towards a happier mood" in description
+        assert description.startswith("🎶 For Ann: nobody shared a mood")
+        assert "step 10 of 10 · " in description
     finally:
         await front.stop()

@@ -45,16 +45,16 @@ async def test_round_with_two_linked_members_and_one_without(conversation, confi
     await ben.send(str(config.data.playlists_dir / "liked_songs_c.csv"))
     opened = await ana.send("/group")
     assert "Group round open for 3 min" in opened and "(/press group:join)" in opened
-    assert await ben.send("/mood sad") == "Ben is in with a sad mood. 2 in the round."
+    assert await ben.send("/mood sad") == "Ben is in, feeling sad. 2 people in the round."
     await cy.send("/agree")
     path = tmp_path / "cy.jpg"
     path.write_bytes(selfie)
-    assert (await cy.send(str(path))).startswith("Cy is in with a ")
+    assert (await cy.send(str(path))).startswith("Cy is in, feeling ")
     assert "A group round is already open" in await cy.send("/blend")
     assert "Use /group to start a round" in await cy.send("/group dance")
     result = await ben.send("/group done")
     head = result.splitlines()[0]
-    assert head.startswith("🎶 For 3 of you (Ana, Ben, Cy): the group's mood is ")
+    assert head.startswith("🎶 For the 3 of you (Ana, Ben, Cy): the group's mood is ")
     assert "Taste match: " in result
     assert result.count("https://open.spotify.com/track/") == 10
     # Both linked members are served, and the why names them with their artists or genres.
@@ -68,13 +68,13 @@ async def test_round_with_two_linked_members_and_one_without(conversation, confi
 async def test_leaving_and_nobody_linked(conversation) -> None:
     ana, ben = member(conversation, "1", "Ana"), member(conversation, "2", "Ben")
     await ana.send("/blend lift")
-    assert await ben.send("/press group:join") == "Ben is in. 2 in the round."
+    assert await ben.send("/press group:join") == "Ben is in. 2 people in the round."
     assert await ana.send("/group leave") == "Ana left the round."
     assert await ana.send("/group leave") == "You weren't in this round."
     result = await ben.send("/press group:done")
-    assert result.startswith("🎶 For 1 of you (Ben): nobody shared a mood")
+    assert result.startswith("🎶 For Ben: nobody shared a mood")
     assert "popular songs that fit the mood" in result
-    assert "step 10 of 10 towards a happier mood" in result
+    assert "step 10 of 10 · " in result
 
 
 async def test_group_photo_counts_every_face_for_the_mood(conversation, service, tmp_path,
@@ -86,7 +86,7 @@ async def test_group_photo_counts_every_face_for_the_mood(conversation, service,
     assert "never stored" in await ana.send(str(path))  # consent first
     answer = await ana.send("/press consent:yes")
     assert answer == "Got a group photo: 2 faces count for the group's mood (I don't tell " \
-                     "who is who). 1 in the round."
+                     "who is who). 1 person in the round."
     result = await ana.send("/group done")
     faces = (await service.read_photo(UserRef("console", "1"), two_faces)).faces
     assert len(faces) == 2
@@ -109,10 +109,10 @@ async def test_timer_closes_the_round_and_rounds_in_two_chats_are_independent(
     await asyncio.sleep(0.15)
     conversation.groups.round_s = 30
     await there.send("/group")
-    assert (await there.send("/mood happy")).startswith("Ben is in with a happy mood")
+    assert (await there.send("/mood happy")).startswith("Ben is in, feeling happy")
     await asyncio.sleep(0.4)
     assert [chat for chat, _ in posted] == ["here"]
-    assert posted[0][1].text.startswith("🎶 For 1 of you (Ana)")
+    assert posted[0][1].text.startswith("🎶 For Ana")
     assert "There's no group round" in await here.send("/group done")
     assert "the group's mood is happy" in await there.send("/group done")
     assert len(posted) == 1

@@ -6,7 +6,12 @@ import pytest
 
 from moosic_core.config import Config
 from moosic_core.errors import DataError
-from moosic_core.taste.csv_import import MAX_BYTES, read_playlist_csv, track_id_of
+from moosic_core.taste.csv_import import (
+    MAX_BYTES,
+    read_playlist_csv,
+    read_playlist_export,
+    track_id_of,
+)
 from moosic_core.taste.genre_map import GenreMapper
 
 CATALOG_GENRES = [
@@ -133,20 +138,23 @@ def read(config: Config, name: str):
 
 
 def test_exportify_format_with_features_and_genres(config: Config) -> None:
-    tracks = read(config, "liked_songs_a.csv")
-    assert len(tracks) == 3120
+    export = read_playlist_export((config.data.playlists_dir / "liked_songs_a.csv").read_bytes())
+    tracks = export.tracks
+    # 3120 rows, each its own track ID; the same song saved twice (another release) counts once
+    assert export.rows == 3120 and len(tracks) + export.duplicates == 3120
+    assert 0 < export.duplicates < 200 and len({t.track_id for t in tracks}) == len(tracks)
     assert all(t.track_id and len(t.track_id) == 22 for t in tracks)
     with_features = [t for t in tracks if t.features and "valence" in t.features]
-    assert len(with_features) >= 3100
-    assert sum(1 for t in tracks if t.genres) > 2000
+    assert len(with_features) >= len(tracks) - 20
+    assert sum(1 for t in tracks if t.genres) > len(tracks) / 2
     multi = next(t for t in tracks if t.track_id == "5U6qKuophbw3B8jEFzrAs7")
     assert multi.artists == ("Dombóváry Roly", "DÖGÖS ROBI")
-    assert len(read(config, "liked_songs_b.csv")) == 720
+    assert 700 < len(read(config, "liked_songs_b.csv")) <= 720
 
 
 def test_plain_format_without_features(config: Config) -> None:
     tracks = read(config, "liked_songs_c.csv")
-    assert len(tracks) == 746
+    assert 730 < len(tracks) <= 746
     assert not any(t.features and "valence" in t.features for t in tracks)
     assert not any(t.genres for t in tracks)
     duo = next(t for t in tracks if t.track_id == "6K1kucHD9Qp6ZgxFdHY2wV")
@@ -170,7 +178,7 @@ def test_artist_names_with_commas_stay_whole() -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "isn't a CSV"),
         (b"", "empty"),
         (b"Track Name,Artist Name(s)\n", "no tracks"),
-        (b"title;singer\nx;y\n", "needs 'Track Name'"),
+        (b"song;year\nx;1999\n", "one with the artists \\(such as 'Artist Name\\(s\\)'\\)"),
         (b"a" * (MAX_BYTES + 1), "too large"),
     ],
 )

@@ -3,13 +3,13 @@ server on 127.0.0.1 (tests/fakes/telegram.py), over the real service, models and
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import pytest
 
 from bot.conversation import Conversation, RateLimiter
 from bot.telegram import TelegramBot, file_url_for
+from moosic_core.admission import AdmissionControl
 from moosic_core.config import TelegramConfig
 from moosic_core.types import UserRef
 from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
@@ -87,14 +87,14 @@ async def test_selfie_consent_then_songs_with_buttons(tg, fake, selfie, service)
 
 async def test_feedback_is_stored_and_more_and_lift_work(tg, fake, service) -> None:
     songs = await say(fake, "/mood sad")
-    assert songs.text.startswith("Songs for a sad mood")
+    assert songs.text.startswith("Songs for feeling sad")
     like = next(a for a in songs.actions() if a.startswith("fb:+:"))
     dislike = [a for a in songs.actions() if a.startswith("fb:-:")][1]
     fake.push_button(private_chat(ANA), user(ANA), like)
     fake.push_button(private_chat(ANA), user(ANA), dislike)
     await fake.wait_for(lambda f: len(f.sent("answerCallbackQuery")) == 2)
     toasts = sorted(c.params.get("text", "") for c in fake.sent("answerCallbackQuery"))
-    assert "Noted" in toasts[0] and "Noted" in toasts[1]
+    assert "noted:" in toasts[0] and "noted:" in toasts[1]
     stored = await service.store.feedback(UserRef("telegram", str(ANA)))
     assert stored == {like.split(":")[2]: 1, dislike.split(":")[2]: -1}
     fake.push_button(private_chat(ANA), user(ANA), "more")
@@ -130,8 +130,7 @@ async def test_failure_replies(tg, fake, no_face, service) -> None:
 
 async def test_busy_service_says_so(tg, fake, service, selfie) -> None:
     await service.give_consent(UserRef("telegram", str(ANA)))
-    service.config = dataclasses.replace(
-        service.config, service=dataclasses.replace(service.config.service, max_pending=0))
+    service.admission = AdmissionControl(1, max_queue_wait_s=-1.0)  # no selfie fits
     fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
     assert "busy" in (await fake.replies(ANA))[0].text
 
@@ -214,7 +213,7 @@ async def test_flood_control_retry_after_still_delivers(tg, fake) -> None:
     fake.flood_next("sendMessage", retry_after=1)
     fake.push_message(private_chat(ANA), user(ANA), "/mood happy")
     attempts = await fake.replies(ANA, 2)
-    assert attempts[1].text.startswith("Songs for a happy mood")
+    assert attempts[1].text.startswith("Songs for feeling happy")
     assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 1.0
 
 
@@ -313,7 +312,7 @@ async def test_webhook_mode_when_configured(service, fake) -> None:
                 "X-Telegram-Bot-Api-Secret-Token": hook.params["secret_token"]})
             assert sent.status == 200
         [reply] = await fake.replies(ANA)
-        assert reply.text.startswith("Songs for a happy mood")
+        assert reply.text.startswith("Songs for feeling happy")
         assert fake.get_updates_calls == 0  # no polling in webhook mode
     finally:
         await bot.stop()

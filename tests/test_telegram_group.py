@@ -43,20 +43,20 @@ async def test_round_with_three_members_one_leaving(tg, fake, config) -> None:  
     opened = await in_group(fake, GROUP, ANA, "/group")
     assert "Group round open" in opened
     assert fake.sent("sendMessage", GROUP)[-1].actions() == ["group:join", "group:done"]
-    assert await press(fake, GROUP, BEN, "group:join") == "Ben is in. 2 in the round."
-    assert await in_group(fake, GROUP, CY, "/mood sad") == "Cy is in with a sad mood. " \
-                                                           "3 in the round."
-    assert (await in_group(fake, GROUP, DEE, "/mood happy")).endswith("4 in the round.")
+    assert await press(fake, GROUP, BEN, "group:join") == "Ben is in. 2 people in the round."
+    assert await in_group(fake, GROUP, CY, "/mood sad") == "Cy is in, feeling sad. " \
+                                                           "3 people in the round."
+    assert (await in_group(fake, GROUP, DEE, "/mood happy")).endswith("4 people in the round.")
     assert await in_group(fake, GROUP, DEE, "/group leave") == "Dee left the round."
     result = await in_group(fake, GROUP, BEN, "/group done")
-    assert result.startswith("🎶 For 3 of you (Ana, Ben, Cy): the group's mood is sad (0.10).")
+    assert result.startswith("🎶 For the 3 of you (Ana, Ben, Cy): the group's mood is sad (0.2")
     assert "Taste match: " in result
     assert result.count("https://open.spotify.com/track/") == 10
     # Both linked members are named in the why, with their artists or genres.
     for name in ("Ana", "Ben"):
         assert any(f"{name} listen" in line or f"{name}'s taste" in line
                    or f"{name} and " in line for line in result.splitlines())
-    # Dee left: her happy mood no longer counts (the mean would be 0.37).
+    # Dee left: her happy mood no longer counts (the mean would be 0.61).
     assert "Dee" not in result and "of your listening" not in result
     # Nothing went to anybody's private chat but their own playlist answers.
     assert all(len(fake.sent("sendMessage", u)) == (1 if u in (ANA, BEN) else 0)
@@ -69,7 +69,7 @@ async def test_timer_posts_the_result(tg, fake) -> None:  # noqa: F811
     await in_group(fake, GROUP, BEN, "/mood happy")
     await fake.wait_for(lambda f: len(f.sent("sendMessage", GROUP)) >= 3)
     posted = fake.sent("sendMessage", GROUP)[2]
-    assert posted.text.startswith("🎶 For 2 of you (Ana, Ben): the group's mood is happy")
+    assert posted.text.startswith("🎶 For the 2 of you (Ana, Ben): the group's mood is happy")
     assert "popular songs that fit the mood" in posted.text
     assert "There's no group round" in await in_group(fake, GROUP, ANA, "/group done")
 
@@ -85,18 +85,19 @@ async def test_group_photo_with_two_faces(tg, fake, service, two_faces) -> None:
     question = await in_group(fake, GROUP, BEN, photo=two_faces)
     assert "never stored" in question
     result = await in_group(fake, GROUP, ANA, "/group done")
-    assert result.startswith("🎶 For 1 of you (Ana): the group's mood is ")
+    assert result.startswith("🎶 For Ana: the group's mood is ")
     assert "nobody shared a mood" not in result
 
 
 async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:  # noqa: F811
     await in_group(fake, GROUP, ANA, "/group")
     await in_group(fake, OTHER, BEN, "/group lift")
-    assert (await in_group(fake, GROUP, CY, "/mood sad")).endswith("2 in the round.")
-    assert (await in_group(fake, OTHER, DEE, "/mood happy")).endswith("2 in the round.")
+    assert (await in_group(fake, GROUP, CY, "/mood sad")).endswith("2 people in the round.")
+    assert (await in_group(fake, OTHER, DEE, "/mood happy")).endswith("2 people in the round.")
     here = await in_group(fake, GROUP, ANA, "/group done")
-    assert here.startswith("🎶 For 2 of you (Ana, Cy): the group's mood is sad")
+    assert here.startswith("🎶 For the 2 of you (Ana, Cy): the group's mood is sad")
     assert "There's no group round" in await in_group(fake, GROUP, ANA, "/group done")
     there = await in_group(fake, OTHER, BEN, "/group done")
-    assert there.startswith("🎶 For 2 of you (Ben, Dee): the group's mood is happy")
-    assert "step 10 of 10 towards a happier mood" in there
+    assert there.startswith("🎶 For the 2 of you (Ben, Dee): the group's mood is happy")
+    assert "already a happy mood, so I kept it there" in there  # nothing to lift
+    assert "step 10 of 10" not in there

@@ -26,7 +26,7 @@ async def test_moosic_run_serves_telegram_and_stops_on_sigterm(tmp_path) -> None
     try:
         fake.push_message(private_chat(ANA), user(ANA), "/mood happy")
         [reply] = await fake.replies(ANA, timeout=90)
-        assert reply.text.startswith("Songs for a happy mood")
+        assert reply.text.startswith("Songs for feeling happy")
         assert fake.sent("setMyCommands")
         proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), 30)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from moosic_core.datasets import SPOTIFY_TRACKS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.songs.title_features import TITLE_FEATURES, title_features
 
@@ -25,7 +26,7 @@ MAX_DURATION_MS = 10 * 60 * 1000
 def read_source(path: Path) -> pd.DataFrame:
     """Read and validate the dataset CSV; raise :class:`DataError` with a clear reason."""
     if not path.is_file():
-        raise DataError(f"Catalog source not found: {path}")
+        raise dataset_missing(SPOTIFY_TRACKS, path)
     try:
         frame = pd.read_csv(path, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

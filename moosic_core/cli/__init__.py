@@ -8,7 +8,8 @@ import logging
 import sys
 
 from moosic_core.cli.common import CommandTree, report_error
-from moosic_core.config import load_config
+from moosic_core.config import load_config, secret_values
+from moosic_core.logs import LOG_FORMATS, install_secret_redaction, setup_logging
 
 # Modules that register subcommands (each has ``register(tree: CommandTree)``).
 COMMAND_MODULES = (
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     "moosic_core.cli.face_cmd",
     "moosic_core.cli.recommend_cmd",
     "moosic_core.cli.group_cmd",
+    "moosic_core.cli.db_cmd",
 )
 
 
@@ -26,6 +28,8 @@ def build_parser(extra_modules: tuple[str, ...] = ()) -> argparse.ArgumentParser
     parser = argparse.ArgumentParser(prog="moosic", description="Moo-Sic: music for your mood.")
     parser.add_argument("--config", help="path to a config TOML file (default: config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--log-format", choices=LOG_FORMATS,
+                        help="text lines or one JSON object per line (default: logging.format)")
     tree = CommandTree(parser)
     for name in (*COMMAND_MODULES, *extra_modules):
         importlib.import_module(name).register(tree)
@@ -36,11 +40,14 @@ def main(argv: list[str] | None = None, extra_modules: tuple[str, ...] = ()) -> 
     """Run the CLI; ``extra_modules`` add commands from outside the core (the chat bots)."""
     parser = build_parser(extra_modules)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     as_json = bool(getattr(args, "json", False))
     try:
         config = load_config(args.config)
+        setup_logging("DEBUG" if args.verbose else config.logging.level,
+                      args.log_format or config.logging.format)
+        install_secret_redaction(secret_values(config))
         return int(args.handler(args, config))
     except KeyboardInterrupt:
         return 130

@@ -8,21 +8,34 @@ from pathlib import Path
 
 from moosic_core.cli.common import CommandTree, print_json
 from moosic_core.config import Config
+from moosic_core.errors import ConfigError
 
 
 def build_command(args: argparse.Namespace, config: Config) -> int:
+    try:
+        import pandas  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ConfigError("Building the catalog needs the training extras, which serving does "
+                          "not install: run `make catalog` (or pip install -e '.[train]').") \
+            from None
     from moosic_core.catalog.store import build_catalog
 
     report = build_catalog(args.source or config.data.catalog_source,
-                           config.paths.models_dir / "songs", config.paths.catalog_dir)
+                           config.paths.models_dir / "songs", config.paths.catalog_dir,
+                           packed=config.paths.packed_catalog)
     summary = {"rows": report.rows, "genres": report.genres, "servable": report.servable,
-               "seconds": report.seconds, "bytes": report.bytes, "path": str(report.path)}
+               "seconds": report.seconds, "bytes": report.bytes, "path": str(report.path),
+               "packed": str(config.paths.packed_catalog),
+               "packed_rewritten": report.packed_written}
     if args.json:
         print_json(summary)
     else:
         print(f"Catalog: {report.rows} tracks in {report.genres} genres ({report.servable} "
               f"servable), {report.bytes / 1e6:.1f} MB, built in {report.seconds:.1f} s "
               f"-> {report.path}")
+        print(f"Serving catalog {config.paths.packed_catalog}: " + (
+            "rewritten (its contents changed)" if report.packed_written else "unchanged"))
     return 0
 
 

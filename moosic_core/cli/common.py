@@ -90,7 +90,8 @@ def publish_report(path: Path, markdown: str, result: Any, as_json: bool) -> Non
 def report_error(exc: BaseException, as_json: bool) -> int:
     """Report a failure in the CLI's contract and return the exit code."""
     if isinstance(exc, MoosicError):
-        message, kind, code = str(exc), exc.kind, EXIT_USER_ERROR
+        message, kind = str(exc), exc.kind
+        code = int(getattr(exc, "exit_code", EXIT_USER_ERROR))
     else:
         log.debug("internal error", exc_info=exc)
         message, kind, code = f"internal error: {exc!r}", "InternalError", EXIT_INTERNAL_ERROR

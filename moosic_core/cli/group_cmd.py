@@ -12,6 +12,7 @@ from typing import Any
 from moosic_core.cli.common import CommandTree, print_json, publish_report
 from moosic_core.cli.recommend_cmd import mood_to_dict, print_tracks, tracks_to_dicts
 from moosic_core.config import Config
+from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.recommend.group import GroupList
 from moosic_core.types import MoodReading, UserRef
@@ -79,7 +80,7 @@ def eval_group_command(args: argparse.Namespace, config: Config) -> int:
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if len(playlists) < 2:
-        raise DataError(f"Need at least two playlist CSVs in {config.data.playlists_dir}")
+        raise dataset_missing(PLAYLISTS, config.data.playlists_dir, "Two or more playlist CSVs")
     result = evaluate_groups(catalog, load_members(catalog, models, playlists))
     publish_report(config.paths.models_dir / "recommend" / "GROUP_REPORT.md",
                    report_markdown(result), result, args.json)

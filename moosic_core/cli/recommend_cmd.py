@@ -12,6 +12,7 @@ from typing import Any
 
 from moosic_core.cli.common import CommandTree, print_json, publish_report
 from moosic_core.config import Config
+from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.service import MoosicService, Suggestions
 from moosic_core.types import MoodReading, Recommendation, UserRef
@@ -108,7 +109,7 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if not playlists:
-        raise DataError(f"No playlist CSVs in {config.data.playlists_dir}")
+        raise dataset_missing(PLAYLISTS, config.data.playlists_dir, "Playlist CSVs")
     result = evaluate_ranking(catalog, models, playlists)
     publish_report(config.paths.models_dir / "recommend" / "REPORT.md", report_markdown(result),
                    result, args.json)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
+from moosic_core.datasets import FER2013, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.mood.emotions import EMOTIONS, HAPPY, SAD, mood_scores
 
@@ -24,8 +25,7 @@ def load_split(fer_dir: Path, split: str, classes: tuple[str, ...] = EMOTIONS
         raise DataError(f"Unknown FER-2013 split {split!r}; expected one of {', '.join(SPLITS)}.")
     root = Path(fer_dir) / split
     if not root.is_dir():
-        raise DataError(f"FER-2013 split folder not found: {root}. See the README for the "
-                        "download (Kaggle 'FER-2013', image-folder layout).")
+        raise dataset_missing(FER2013, root, f"The {split}/ split folder")
     paths = split_files(fer_dir, split, classes)
     if not paths:
         raise DataError(f"No images found under {root}.")

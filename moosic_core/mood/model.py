@@ -3,11 +3,21 @@
 LiteRT interpreters are not thread-safe, so each thread gets its own interpreter over the same
 model bytes (``threading.local``); a few hundred kB per thread, no lock on the hot path.
 TensorFlow is never imported here.
+
+LiteRT's C++ side prints ``INFO: Created TensorFlow Lite XNNPACK delegate for CPU.`` straight to
+the process's stderr (file descriptor 2, below Python's logging; ``TF_CPP_MIN_LOG_LEVEL`` does
+not reach it) the first time an interpreter applies its default delegate. The first interpreter
+is therefore built with fd 2 captured, and everything else it printed is passed on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +28,39 @@ from moosic_core.errors import ModelMissing
 from moosic_core.mood.emotions import EMOTIONS
 
 FACE_SIZE = 48
+#: Native stderr lines of LiteRT that say nothing to an operator.
+NATIVE_NOISE = ("Created TensorFlow Lite XNNPACK delegate",)
+_first_interpreter = threading.Lock()
+_quieted = False
+
+
+@contextlib.contextmanager
+def _without_native_noise() -> Iterator[None]:
+    """Capture fd 2 around the process's first interpreter; drop :data:`NATIVE_NOISE` lines.
+
+    Only the first interpreter prints the delegate line (LiteRT logs it once per process), so
+    later ones run with stderr untouched.
+    """
+    global _quieted
+    with _first_interpreter:
+        if _quieted:
+            yield
+            return
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as capture:
+            os.dup2(capture.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                _quieted = True
+                capture.seek(0)
+                kept = [line for line in capture.read().decode("utf-8", "replace")
+                        .splitlines(keepends=True) if not any(n in line for n in NATIVE_NOISE)]
+                if kept:
+                    sys.stderr.write("".join(kept))
 
 
 class MoodModel:
@@ -43,6 +86,9 @@ class MoodModel:
         self._blob, self.path, self._num_threads = blob, path, num_threads
         self._local = threading.local()
         self._interpreter()  # fail early on a corrupt file
+        # Serving calls from pool threads, each with its own interpreter: don't keep this
+        # thread's (about 12 MB of RSS in a process that never predicts here).
+        self._local = threading.local()
 
     @property
     def blob(self) -> bytes:
@@ -52,8 +98,9 @@ class MoodModel:
     def _interpreter(self) -> Interpreter:
         interp: Interpreter | None = getattr(self._local, "interp", None)
         if interp is None:
-            interp = Interpreter(model_content=self._blob, num_threads=self._num_threads)
-            interp.allocate_tensors()
+            with _without_native_noise():
+                interp = Interpreter(model_content=self._blob, num_threads=self._num_threads)
+                interp.allocate_tensors()
             self._local.interp = interp
             self._local.batch = 1
             out = interp.get_output_details()[0]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from moosic_core.errors import FaceTooSmall, NoFaceFound
+from moosic_core.metrics import StepTimer, no_timer
 from moosic_core.mood.detect import Box, DetectorSettings, FaceDetector
 from moosic_core.mood.emotions import EMOTIONS, mood_scores, valence_arousal
 from moosic_core.mood.image import decode_image
@@ -63,19 +64,25 @@ class FaceMoodReader:
         self.detector = detector or FaceDetector(DetectorSettings())
         self.min_face_px = min_face_px
 
-    def read(self, image_bytes: bytes) -> list[FaceReading]:
+    def read(self, image_bytes: bytes, timer: StepTimer = no_timer) -> list[FaceReading]:
         """Every readable face, largest first. Raises ImageRejected (and subclasses),
-        NoFaceFound, or FaceTooSmall when faces were found but none is big enough."""
-        image = decode_image(image_bytes)
-        boxes = self.detector.detect(image.grey)
+        NoFaceFound, or FaceTooSmall when faces were found but none is big enough.
+
+        ``timer`` measures the steps ``decode``, ``detect`` and ``mood`` (the service passes
+        :meth:`moosic_core.metrics.Metrics.time`)."""
+        with timer("decode"):
+            image = decode_image(image_bytes)
+        with timer("detect"):
+            boxes = self.detector.detect(image.grey)
         if not boxes:
             raise NoFaceFound()
         scale = image.scale
         readable = [b for b in boxes if b[2] * scale >= self.min_face_px]
         if not readable:
             raise FaceTooSmall(detail=f"largest face {round(boxes[0][2] * scale)} px wide")
-        faces = np.stack([crop_face(image.grey, b) for b in readable])
-        probs = self.model.predict(faces)
+        with timer("mood"):
+            faces = np.stack([crop_face(image.grey, b) for b in readable])
+            probs = self.model.predict(faces)
         return self.readings(probs, [_to_original(b, scale, image.original_size)
                                      for b in readable])
 

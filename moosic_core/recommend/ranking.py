@@ -67,6 +67,8 @@ MMR_LAMBDA = 0.75
 MAX_PER_ARTIST = 2
 POOL = 400
 LIFT_GOAL = 0.85
+#: A mood this close to LIFT_GOAL is already happy: lift mode has no room to climb.
+MIN_LIFT = 0.1
 #: Artist-taste ranking: the mood band and its widening steps.
 MOOD_BAND = 0.08
 BAND_STEP = 0.04
@@ -139,6 +141,11 @@ def personal_request(profile: TasteProfile | None, mood: float, *, energy: float
                        remember=True)
 
 
+def can_lift(mood: float) -> bool:
+    """Whether lift mode would climb at all from ``mood`` (0..1): below LIFT_GOAL - MIN_LIFT."""
+    return mood < LIFT_GOAL - MIN_LIFT
+
+
 def mood_targets(mood: float, mode: Mode, n: int) -> np.ndarray:
     """The target mood for each list position."""
     if mode == "match" or n == 1:
@@ -152,8 +159,7 @@ class Ranker:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._artists = catalog.frame["artist_keys"].to_numpy(dtype=object)
-        self._genres = catalog.genre_matrix
+        self._artists = catalog.artist_keys
         self.index = catalog.artists  # built here, once, so no request pays for it
         self._taste_cache: OrderedDict[tuple[int, int, int], tuple[object, _TasteArrays]] = \
             OrderedDict()
@@ -186,7 +192,7 @@ class Ranker:
 
     def _taste_fit(self, taste: dict[str, float]) -> np.ndarray:
         vector = self.catalog.genre_vector(taste)
-        fit = np.asarray(self._genres @ vector).ravel()
+        fit = self.catalog.genre_fit(vector)
         top = fit.max() if fit.size else 0.0
         return (fit / top).astype(np.float32) if top > 0 else fit.astype(np.float32)
 
@@ -194,9 +200,10 @@ class Ranker:
         if not liked_rows:
             return np.zeros(len(pool), dtype=np.float32)
         liked = np.asarray(liked_rows)
-        genre_overlap = (self._genres[pool] @ self._genres[liked].T).toarray()
-        norms = np.sqrt(np.asarray(self._genres[pool].multiply(self._genres[pool]).sum(1))
-                        * np.asarray(self._genres[liked].multiply(self._genres[liked]).sum(1)).T)
+        pool_genres, liked_genres = self.catalog.genre_rows(pool), self.catalog.genre_rows(liked)
+        genre_overlap = pool_genres @ liked_genres.T
+        norms = np.sqrt(np.square(pool_genres).sum(1)[:, None]
+                        * np.square(liked_genres).sum(1)[None, :])
         cosine = np.divide(genre_overlap, norms, out=np.zeros_like(genre_overlap),
                            where=norms > 0)
         closeness = 1.0 - np.abs(self.catalog.mood[pool][:, None] - self.catalog.mood[liked][None])
@@ -242,7 +249,7 @@ class Ranker:
                 ) -> list[Recommendation]:
         """Greedy MMR over the pool, one target mood per position, two songs per artist."""
         c = self.catalog
-        pool_genres = self._genres[pool].toarray()
+        pool_genres = c.genre_rows(pool)
         static = (weights["taste"] * taste_fit + weights["liked"] * liked_fit
                   + weights["popularity"] * c.popularity[pool])
         max_similarity = np.zeros(len(pool), dtype=np.float32)
@@ -286,9 +293,10 @@ class Ranker:
         out = np.zeros(len(self.catalog), dtype=np.float32)
         artists = np.flatnonzero(artist_values)
         if artists.size:
-            sub = self.index.artist_tracks[artists]
-            values = np.repeat(artist_values[artists], np.diff(sub.indptr))
-            np.maximum.at(out, sub.indices, values.astype(np.float32))
+            matrix = self.index.artist_tracks
+            entries = matrix.entries(artists)
+            values = np.repeat(artist_values[artists], np.diff(matrix.indptr)[artists])
+            np.maximum.at(out, matrix.indices[entries], values.astype(np.float32))
         return out
 
     def _taste_arrays(self, request: RankRequest) -> _TasteArrays:

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from moosic_core.errors import DataError
+from moosic_core.datasets import SONG_EMOTION, dataset_missing
 from moosic_core.text import normalize_artist, normalize_title, split_artists
 
 
@@ -60,7 +60,7 @@ def load_judgements(song_emotion_dir: Path, tracks: pd.DataFrame) -> list[Judged
     moody_path = song_emotion_dir / "MoodyLyrics4Q.csv"
     cal_dir = song_emotion_dir / "cal500"
     if not moody_path.is_file() or not (cal_dir / "softAnnotations.txt").is_file():
-        raise DataError(f"Human judgement sets not found under {song_emotion_dir}")
+        raise dataset_missing(SONG_EMOTION, song_emotion_dir)
     moody = pd.read_csv(moody_path)
     mood = moody["Mood"].str.lower()
     moody_targets = pd.DataFrame({

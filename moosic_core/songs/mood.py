@@ -13,11 +13,15 @@ human judgements (MoodyLyrics4Q, CAL500); see ``models/songs/REPORT.md``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MOOD_WEIGHTS: dict[str, float] = {
     "valence": 0.60, "danceability": 0.25, "mode": 0.10, "acousticness": 0.05,
@@ -26,11 +30,15 @@ AROUSAL_WEIGHTS: dict[str, float] = {"energy": 0.80, "danceability": 0.20}
 QUANTILES = 201
 
 
-def weighted_sum(frame: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """The raw score: a weighted sum of features that all lie in [0, 1]."""
-    total = np.zeros(len(frame), dtype=np.float64)
+def weighted_sum(frame: pd.DataFrame | Mapping[str, Any], weights: dict[str, float]
+                 ) -> np.ndarray:
+    """The raw score: a weighted sum of features that all lie in [0, 1].
+
+    ``frame`` is a table or a mapping of feature name -> array (one value per track).
+    """
+    total = np.zeros(len(np.asarray(frame[next(iter(weights))])), dtype=np.float64)
     for feature, weight in weights.items():
-        total += weight * frame[feature].to_numpy(dtype=np.float64).clip(0.0, 1.0)
+        total += weight * np.asarray(frame[feature], dtype=np.float64).clip(0.0, 1.0)
     return total
 
 

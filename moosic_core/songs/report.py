@@ -199,7 +199,9 @@ def write_report(result: SongTraining, out_dir: Path, command: str) -> Path:
         " bright arrangement scores happy.",
         "- The catalog is a 2022 snapshot of 114 genres x 1,000 tracks, not all of Spotify.",
         "- Artifacts: `song_models.joblib` (the three classifiers, scikit-learn pickles; load"
-        " only files you trust), `mood_score.json` (weights and calibration), `metrics.json`.",
+        " only files you trust), `genre_all.npz` (the genre model's quantiles and weights as"
+        " plain arrays, which serving uses so that it never loads scikit-learn; equal to the"
+        " pickle's predictions), `mood_score.json` (weights and calibration), `metrics.json`.",
         "",
     ]
     path = out_dir / "REPORT.md"

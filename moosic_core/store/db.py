@@ -5,12 +5,19 @@ All writes in this process go through one connection guarded by an ``asyncio.Loc
 (the CLI next to a running bot) may hold the write lock for a moment: SQLite's busy timeout
 waits for it, and a transaction that still finds the file locked is retried with backoff.
 Reads use a second connection, which under WAL sees the last committed state and never waits.
+
+Files: the database's directory is created 0700 and the file 0600 (SQLite gives its ``-wal``
+and ``-shm`` files the database file's mode), since it holds encrypted Spotify tokens and what
+users told the bot. While open, the process holds a shared ``flock`` on ``<database>.lock``, so
+``moosic db restore`` (which needs it exclusively) refuses to replace a file in use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
@@ -24,6 +31,39 @@ from moosic_core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file that says a process has the database open."""
+    return path.with_name(path.name + ".lock")
+
+
+def create_private(path: Path) -> None:
+    """Create the database's directory (0700) and file (0600) when missing.
+
+    An existing file that others may read is tightened to 0600 (with a warning); an existing
+    directory is left as it is (it may be the project's shared ``data/``).
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        os.chmod(path, 0o600)
+        log.warning("database %s was readable by others (%o); now 0600", path, mode)
+
+
+def open_lock(path: Path, exclusive: bool) -> int:
+    """An fd holding ``flock`` on the database's lock file; BlockingIOError when it is taken."""
+    lock = lock_path(path)
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
@@ -41,6 +81,11 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._lock_fd: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._writer is not None and self._reader is not None
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None,
@@ -53,10 +98,18 @@ class Database:
         """Create or open the file, switch to WAL and apply pending migrations."""
         if self._writer is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            create_private(self.path)
+            self._lock_fd = open_lock(self.path, exclusive=False)
+        except BlockingIOError:
+            raise DataError(f"The database {self.path} is being restored; try again when "
+                            "`moosic db restore` has finished.") from None
+        except OSError as exc:
+            raise DataError(f"The database {self.path} cannot be created: {exc}") from None
         try:
             writer = await self._connect()
         except sqlite3.Error as exc:
+            self._unlock()
             raise DataError(f"The database {self.path} cannot be opened: {exc}") from None
         try:
             await writer.execute("PRAGMA journal_mode = WAL")
@@ -67,6 +120,7 @@ class Database:
         except BaseException as exc:
             await writer.close()
             self._writer = None
+            self._unlock()
             if isinstance(exc, sqlite3.DatabaseError):
                 raise DataError(f"The database {self.path} is not usable: {exc}") from None
             raise
@@ -76,6 +130,12 @@ class Database:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     async def _migrate(self) -> None:
         async def step(conn: aiosqlite.Connection) -> int:

@@ -340,6 +340,47 @@ class Store(Database):
 
         return await self.transaction(body)
 
+    async def rewrite_secrets(self, rewrite: Callable[[bytes], bytes | None]) -> dict[str, int]:
+        """Replace every stored secret (tokens, PKCE verifiers) by ``rewrite(secret)`` in one
+        transaction; a None result leaves that secret as it was.
+
+        Returns counts: ``rewritten`` and ``kept`` (secrets ``rewrite`` declined).
+        """
+        async def body(conn: aiosqlite.Connection) -> dict[str, int]:
+            counts = {"rewritten": 0, "kept": 0}
+
+            def apply(blob: bytes | None) -> bytes | None:
+                if blob is None:
+                    return None
+                new = rewrite(bytes(blob))
+                counts["rewritten" if new is not None else "kept"] += 1
+                return new if new is not None else blob
+
+            async with conn.execute("SELECT user_id, access_token, refresh_token FROM links "
+                                    "WHERE access_token IS NOT NULL OR refresh_token IS NOT "
+                                    "NULL") as cur:
+                links = list(await cur.fetchall())
+            for uid, access, refresh in links:
+                await conn.execute("UPDATE links SET access_token = ?, refresh_token = ? WHERE "
+                                   "user_id = ?", (apply(access), apply(refresh), uid))
+            async with conn.execute("SELECT state, verifier FROM oauth_states") as cur:
+                states = list(await cur.fetchall())
+            for state, verifier in states:
+                await conn.execute("UPDATE oauth_states SET verifier = ? WHERE state = ?",
+                                   (apply(verifier), state))
+            return counts
+
+        return await self.transaction(body)
+
+    async def user_counts(self) -> dict[str, int]:
+        """Users in the store (``all``) and linked users per link kind (for metrics)."""
+        counts = {"all": 0, **dict.fromkeys(LINK_KINDS, 0)}
+        row = await self.fetchone("SELECT COUNT(*) FROM users")
+        counts["all"] = int(row[0]) if row else 0
+        for kind, n in await self.fetchall("SELECT kind, COUNT(*) FROM links GROUP BY kind"):
+            counts[str(kind)] = int(n)
+        return counts
+
     async def table_counts(self) -> dict[str, Any]:
         """Rows per table (for diagnostics and tests)."""
         out: dict[str, Any] = {}

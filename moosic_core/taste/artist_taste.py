@@ -25,7 +25,9 @@
   features when the export has them).
 
 Cost: one (k x 128) @ (128 x 29,728) product for the k <= 2·:data:`TOP_USER_ARTISTS` heaviest
-artists, once per profile build (about 50-100 ms); the profile stores the result.
+artists, once per profile build (about 50-100 ms), done 4,096 catalog artists at a time so
+that the k x 29,728 likeness matrix never exists (a few MB instead of ~100 MB at the peak);
+the profile stores the result.
 """
 
 from __future__ import annotations
@@ -78,14 +80,13 @@ def similar_artists(index: ArtistIndex, weights: dict[str, float],
     missing = missing[:TOP_USER_ARTISTS]
     if not in_catalog and not missing:
         return {}
-    vectors = np.vstack([index.vectors[[p for p, _, _ in in_catalog]],
-                         *(virtual[n][None] for _, n in missing)]) if missing else \
-        index.vectors[[p for p, _, _ in in_catalog]]
+    catalog_vectors = index.vectors_of([p for p, _, _ in in_catalog])
+    vectors = np.vstack([catalog_vectors, *(virtual[n][None] for _, n in missing)]) \
+        if missing else catalog_vectors
     positions: list[int | None] = [p for p, _, _ in in_catalog] + [None] * len(missing)
     names = [n for _, _, n in in_catalog] + [n for _, n in missing]
     w = np.array([w for _, w, _ in in_catalog] + [w for w, _ in missing], dtype=np.float32)
-    contribution = index.likeness(vectors, positions, SHARPNESS) * w[:, None]
-    content = contribution.sum(axis=0)
+    content = index.weighted_likeness(vectors, positions, w, SHARPNESS)
     start = np.zeros(len(index), dtype=np.float32)
     start[found.positions] = found.weights
     scene = index.scene(start)
@@ -99,7 +100,8 @@ def similar_artists(index: ArtistIndex, weights: dict[str, float],
     best = np.argpartition(-score, keep - 1)[:keep]
     best = best[np.argsort(-score[best], kind="stable")]
     top = float(score[best[0]])
-    because = contribution[:, best].argmax(axis=0)
+    contribution = index.likeness(vectors, positions, SHARPNESS, columns=best) * w[:, None]
+    because = contribution.argmax(axis=0)
     return {index.keys[b]: SimilarArtist(round(float(score[b]) / top, 4), names[i])
             for b, i in zip(best.tolist(), because.tolist(), strict=True)}
 

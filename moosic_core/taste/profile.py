@@ -25,16 +25,16 @@ them, the tracks' audio features.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from moosic_core.catalog.artists import library_song_keys
+from moosic_core.catalog.artists import SOUND_COLUMNS, library_song_keys
 from moosic_core.catalog.store import Catalog
 from moosic_core.songs.models import SongModels
-from moosic_core.songs.title_features import title_features
+from moosic_core.songs.title_features import TITLE_FEATURES, title_feature_matrix
 from moosic_core.taste.artist_taste import artist_weights, similar_artists
 from moosic_core.taste.genre_map import GenreMapper
 from moosic_core.text import normalize_artist
@@ -60,12 +60,9 @@ class ProfileBuilder:
 
     def _feature_defaults(self) -> dict[str, float]:
         """Values for model inputs a source may lack (popularity is often missing in 2026)."""
-        frame = self.catalog.frame
         defaults = {"explicit": 0.0, "popularity": 40.0, "duration_ms": 220_000.0}
-        for column in defaults:
-            if column in frame:
-                defaults[column] = float(pd.to_numeric(frame[column]).median())
-        return defaults
+        medians = self.catalog.feature_medians
+        return {column: medians.get(column, value) for column, value in defaults.items()}
 
     def _artist_distribution(self, artist: str) -> dict[str, float]:
         cached = self._artist_cache.get(artist)
@@ -158,8 +155,9 @@ class ProfileBuilder:
         with_audio = [i for i, t in enumerate(tracks) if self._has_audio(t)]
         sound = np.zeros((len(tracks), index.sound_dims), dtype=np.float32)
         if with_audio:
-            frame = pd.DataFrame([tracks[i].features or {} for i in with_audio])
-            sound[with_audio] = index.sound_z(frame)
+            sound[with_audio] = index.sound_z(np.array(
+                [[_number((tracks[i].features or {}).get(c)) for c in SOUND_COLUMNS]
+                 for i in with_audio], dtype=np.float64))
         has_audio = np.zeros(len(tracks), dtype=bool)
         has_audio[with_audio] = True
         out = {}
@@ -173,17 +171,35 @@ class ProfileBuilder:
     def _model_genres(self, tracks: list[LibraryTrack], position: dict[str, int]) -> np.ndarray:
         """The genre model's distribution for each track: (tracks, catalog genres)."""
         assert self.models is not None
-        rows = pd.DataFrame([{**self._fill, **(t.features or {})} for t in tracks])
-        derived = title_features([t.name for t in tracks], [len(t.artists) for t in tracks])
-        frame = pd.concat([rows, derived], axis=1).reindex(columns=list(self.models.features))
-        frame = frame.fillna(self._fill).astype(np.float64)
-        proba = self.models.genre_distribution(frame)
+        derived = title_feature_matrix([t.name for t in tracks],
+                                       [len(t.artists) for t in tracks])
+        title_column = {name: j for j, name in enumerate(TITLE_FEATURES)}
+        matrix = np.full((len(tracks), len(self.models.features)), np.nan, dtype=np.float64)
+        for j, name in enumerate(self.models.features):
+            if name in title_column:
+                matrix[:, j] = derived[:, title_column[name]]
+                continue
+            for i, track in enumerate(tracks):
+                value = (track.features or {}).get(name)
+                value = self._fill.get(name) if value is None or value != value else value
+                matrix[i, j] = np.nan if value is None else float(value)
+        proba = self.models.genre_distribution(matrix)
         out = np.zeros((len(tracks), len(position)), dtype=np.float64)
         for j, genre in enumerate(self.models.genre_names):
             pos = position.get(genre)
             if pos is not None:
                 out[:, pos] += proba[:, j]
         return out
+
+
+def _number(value: object) -> float:
+    """A feature value as a float; NaN when absent or not a number."""
+    if value is None or isinstance(value, str):
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def profile_to_json(profile: TasteProfile) -> str:

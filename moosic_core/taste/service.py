@@ -14,7 +14,7 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
@@ -22,11 +22,13 @@ import spotipy
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config
+from moosic_core.config_check import spotify_problems
 from moosic_core.crypto import TokenCipher
 from moosic_core.errors import (
     EmptyLibrary,
     OAuthFailed,
     SpotifyFeatureUnavailable,
+    SpotifyLinkingUnavailable,
     SpotifyNotConfigured,
     SpotifyUnavailable,
 )
@@ -40,8 +42,10 @@ from moosic_core.spotify.library import (
     read_public_playlists,
 )
 from moosic_core.store import CachedProfile, Link, Store
+from moosic_core.store.store import LINK_KINDS
 from moosic_core.taste.csv_import import read_playlist_csv
 from moosic_core.taste.profile import ProfileBuilder, profile_from_json, profile_to_json
+from moosic_core.text import count
 from moosic_core.types import LibraryTrack, TasteProfile, UserRef
 
 log = logging.getLogger(__name__)
@@ -100,6 +104,8 @@ class TasteService:
         self._run_cpu: RunCpu = run_cpu or _in_thread
         self._clock = clock
         self._cipher: TokenCipher | None = None
+        #: Operator mistakes in the Spotify set-up (logged at start-up): linking is off.
+        self.spotify_problems = spotify_problems(config)
         self._user_locks: dict[UserRef, asyncio.Lock] = {}
         self._profiles: OrderedDict[UserRef, tuple[tuple[str, float], TasteProfile]] = \
             OrderedDict()
@@ -107,17 +113,26 @@ class TasteService:
     # --- what this bot can do ------------------------------------------------------------
     @property
     def cipher(self) -> TokenCipher:
-        """The token cipher; :class:`ConfigError` if OAuth is used without a key."""
+        """The token cipher; :class:`SpotifyLinkingUnavailable` when the set-up is unusable."""
+        self._check_spotify_usable()
         if self._cipher is None:
             self._cipher = TokenCipher.from_config(self.config)
         return self._cipher
 
+    def _check_spotify_usable(self) -> None:
+        """Raise the user's answer when the operator's Spotify set-up is unusable."""
+        if self.spotify_problems:
+            raise SpotifyLinkingUnavailable(detail="; ".join(p.key for p in
+                                                             self.spotify_problems))
+
     def capabilities(self) -> dict[str, bool]:
         """Which link modes the configured app supports (as far as known so far)."""
+        usable = not self.spotify_problems
         return {"playlist_csv": True,
-                "spotify_user": self.spotify.has_secret
+                "spotify_user": usable and self.spotify.has_secret
                 and USER_PLAYLISTS not in self.spotify.unavailable,
-                "spotify_oauth": self.spotify.configured and bool(self.config.security.token_key)}
+                "spotify_oauth": usable and self.spotify.configured
+                and bool(self.config.security.token_key)}
 
     def link_help(self) -> str:
         caps = self.capabilities()
@@ -152,12 +167,14 @@ class TasteService:
     @staticmethod
     def _describe(profile: TasteProfile) -> str:
         top = ", ".join(profile.top_genres(3)) or "nothing yet"
-        return (f"I understood {profile.tracks_understood} of {profile.tracks_total} tracks "
-                f"({profile.coverage:.0%}). Your top genres: {top}.")
+        return (f"I understood {profile.tracks_understood} of "
+                f"{count(profile.tracks_total, 'track')} ({profile.coverage:.0%}). "
+                f"Your top genres: {top}.")
 
     # --- link by user ID (client credentials; apps with the old access) -----------------
     async def link_spotify_user(self, user: UserRef, text: str) -> str:
         """``/link spotify <user id | profile URL | spotify:user: URI>``; returns the reply."""
+        self._check_spotify_usable()
         spotify_id = parse_user_ref(text)
         if not self.spotify.has_secret:
             if self.spotify.configured:
@@ -176,12 +193,14 @@ class TasteService:
             await self.store.set_link(user, Link(kind="spotify_user", spotify_user_id=spotify_id,
                                                  source_name=spotify_id), tracks)
             profile = await self._build(user, tracks)
-        return (f"Linked Spotify user {spotify_id}: {len(tracks)} tracks from "
-                f"{library.playlists_read} public playlists. " + self._describe(profile))
+        return (f"Linked Spotify user {spotify_id}: {count(len(tracks), 'track')} from "
+                f"{count(library.playlists_read, 'public playlist')}. "
+                + self._describe(profile))
 
     # --- OAuth (authorization code + PKCE) -----------------------------------------------
     async def start_oauth(self, user: UserRef) -> str:
         """A Spotify authorization URL for this user (state and verifier kept in the store)."""
+        self._check_spotify_usable()
         if not self.spotify.configured:
             raise SpotifyNotConfigured()
         cipher = self.cipher
@@ -207,6 +226,7 @@ class TasteService:
 
     async def _complete(self, user: UserRef | None, code: str | None, state: str | None,
                         error: str | None) -> tuple[UserRef, str]:
+        self._check_spotify_usable()
         if error:
             if state:
                 await self.store.pop_oauth_state(state)
@@ -250,15 +270,15 @@ class TasteService:
 
     @staticmethod
     def _describe_library(library: Library) -> str:
-        parts = [f"{n} {name}" for name, n in (("top tracks", library.sources.get("top", 0)),
-                 ("saved tracks", library.sources.get("saved", 0)),
-                 ("playlist tracks", library.sources.get("playlists", 0))) if n]
+        parts = [count(n, name) for name, n in (("top track", library.sources.get("top", 0)),
+                 ("saved track", library.sources.get("saved", 0)),
+                 ("playlist track", library.sources.get("playlists", 0))) if n]
         text = f"read {', '.join(parts) or 'no tracks'}"
         if library.playlists_skipped:
-            text += (f" ({library.playlists_skipped} playlists you follow but don't own can't be "
-                     "read by apps any more)")
+            text += (f" ({count(library.playlists_skipped, 'playlist')} you follow but don't own "
+                     "can't be read by apps any more)")
         if library.truncated:
-            text += f" (stopped at {len(library.tracks)} tracks)"
+            text += f" (stopped at {count(len(library.tracks), 'track')})"
         return text + "."
 
     async def _read_own(self, session: _OAuthSession) -> Library:
@@ -279,7 +299,8 @@ class TasteService:
     # --- playlist CSV --------------------------------------------------------------------
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
         """Make an exported playlist file the user's taste source; returns the new profile."""
-        tracks = await self._run_cpu(lambda: read_playlist_csv(data, filename))
+        tracks = await self._run_cpu(lambda: read_playlist_csv(
+            data, filename, known_artist=lambda name: self.catalog.rows_by_artist(name).size > 0))
         async with self._lock(user):
             await self.store.set_link(user, Link(kind="playlist_csv", source_name=filename),
                                       tracks)
@@ -340,11 +361,21 @@ class TasteService:
         await self.store.replace_library(user, tracks)
 
     # --- unlinking and forgetting --------------------------------------------------------
-    async def unlink(self, user: UserRef) -> bool:
-        """Delete the user's link, tokens and cached library (feedback and consent stay)."""
+    async def unlink(self, user: UserRef, kinds: Collection[str] = LINK_KINDS) -> Link | None:
+        """Delete the user's link when its kind is one of ``kinds`` (``LINK_KINDS``: any), with
+        its tokens and cached library; feedback and consent stay. Returns the deleted link, or
+        None when there was none of those kinds (nothing is deleted then)."""
         async with self._lock(user):
+            link = await self.store.get_link(user)
+            if link is None or link.kind not in kinds:
+                return None
             self._profiles.pop(user, None)
-            return await self.store.delete_link(user)
+            await self.store.delete_link(user)
+            return link
+
+    async def link(self, user: UserRef) -> Link | None:
+        """The user's taste source (its kind and name), or None."""
+        return await self.store.get_link(user)
 
     async def forget(self, user: UserRef) -> dict[str, int]:
         """Delete everything stored about the user."""

@@ -74,7 +74,7 @@ class FakeDiscord:
         app.router.add_route("*", "/api/v10/{path:.+}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)  # 0: a free port
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -211,16 +211,20 @@ class FakeDiscord:
         return str(payload["token"])
 
     # --- recorded-shape payloads -----------------------------------------------------------
-    def attachment(self, name: str, data: bytes | None, content_type: str,
+    def attachment(self, name: str, data: bytes | None, content_type: str | None,
                    size: int | None = None) -> dict[str, Any]:
-        """An attachment as Discord resolves it; ``data=None`` is one the CDN lost."""
+        """An attachment as Discord resolves it; ``data=None`` is one the CDN lost;
+        ``content_type=None`` one Discord gave no type (it then has no such field)."""
         attachment_id = self.snowflake()
         key = f"attachments/{CHANNEL_ID}/{attachment_id}/{name}"
         if data is not None:
-            self.files[key] = (data, content_type)
+            self.files[key] = (data, content_type or "application/octet-stream")
         url = f"{self.base}/cdn/{key}"
-        return {"id": attachment_id, "filename": name, "size": len(data or b"") if size is None
-                else size, "url": url, "proxy_url": url, "content_type": content_type}
+        payload = {"id": attachment_id, "filename": name, "size": len(data or b"")
+                   if size is None else size, "url": url, "proxy_url": url}
+        if content_type is not None:
+            payload["content_type"] = content_type
+        return payload
 
     def _base(self, kind: int, user_id: str, guild: bool) -> dict[str, Any]:
         user = {"id": user_id, "username": f"user{user_id[-3:]}", "discriminator": "0",

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ class Call:
         """The callback data of every inline button."""
         rows = (self.markup or {}).get("inline_keyboard", [])
         return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (yet)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def user(user_id: int, first_name: str = "Ana") -> dict[str, Any]:
@@ -103,13 +111,14 @@ class FakeTelegram:
         self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1:``port`` (0: a free port)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -143,10 +152,17 @@ class FakeTelegram:
 
     def push_message(self, chat: dict[str, Any], sender: dict[str, Any], text: str | None = None,
                      *, photo: bytes | None = None, document: dict[str, Any] | None = None,
-                     caption: str | None = None, reply_to: dict[str, Any] | None = None) -> int:
-        """A new message; ``photo`` gets a small decoy size first and the real bytes last."""
+                     caption: str | None = None, reply_to: dict[str, Any] | None = None,
+                     media_group_id: str | None = None, extra: dict[str, Any] | None = None
+                     ) -> int:
+        """A new message; ``photo`` gets a small decoy size first and the real bytes last.
+
+        ``media_group_id`` makes it a part of an album; ``extra`` adds any other fields (a
+        ``sticker``, a ``voice`` ...)."""
         message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
-                                   "chat": chat, "from": sender}
+                                   "chat": chat, "from": sender, **(extra or {})}
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
         if text is not None:
             message["text"] = text
             message["entities"] = _entities(text, self.username)

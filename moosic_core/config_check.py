@@ -1,0 +1,151 @@
+"""Checking the configuration once at start-up, so operator mistakes reach the operator's log.
+
+:func:`check` returns every :class:`Problem` with the config key to fix. A Spotify problem
+disables Spotify linking (users who type ``/link spotify`` are told to send a playlist CSV); a
+problem with a front-end the operator asked for (a webhook Telegram would refuse) or with the
+monitor endpoint is fatal: :func:`report` logs each problem once and raises :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+
+from moosic_core.config import Config
+from moosic_core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: The only ports Telegram delivers webhooks to (Bot API, setWebhook).
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+KEY_HINT = ('generate one with `moosic keys generate` (or python -c "from cryptography.fernet '
+            'import Fernet; print(Fernet.generate_key().decode())")')
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix: the config key, what is wrong, and whether the bot can run anyway."""
+
+    key: str
+    message: str
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        return f"config {self.key}: {self.message}"
+
+
+def token_key_problem(token_key: str) -> str | None:
+    """Why ``security.token_key`` (comma-separated Fernet keys) is unusable, or None."""
+    keys = [k.strip() for k in token_key.split(",") if k.strip()]
+    if not keys:
+        return "is empty"
+    for i, key in enumerate(keys, 1):
+        try:
+            Fernet(key.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            return (f"key {i} of {len(keys)} is not a Fernet key (32 bytes, urlsafe base64)")
+    return None
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why Spotify would refuse this redirect URI (HTTPS, or http://127.0.0.1:PORT), or None."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "https" and parsed.hostname:
+        return None
+    if parsed.scheme == "http" and parsed.hostname in {"127.0.0.1", "[::1]", "::1"}:
+        try:
+            port = parsed.port
+        except ValueError:
+            port = None
+        if port:
+            return None
+        return "needs an explicit port (http://127.0.0.1:PORT/...)"
+    return ("must be HTTPS or a loopback address http://127.0.0.1:PORT (Spotify refuses "
+            "http://localhost and other plain-HTTP addresses since 2025)")
+
+
+def spotify_problems(config: Config) -> list[Problem]:
+    """Problems that make Spotify linking unusable (none when no Spotify app is configured)."""
+    spotify = config.spotify
+    if not spotify.client_id:
+        if spotify.client_secret:
+            return [Problem("spotify.client_id", "is empty but spotify.client_secret is set; "
+                            "set the app's client id")]
+        return []
+    problems = []
+    key_problem = token_key_problem(config.security.token_key)
+    if key_problem == "is empty":
+        problems.append(Problem("security.token_key", "is needed to encrypt Spotify tokens at "
+                                f"rest (spotify.client_id is set); {KEY_HINT}"))
+    elif key_problem:
+        problems.append(Problem("security.token_key", f"{key_problem}; {KEY_HINT}"))
+    uri_problem = redirect_uri_problem(spotify.redirect_uri)
+    if uri_problem:
+        problems.append(Problem("spotify.redirect_uri", uri_problem))
+    return problems
+
+
+def telegram_problems(config: Config) -> list[Problem]:
+    """A webhook Telegram would refuse: not HTTPS, or a port other than 443, 80, 88, 8443."""
+    url = config.telegram.webhook_url
+    if not url:
+        return []
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return [Problem("telegram.webhook_url", "must be a public https:// URL (Telegram sends "
+                        "webhooks over TLS only)", fatal=True)]
+    try:
+        port = parsed.port or 443
+    except ValueError:
+        port = -1
+    if port not in TELEGRAM_WEBHOOK_PORTS:
+        return [Problem("telegram.webhook_url", f"uses port {port}; Telegram delivers webhooks "
+                        "only to ports 443, 80, 88 and 8443 (let the reverse proxy listen on "
+                        "one of them and forward to telegram.webhook_port)", fatal=True)]
+    return []
+
+
+def listen_address(value: str, key: str = "monitor.listen") -> tuple[str, int]:
+    """``host:port`` -> (host, port); :class:`ConfigError` naming ``key`` when malformed."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"Config key {key} must be host:port (e.g. 127.0.0.1:9108), "
+                          f"not {value!r}.")
+    return host.strip("[]"), int(port_text)
+
+
+def monitor_problems(config: Config) -> list[Problem]:
+    """A ``monitor.listen`` that is not host:port."""
+    if not config.monitor.listen:
+        return []
+    try:
+        listen_address(config.monitor.listen)
+    except ConfigError as exc:
+        return [Problem("monitor.listen", str(exc), fatal=True)]
+    return []
+
+
+def check(config: Config) -> list[Problem]:
+    """Every problem in the configuration that matters to a running bot."""
+    return [*spotify_problems(config), *telegram_problems(config), *monitor_problems(config)]
+
+
+def report(config: Config) -> list[Problem]:
+    """Log each problem once (warning, or error when fatal); raise if any is fatal.
+
+    Returns the problems. Spotify problems end with one line saying linking is disabled.
+    """
+    problems = check(config)
+    for problem in problems:
+        (log.error if problem.fatal else log.warning)("%s", problem)
+    if spotify_problems(config):
+        log.warning("Spotify linking is disabled until the keys above are fixed; users are "
+                    "offered playlist CSV import instead")
+    fatal = [p for p in problems if p.fatal]
+    if fatal:
+        raise ConfigError(f"{len(fatal)} configuration problem(s), logged above, stop the bot: "
+                          + ", ".join(sorted({p.key for p in fatal})))
+    return problems

@@ -1,0 +1,32 @@
+"""A fresh clone with nothing beside it (no ../shared datasets) serves songs at once.
+
+The repository is cloned into a temporary directory (what a new user gets: committed files
+only) and its console chat is started with the shared virtualenv, the clone's code first on
+the path. It must answer ``/mood happy`` with songs from the packed catalog that ships in the
+repository, without a dataset, a build step or a download.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from moosic_core import PROJECT_ROOT
+
+
+def test_bare_clone_console_answers_a_mood(tmp_path) -> None:
+    clone = tmp_path / "moosic"
+    subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(clone)], check=True,
+                   timeout=120)
+    assert not (tmp_path / "shared").exists()
+    assert not (clone / "data" / "catalog").exists()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOSIC_")}
+    env["PYTHONPATH"] = str(clone)
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run"], input="/mood happy\n/quit\n",
+                          capture_output=True, text=True, cwd=clone, env=env, timeout=180,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Songs for a happy mood" in proc.stdout
+    assert proc.stdout.count("https://open.spotify.com/track/") == 10
+    assert "catalog build" not in proc.stderr and "not found" not in proc.stderr

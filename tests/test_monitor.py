@@ -1,0 +1,120 @@
+"""/healthz and /metrics over real HTTP (aiohttp on 127.0.0.1), fed by the real service."""
+
+from __future__ import annotations
+
+import re
+
+import aiohttp
+import pytest
+
+from bot.conversation import Conversation
+from bot.monitor import Monitor
+from moosic_core.errors import Busy, SpotifyNotConfigured, SpotifyRateLimited
+from moosic_core.metrics import Metrics
+from moosic_core.types import UserRef
+
+ANA = UserRef("console", "ana")
+
+
+class FakeFrontEnd:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.up = False
+
+    def connected(self) -> bool:
+        return self.up
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in the Prometheus text format (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    pattern = re.escape(name + (f"{{{want}}}" if want else "")) + r" ([0-9.e+-]+)$"
+    for line in text.splitlines():
+        found = re.match(pattern, line)
+        if found:
+            return float(found.group(1))
+    return 0.0
+
+
+@pytest.fixture
+async def monitor():
+    mon = Monitor()
+    await mon.start("127.0.0.1", 0)
+    yield mon
+    await mon.stop()
+
+
+async def get(monitor: Monitor, path: str) -> tuple[int, str, dict[str, str]]:
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{monitor.port}{path}") as response:
+        return response.status, await response.text(), dict(response.headers)
+
+
+async def test_healthz_is_503_until_loaded_and_connected(monitor, service) -> None:
+    status, body, _ = await get(monitor, "/healthz")
+    assert status == 503
+    import json
+    checks = json.loads(body)["checks"]
+    assert checks["models"] == {"ok": False, "detail": "still loading"}
+    assert not checks["catalog"]["ok"] and not checks["store"]["ok"]
+
+    telegram = FakeFrontEnd("telegram")
+    monitor.service, monitor.front_ends = service, [telegram]
+    status, body, _ = await get(monitor, "/healthz")
+    report = json.loads(body)
+    assert status == 503 and report["ready"] is False
+    assert report["checks"]["telegram"] == {"ok": False, "detail": "not connected"}
+    assert report["checks"]["catalog"]["ok"] and report["checks"]["store"]["ok"]
+
+    telegram.up = True
+    status, body, _ = await get(monitor, "/healthz")
+    assert status == 200 and json.loads(body)["ready"] is True
+
+    await service.store.close()  # the database went away
+    status, body, _ = await get(monitor, "/healthz")
+    assert status == 503 and json.loads(body)["checks"]["store"]["ok"] is False
+
+
+async def test_metrics_move_with_requests(service, selfie) -> None:
+    mon = Monitor(service.metrics)
+    mon.service = service
+    await mon.start("127.0.0.1", 0)
+    try:
+        status, before, headers = await get(mon, "/metrics")
+        assert status == 200 and headers["Content-Type"].startswith("text/plain")
+        assert sample(before, "moosic_requests_total", kind="recommend") == 0
+        assert sample(before, "moosic_step_seconds_count", step="rank") == 0
+
+        chat = Conversation(service)
+        await chat.command(ANA, "mood", "happy")
+        await service.give_consent(ANA)
+        assert (await chat.photo(ANA, selfie)).text.startswith("You look")
+        _, after, _ = await get(mon, "/metrics")
+        assert sample(after, "moosic_requests_total", kind="recommend") == 2
+        assert sample(after, "moosic_requests_total", kind="photo") == 1
+        for step in ("decode", "detect", "mood"):
+            assert sample(after, "moosic_step_seconds_count", step=step) == 1
+        assert sample(after, "moosic_step_seconds_count", step="rank") == 2
+        assert sample(after, "moosic_step_seconds_sum", step="rank") > 0
+        assert sample(after, "moosic_users", kind="all") == 1
+
+        async def busy(*args: object) -> object:
+            raise Busy()
+
+        service.run_cpu = busy
+        assert "busy" in (await chat.command(ANA, "mood", "sad")).text
+        _, busy_after, _ = await get(mon, "/metrics")
+        assert sample(busy_after, "moosic_busy_answers_total") == 1
+        assert sample(busy_after, "moosic_errors_total", kind="Busy") == 1
+    finally:
+        await mon.stop()
+
+
+def test_spotify_errors_are_counted_but_a_missing_spotify_set_up_is_not() -> None:
+    metrics = Metrics()
+    metrics.answered_error(SpotifyRateLimited())
+    metrics.answered_error(SpotifyNotConfigured())
+    text = metrics.exposition().decode()
+    assert sample(text, "moosic_spotify_errors_total", kind="SpotifyRateLimited") == 1
+    assert sample(text, "moosic_spotify_errors_total", kind="SpotifyNotConfigured") == 0
+    assert sample(text, "moosic_errors_total", kind="SpotifyNotConfigured") == 1
