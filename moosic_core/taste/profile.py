@@ -33,6 +33,7 @@ import numpy as np
 
 from moosic_core.catalog.artists import SOUND_COLUMNS, library_song_keys
 from moosic_core.catalog.store import Catalog
+from moosic_core.memory import release_free_memory
 from moosic_core.songs.models import SongModels
 from moosic_core.songs.title_features import TITLE_FEATURES, title_feature_matrix
 from moosic_core.taste.artist_taste import artist_weights, similar_artists
@@ -124,7 +125,7 @@ class ProfileBuilder:
         mass = total.sum()
         genres = {names[i]: float(total[i] / mass) for i in np.flatnonzero(total)} if mass else {}
         weights = artist_weights(tracks)
-        return TasteProfile(
+        profile = TasteProfile(
             genres=genres,
             artists=frozenset(a for t in tracks for a in t.artists),
             known_track_ids=frozenset(t.track_id for t in tracks if t.track_id),
@@ -137,6 +138,8 @@ class ProfileBuilder:
             known_songs=frozenset(k for t in tracks for k in library_song_keys(t.artists,
                                                                                 t.name)),
         )
+        release_free_memory()  # the genre model's and the likeness products' temporaries
+        return profile
 
     def _missing_artists(self, tracks: Sequence[LibraryTrack], per_track: np.ndarray,
                          weights: dict[str, float]) -> dict[str, np.ndarray]:
