@@ -27,6 +27,6 @@ def test_bare_clone_console_answers_a_mood(tmp_path) -> None:
                           capture_output=True, text=True, cwd=clone, env=env, timeout=180,
                           check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Songs for a happy mood" in proc.stdout
+    assert "Songs for feeling happy" in proc.stdout
     assert proc.stdout.count("https://open.spotify.com/track/") == 10
     assert "catalog build" not in proc.stderr and "not found" not in proc.stderr

@@ -98,7 +98,7 @@ async def test_moosic_run_json_logs_health_and_metrics(tmp_path) -> None:
         assert json.loads(body)["checks"]["telegram"]["ok"] is True
         fake.push_message(private_chat(ANA), user(ANA), "/mood happy")
         [reply] = await fake.replies(ANA, timeout=30)
-        assert reply.text.startswith("Songs for a happy mood")
+        assert reply.text.startswith("Songs for feeling happy")
         status, metrics = await _poll(f"http://127.0.0.1:{port}/metrics", 200)
         assert sample(metrics, "moosic_requests_total", kind="recommend") == 1
         assert sample(metrics, "moosic_step_seconds_count", step="rank") == 1

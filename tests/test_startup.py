@@ -41,7 +41,7 @@ async def test_unreachable_api_is_retried_until_it_comes_up(service, caplog) -> 
         await asyncio.wait_for(starting, 20)
         fake.push_message(private_chat(ANA), user(ANA), "/mood happy")
         [reply] = await fake.replies(ANA)
-        assert reply.text.startswith("Songs for a happy mood")
+        assert reply.text.startswith("Songs for feeling happy")
     finally:
         starting.cancel()
         await bot.stop()
@@ -115,7 +115,7 @@ async def test_webhook_mode_logs_its_url_and_needs_telegram_s_secret(service, ca
             async with http.post(url, json=update, headers=headers) as real:
                 assert real.status == 200
         [reply] = await fake.replies(ANA)
-        assert reply.text.startswith("Songs for a happy mood")
+        assert reply.text.startswith("Songs for feeling happy")
     finally:
         await bot.stop()
         await fake.stop()
