@@ -64,6 +64,9 @@ class Reply:
 CONSENT_BUTTONS = ((Button("✅ I agree", "consent:yes"), Button("No thanks", "consent:no")),)
 FORGET_BUTTONS = ((Button("🗑 Yes, delete everything", "forget:yes"),
                    Button("Cancel", "forget:no")),)
+DISCOVER_BUTTONS = ((Button("🧭 more new artists", "discover:more"),
+                     Button("🏠 more of my artists", "discover:less"),
+                     Button("⚖️ default", "discover:default")),)
 
 
 def suggestion_buttons(s: Suggestions) -> tuple[tuple[Button, ...], ...]:
@@ -283,6 +286,8 @@ class Conversation:
             return await self._unlink(user, arg)
         if name == "save":
             return await self._save_latest(user, where, file_only=arg.lower() in SAVE_AS_FILE)
+        if name == "discover":
+            return await self._discover(user, arg)
         if name == "taste":
             profile = await self.service.taste_profile(user)
             return Reply(replies.taste_text(profile), private=True)
@@ -372,6 +377,8 @@ class Conversation:
             return await self._more(user)
         if kind == "mode":
             return await self._switch_mode(user, rest)
+        if kind == "discover":
+            return await self._discover(user, rest)
         if kind == "forget":
             if rest == "yes":
                 return await self._forget(user)
@@ -480,6 +487,18 @@ class Conversation:
             return Reply(replies.nothing_to_lift_text(last.mood),
                          ((Button("➕ more", "more"),),))
         return await self._suggest(user, last.mood, "lift" if mode == "lift" else "match")
+
+    async def _discover(self, user: UserRef, arg: str) -> Reply:
+        """/discover more|less|default: how many songs by new artists; no word: the buttons."""
+        if not arg:
+            current = await self.service.discovery(user)
+            return Reply(replies.discovery_text(current, changed=False), DISCOVER_BUTTONS,
+                         private=True)
+        try:
+            level = await self.service.set_discovery(user, arg)
+        except ValueError:
+            return Reply(replies.DISCOVER_USAGE, DISCOVER_BUTTONS, private=True)
+        return Reply(replies.discovery_text(level, changed=True), private=True)
 
     # --- feedback --------------------------------------------------------------------------
     async def _rate(self, user: UserRef, track_id: str, like: bool) -> Reply:

@@ -354,6 +354,12 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
     async def taste(interaction: discord.Interaction[Any]) -> None:
         await _bot(interaction).run_command(interaction, "taste", private=True)
 
+    @app_commands.command(name="discover", description="More songs by new artists, or more "
+                                                       "by the artists you play")
+    @app_commands.describe(level="more, less or default (empty: show the setting)")
+    async def discover(interaction: discord.Interaction[Any], level: str = "") -> None:
+        await _bot(interaction).run_command(interaction, "discover", level, private=True)
+
     @app_commands.command(name="forget", description="Delete everything I know about you")
     async def forget(interaction: discord.Interaction[Any]) -> None:
         await _bot(interaction).run_command(interaction, "forget", private=True)
@@ -364,7 +370,7 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
                                             footer=HELP_FOOTER)
 
     commands: list[app_commands.Command[Any, ..., None] | app_commands.Group] = [
-        mood, group, unlink, taste, forget, help_, save]
+        mood, group, unlink, taste, discover, forget, help_, save]
     for command in commands:
         command.allowed_contexts = contexts
     return [*commands, link]

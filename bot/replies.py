@@ -28,6 +28,7 @@ in with Spotify, else a CSV file (/save file: always the file)
 /link spotify <user id or profile link> — use a public Spotify profile
 send a playlist CSV (Exportify export) — use it as your taste
 /taste — what I know about your listening
+/discover more|less|default — more songs by new artists, or more by the artists you play
 /unlink — disconnect Spotify   /unlink playlist — drop your playlist   /unlink all — both
 /forget — delete everything about you
 In a group: /group (or /blend) starts a group round: join with a selfie, /mood or "I'm in";
@@ -112,9 +113,30 @@ def taste_text(profile: TasteProfile | None) -> str:
         return "I don't know your taste yet. Use /link spotify or send me a playlist CSV."
     top = ", ".join(f"{g} {w:.0%}" for g, w in sorted(profile.genres.items(),
                                                         key=lambda kv: -kv[1])[:5])
-    return (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
+    text = (f"Your top genres: {top}.\nI understood {profile.tracks_understood} of "
             f"{count(profile.tracks_total, 'track')} ({profile.coverage:.0%}) from "
             f"{count(len(profile.artists), 'artist')}.")
+    if profile.artist_weights:
+        text += f"\nYou play most: {', '.join(profile.top_artists(5))}."
+    return text
+
+
+# --- /discover (the share of a list by the user's own artists) -------------------------------
+DISCOVER_USAGE = ("Use /discover more (more songs by artists new to you), /discover less "
+                  "(more by the artists you play) or /discover default.")
+_DISCOVERY_WORDS = {
+    "more": "about a third of each list by artists you play, the rest by artists new to you",
+    "default": "about 6 in 10 songs by artists you play, the rest by artists like them",
+    "less": "almost every song by artists you play, now and then a new one",
+}
+
+
+def discovery_text(level: str, *, changed: bool) -> str:
+    """The /discover answer: the setting in words (``level``: more, less or default)."""
+    words = _DISCOVERY_WORDS.get(level, _DISCOVERY_WORDS["default"])
+    if changed:
+        return f"Done: {words}. /more and new lists follow it."
+    return f"Now: {words}. Change it:"
 
 
 def rating_text(track: Track, like: bool) -> str:

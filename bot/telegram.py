@@ -93,6 +93,7 @@ COMMANDS = (
     ("unlink", "disconnect Spotify"),
     ("save", "keep the last list: a Spotify playlist or a file"),
     ("taste", "what I know about your listening"),
+    ("discover", "more new artists or more of yours: /discover more|less|default"),
     ("forget", "delete everything I know about you"),
     ("agree", "allow me to read the mood on your selfies"),
     ("group", "a group round: songs for everyone here (/group done closes it)"),

@@ -23,7 +23,7 @@ from moosic_core.errors import ConsentRequired, MoosicError, SpotifyScopeMissing
 from moosic_core.metrics import Metrics, StepTimer
 from moosic_core.recommend.group import GroupList, GroupMember, GroupRanker, group_mood
 from moosic_core.recommend.moods import describe_mood, parse_mood
-from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
+from moosic_core.recommend.ranking import DISCOVERY_SHARES, Mode, Ranker, personal_request
 from moosic_core.saving import SaveResult, SongList
 from moosic_core.songs.models import SongModels
 from moosic_core.spotify.playlists import PlaylistIncomplete, SavedPlaylist
@@ -50,6 +50,8 @@ FACE_CONSENT = "face_analysis"
 #: How long a platform update taken by a process that never finished it (the process died
 #: mid-update) stays taken before a redelivery may be handled: longer than any handling takes.
 UPDATE_LEASE_S = 120.0
+#: The per-user setting behind /discover: "more", "less" or absent (the default).
+DISCOVERY_SETTING = "discovery"
 
 
 class FaceReader(Protocol):
@@ -146,12 +148,11 @@ class MoosicService:
         recent = set(await self.store.recent_recommendations(user, HISTORY_WINDOW_S))
         disliked = {t for t, v in feedback.items() if v < 0}
         liked = tuple(t for t, v in feedback.items() if v > 0)
-        known = profile.known_track_ids if profile else frozenset()
-        request = RankRequest(
-            mood=mood.mood_score, energy=mood.energy, mode=mode, n=n,
-            taste=dict(profile.genres) if profile else {},
-            exclude_ids=frozenset(known | disliked | recent | set(liked)), liked_ids=liked,
-        )
+        request = personal_request(
+            profile, mood.mood_score, energy=mood.energy, mode=mode, n=n,
+            # Track IDs; the ranker also leaves out every copy of these songs.
+            exclude_ids=frozenset(disliked | recent | set(liked)), liked_ids=liked,
+            familiar_share=DISCOVERY_SHARES[await self.discovery(user)])
         items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
         await self.store.record_suggestions(user, mood, mode, [r.track.track_id for r in items])
         hints = []
@@ -162,6 +163,23 @@ class MoosicService:
             hints.append("Want to feel better? Try \"lift my mood\" (/lift): songs that start "
                          "where you are and get happier step by step.")
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
+
+    async def discovery(self, user: UserRef) -> str:
+        """The user's discovery setting: "more", "less" or "default"."""
+        value = await self.store.setting(user, DISCOVERY_SETTING)
+        return value if value in DISCOVERY_SHARES else "default"
+
+    async def set_discovery(self, user: UserRef, level: str) -> str:
+        """Set how many new artists lists hold ("more", "less", "default"); returns the level.
+
+        Raises :class:`ValueError` for any other word (the adapters say what is allowed).
+        """
+        level = level.strip().lower()
+        if level not in DISCOVERY_SHARES:
+            raise ValueError(f"unknown discovery level {level!r}")
+        await self.store.set_setting(user, DISCOVERY_SETTING,
+                                     None if level == "default" else level)
+        return level
 
     async def recommend_group(self, members: Sequence[tuple[UserRef, str]],
                               readings: Sequence[MoodReading], mode: Mode = "match",
@@ -181,7 +199,7 @@ class MoosicService:
             exclude |= {t for t, v in feedback.items() if v < 0}
             if profile is not None:
                 exclude |= profile.known_track_ids
-            group.append(GroupMember(name, dict(profile.genres) if profile else {}))
+            group.append(GroupMember.from_profile(name, profile))
         mood = group_mood(readings)
         return await self.run_cpu(self.metrics.timed("group_rank", self.group_ranker.rank),
                                   group, mood, mode, n, frozenset(exclude))

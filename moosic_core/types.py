@@ -75,8 +75,23 @@ class LibraryTrack:
 
 
 @dataclass(frozen=True, slots=True)
+class SimilarArtist:
+    """A catalog artist like the user's own: likeness in [0, 1] and the user's artist behind it."""
+
+    score: float
+    because: str
+
+
+@dataclass(frozen=True, slots=True)
 class TasteProfile:
-    """What we know of a user's listening."""
+    """What we know of a user's listening.
+
+    ``artist_weights``: every library artist (as the library spells it) -> its share of the
+    listening (each track's 1 split among its artists; sums to 1). ``similar_artists``: catalog
+    artists (normalised keys) most like those, not the user's own. ``known_songs``: the song
+    keys (:func:`moosic_core.catalog.artists.song_key`) of the library, so that copies of a
+    song the user has are never suggested.
+    """
 
     genres: dict[str, float]
     artists: frozenset[str]
@@ -84,6 +99,9 @@ class TasteProfile:
     tracks_total: int
     tracks_understood: int
     sources: dict[str, int] = field(default_factory=dict)
+    artist_weights: dict[str, float] = field(default_factory=dict)
+    similar_artists: dict[str, SimilarArtist] = field(default_factory=dict)
+    known_songs: frozenset[str] = frozenset()
 
     @property
     def coverage(self) -> float:
@@ -91,6 +109,10 @@ class TasteProfile:
 
     def top_genres(self, n: int = 5) -> list[str]:
         return [g for g, _ in sorted(self.genres.items(), key=lambda kv: -kv[1])[:n]]
+
+    def top_artists(self, n: int = 5) -> list[str]:
+        """The ``n`` artists with the largest share of the listening."""
+        return [a for a, _ in sorted(self.artist_weights.items(), key=lambda kv: -kv[1])[:n]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,7 +117,8 @@ async def test_logs_in_syncs_globally_and_identifies_without_privileged_intents(
     sync, = await fake.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"))
     assert sync.path == "/applications/1100000000000000001/commands"  # global
     names = {c["name"]: c for c in sync.body}
-    assert set(names) == {"mood", "group", "link", "unlink", "taste", "forget", "help", "save"}
+    assert set(names) == {"mood", "group", "link", "unlink", "taste", "discover", "forget",
+                          "help", "save"}
     assert {o["name"] for o in names["link"]["options"]} == {"spotify", "playlist"}
     assert {o["type"] for o in names["mood"]["options"]} == {3, 11}  # string, attachment
     assert all(sorted(c["contexts"]) == [0, 1] for c in sync.body)  # servers and DMs
@@ -132,7 +133,7 @@ async def test_commands_sync_to_the_test_guild_when_configured(service, fake) ->
     try:
         sync, = await fake.wait_for(lambda r: r.method == "PUT")
         assert sync.path == f"/applications/1100000000000000001/guilds/{GUILD_ID}/commands"
-        assert len(sync.body) == 8
+        assert len(sync.body) == 9
     finally:
         await front.stop()
     assert any(e["op"] == "closed" for e in fake.gateway_events)
@@ -272,6 +273,13 @@ async def test_personal_commands_are_ephemeral(bot, fake, config) -> None:
     assert playlist.ephemeral and "Got your playlist" in playlist.text
     taste = await ask(fake, fake.slash("taste", user_id=ANN))
     assert taste.ephemeral and "Your top genres" in taste.text
+    discover = await ask(fake, fake.slash("discover", user_id=ANN))
+    assert discover.ephemeral and "6 in 10" in discover.text
+    assert discover.custom_ids == ["discover:more", "discover:less", "discover:default"]
+    pressed = await ask(fake, fake.press("discover:more", discover.followups[0], user_id=ANN))
+    assert pressed.ephemeral and "artists new to you" in pressed.text
+    less = await ask(fake, fake.slash("discover", {"level": "less"}, user_id=ANN))
+    assert less.ephemeral and "almost every song" in less.text
     unlink = await ask(fake, fake.slash("unlink", user_id=ANN))
     assert unlink.ephemeral and "no Spotify account linked" in unlink.text
     assert "still comes from liked.csv" in unlink.text  # /unlink keeps the playlist

@@ -180,12 +180,15 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
         await store.add_feedback(user, "t1", 1)
         await store.add_recommendations(user, ["t2"])
         await store.record_suggestions(user, MoodReading(0.5), "match", ["t3"])
+        await store.set_setting(user, "discovery", "more")
     deleted = await store.forget(ALICE)
     assert deleted["users"] == 1 and deleted["links"] == 1 and deleted["feedback"] == 1
     assert await store.find_user(ALICE) is None
     assert await store.get_link(ALICE) is None
     assert await store.consent_at(ALICE, "face") is None
     assert await store.last_list(ALICE) is None and deleted["last_lists"] == 1
+    assert await store.setting(ALICE, "discovery") is None
+    assert await store.setting(BOB, "discovery") == "more"
     # Bob is untouched, and every remaining row of every user table is his.
     bob_id = await store.ensure_user(BOB)
     for table in USER_TABLES:

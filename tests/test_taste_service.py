@@ -26,6 +26,7 @@ from moosic_core.store import Store
 from moosic_core.store.migrations import USER_TABLES
 from moosic_core.taste.callback import OAuthCallbackServer
 from moosic_core.taste.service import TasteService
+from moosic_core.text import normalize_artist
 from moosic_core.types import UserRef
 from tests.fakes.spotify import FakePlaylist, FakeSpotify, FakeUser, make_track
 
@@ -117,6 +118,10 @@ async def test_oauth_by_pasting_the_redirect(service: TasteService, music: FakeS
     assert profile.top_genres(1) == ["jazz"]
     assert profile.tracks_total == 80  # 55 saved + 10 top (5 overlap) + 10 private + 10 collab
     assert profile.sources["track_id"] == 80 and profile.coverage == 1.0
+    # Artist-level taste from the Spotify path too: shares of listening, similar artists.
+    assert abs(sum(profile.artist_weights.values()) - 1.0) < 1e-9
+    assert profile.similar_artists and not set(profile.similar_artists) & {
+        normalize_artist(a) for a in profile.artist_weights}
     assert not any("bobsPublic" in p for p in music.api_calls())  # never asked: not readable
     link = await service.store.get_link(ALICE)
     assert link is not None and link.kind == "spotify_oauth" and link.spotify_user_id == "alice"
@@ -256,6 +261,7 @@ async def test_csv_import_profile_is_cached(service: TasteService, config: Confi
     profile = await service.import_playlist(ALICE, path.read_bytes(), path.name)
     # 720 rows, 14 of them a song saved twice (another release of the same title and artist)
     assert profile.tracks_total == 706 and "hip-hop" in profile.top_genres(3)
+    assert profile.top_artists(1) == ["Kendrick Lamar"] and profile.known_songs
     calls = 0
     original = service.builder.build
 

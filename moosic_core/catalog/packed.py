@@ -1,7 +1,9 @@
 """The packed serving catalog: one compressed NumPy file the bot loads without pandas.
 
 What serving needs of each track (ID, title, artists, genres, match keys, mood, arousal,
-popularity and a few display numbers) goes into one ``.npz`` (zip + deflate, NumPy's own
+popularity and a few display numbers), and what the artist index needs beyond that (each
+artist's mean sound, the catalog's sound statistics and the co-credit pairs; see
+:mod:`moosic_core.catalog.artists`), goes into one ``.npz`` (zip + deflate, NumPy's own
 format, read with ``allow_pickle=False``). Text columns are stored as one NUL-joined UTF-8
 blob each and split at load (a C-speed ``str.split``); genres as a small code table. The
 repository ships this file (``catalog/moosic_catalog.npz``, about 5 MB) so that a bare clone
@@ -24,12 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from moosic_core.catalog.artists import INPUT_ARRAYS
 from moosic_core.errors import CatalogMissing, DataError
 
 if TYPE_CHECKING:
     from moosic_core.catalog.store import Catalog
 
-PACKED_FORMAT = 1
+#: 2: the artist index's inputs (``index_*``, see ``moosic_core.catalog.artists``) added.
+PACKED_FORMAT = 2
 TEXT_COLUMNS = ("track_ids", "names", "artists", "artist_keys", "title_keys")
 #: Per-track numbers kept (float32): the scores serving ranks by, and display values.
 PACKED_NUMBERS = ("mood_score", "arousal", "popularity", "valence", "energy", "emotion_proxy")
@@ -63,6 +67,8 @@ def pack(catalog: Catalog) -> dict[str, np.ndarray]:
         SEPARATOR.join(catalog.feature_medians).encode("utf-8"), dtype=np.uint8)
     arrays["median_values"] = np.asarray(list(catalog.feature_medians.values()),
                                          dtype=np.float64)
+    for name, inputs in catalog.artists.inputs().items():
+        arrays[f"index_{name}"] = inputs
     return arrays
 
 
@@ -140,6 +146,7 @@ def read_packed(path: Path) -> dict[str, Any]:
             servable = arrays["servable"]
             medians = dict(zip(_text(arrays, "median_names"),
                                (float(v) for v in arrays["median_values"]), strict=True))
+            artist_inputs = {name: arrays[f"index_{name}"] for name in INPUT_ARRAYS}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"The catalog file {path} is damaged: {exc}") from None
     by_code = [tuple(genre_names[c] for c in row if c >= 0) for row in codes.tolist()]
@@ -147,7 +154,7 @@ def read_packed(path: Path) -> dict[str, Any]:
     return {"track_ids": text["track_ids"], "names": text["names"], "artists": text["artists"],
             "artist_keys": text["artist_keys"], "title_keys": text["title_keys"],
             "genres": genres, "numbers": numbers, "servable": servable,
-            "feature_medians": medians}
+            "feature_medians": medians, "artist_inputs": artist_inputs}
 
 
 def _interned(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:

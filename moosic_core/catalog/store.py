@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pandas and scipy load only for the tools that ask for them
     import pandas as pd
     from scipy import sparse
 
+    from moosic_core.catalog.artists import ArtistIndex
+
 CATALOG_FILE = "catalog.parquet"
 META_FILE = "catalog.json"
 SHOW_COLUMNS = ("track_id", "artists", "track_name", "genres", "valence", "energy",
@@ -129,7 +131,8 @@ class Catalog:
     def _setup(self, *, track_ids: np.ndarray, names: np.ndarray, artists: np.ndarray,
                artist_keys: np.ndarray, title_keys: np.ndarray, genres: list[tuple[str, ...]],
                numbers: dict[str, np.ndarray], servable: np.ndarray,
-               feature_medians: dict[str, float]) -> None:
+               feature_medians: dict[str, float],
+               artist_inputs: dict[str, np.ndarray] | None = None) -> None:
         self._frame = None
         self.track_ids = track_ids
         self.mood = numbers["mood_score"]
@@ -150,6 +153,8 @@ class Catalog:
         self.numbers = numbers
         #: Catalog medians of model inputs a playlist may lack (explicit, popularity, duration).
         self.feature_medians = feature_medians
+        #: What the artist index needs beyond these arrays (packed; None: from :attr:`frame`).
+        self.artist_inputs = artist_inputs
 
     @classmethod
     def load(cls, catalog_dir: Path) -> Catalog:
@@ -196,6 +201,11 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.track_ids)
 
+    @property
+    def artist_names(self) -> np.ndarray:
+        """The ``;``-joined artist names of each track, as the dataset spells them."""
+        return self._artist_names
+
     # --- lookups -------------------------------------------------------------------------
     def row_of(self, track_id: str) -> int | None:
         return self._row_of.get(track_id)
@@ -240,6 +250,16 @@ class Catalog:
                 counts[genre] = counts.get(genre, 0.0) + 1.0 / len(self.genres[row])
         total = sum(counts.values())
         return {g: c / total for g, c in counts.items()} if total else {}
+
+    @cached_property
+    def artists(self) -> ArtistIndex:
+        """The artist index (likeness vectors, co-credits, song identity); built on first use.
+
+        Raises :class:`DataError` when a packed catalog's artist data does not fit its tracks.
+        """
+        from moosic_core.catalog.artists import ArtistIndex
+
+        return ArtistIndex(self)
 
     # --- genre arithmetic ----------------------------------------------------------------
     def genre_index(self, genre: str) -> int | None:

@@ -6,16 +6,21 @@ Fairness rule ("average with a floor"):
    members' genre distributions (each sums to 1, so a heavy listener weighs no more than a
    light one). The :class:`Ranker` ranks the catalog for that mean taste and the group mood.
 2. Floor: every member with a taste gets at least ``ceil(n / (2·k))`` of the ``n`` songs
-   (``k`` members with a taste) from their own top-5 genres. While a member is under the floor,
-   the weakest song of the list whose removal leaves nobody else under the floor is replaced by
-   that member's best song for the same list position (the member's own ranking at the group
-   mood, so ``lift`` keeps its step-by-step targets).
+   (``k`` members with a taste) from their own top-5 genres or by their own artists. While a
+   member is under the floor, the weakest song of the list whose removal leaves nobody else
+   under the floor is replaced by that member's best song for the same list position (the
+   member's own ranking at the group mood, so ``lift`` keeps its step-by-step targets).
 
 So the list is never one member's taste, yet songs everybody likes still come first.
 Members without a taste still count for the group mood (the mean of every reading); with
 nobody's taste the list is popular songs that fit the mood.
 
-Reasons name whose taste a song draws on with genre names only (never shares of listening).
+Artist-level taste counts the same way: the group's artists are the mean of the members'
+artist shares (each member's sum to 1) and its similar artists the mean of the members'
+likeness scores, so the ranker mixes every member's own artists and the artists like them.
+
+Reasons name whose taste a song draws on: "Ana listens to Nas", "new to you, like Nas (Ana's
+taste)", or genre names (never shares of listening).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import Literal
 import numpy as np
 
 from moosic_core.recommend.ranking import Mode, Ranker, RankRequest
-from moosic_core.types import MoodReading, Reason, Recommendation
+from moosic_core.text import normalize_artist
+from moosic_core.types import MoodReading, Reason, Recommendation, SimilarArtist, TasteProfile
 
 Fairness = Literal["floor", "average"]
 TOP_GENRES = 5
@@ -42,6 +48,28 @@ class GroupMember:
 
     name: str
     taste: dict[str, float] = field(default_factory=dict)
+    artists: dict[str, float] = field(default_factory=dict)
+    similar: dict[str, SimilarArtist] = field(default_factory=dict)
+
+    @classmethod
+    def from_profile(cls, name: str, profile: TasteProfile | None) -> GroupMember:
+        """A member with the genres, artists and similar artists of their profile (if any)."""
+        if profile is None:
+            return cls(name)
+        return cls(name, profile.genres, profile.artist_weights, profile.similar_artists)
+
+    def listens_to(self, artists: Sequence[str]) -> str | None:
+        """The first of these artists that is one of the member's own (their spelling)."""
+        mine = {normalize_artist(a): a for a in self.artists}
+        for artist in artists:
+            if normalize_artist(artist) in mine:
+                return mine[normalize_artist(artist)]
+        return None
+
+    def serves(self, rec: Recommendation) -> bool:
+        """Whether a song is for this member: one of their top genres, or one of their artists."""
+        return bool(self.core_genres() & set(rec.track.genres)) or \
+            self.listens_to(rec.track.artists) is not None
 
     def core_genres(self, top: int = TOP_GENRES) -> frozenset[str]:
         """The member's ``top`` heaviest genres."""
@@ -128,17 +156,29 @@ def mean_taste(members: Iterable[GroupMember]) -> dict[str, float]:
     return merged
 
 
+def mean_artists(members: Iterable[GroupMember]
+                 ) -> tuple[dict[str, float], dict[str, SimilarArtist]]:
+    """The plain mean of the members' artist shares and of their similar-artist scores."""
+    with_artists = [m for m in members if m.artists]
+    weights: dict[str, float] = {}
+    similar: dict[str, SimilarArtist] = {}
+    for member in with_artists:
+        total = sum(max(w, 0.0) for w in member.artists.values()) or 1.0
+        for artist, weight in member.artists.items():
+            weights[artist] = weights.get(artist, 0.0) + max(weight, 0.0) / total / \
+                len(with_artists)
+        for key, like in member.similar.items():
+            old = similar.get(key)
+            score = (old.score if old else 0.0) + like.score / len(with_artists)
+            because = old.because if old and old.score >= like.score else like.because
+            similar[key] = SimilarArtist(score, because)
+    return weights, similar
+
+
 # --- ranking --------------------------------------------------------------------------------
 def floor_for(n: int, tasted: int) -> int:
     """The songs each member with a taste is guaranteed from their own top genres."""
     return math.ceil(n / (2 * tasted)) if tasted else 0
-
-
-def genre_precision(items: Sequence[Recommendation], core: frozenset[str]) -> float:
-    """The share of the list in one of these genres."""
-    if not items:
-        return 0.0
-    return sum(bool(core & set(r.track.genres)) for r in items) / len(items)
 
 
 class GroupRanker:
@@ -151,14 +191,17 @@ class GroupRanker:
              n: int = 10, exclude_ids: frozenset[str] = frozenset(),
              fairness: Fairness = "floor") -> GroupList:
         tasted = [m for m in members if m.taste]
+        artists, similar = mean_artists(members)
         base = RankRequest(mood=mood.mood_score, energy=mood.energy, mode=mode, n=n,
-                           taste=mean_taste(tasted), exclude_ids=exclude_ids)
+                           taste=mean_taste(tasted), exclude_ids=exclude_ids,
+                           artists=artists, similar=similar)
         items = list(self.ranker.rank(base))
         if fairness == "floor" and len(tasted) > 1:
             items = self._apply_floor(items, tasted, base)
         explained = tuple(self._explain(r, members, tasted, mood, mode, i, len(items))
                           for i, r in enumerate(items))
-        fit = {m.name: round(genre_precision(explained, m.core_genres()), 3) for m in tasted}
+        fit = {m.name: round(sum(m.serves(r) for r in explained) / len(explained), 3)
+               if explained else 0.0 for m in tasted}
         return GroupList(mood, mode, explained, fit, taste_match(members),
                          self._together(explained, tasted),
                          tuple(m.name for m in members), fairness)
@@ -166,11 +209,11 @@ class GroupRanker:
     def _apply_floor(self, items: list[Recommendation], tasted: Sequence[GroupMember],
                      base: RankRequest) -> list[Recommendation]:
         floor = floor_for(len(items), len(tasted))
-        cores = {m.name: m.core_genres() for m in tasted}
+        by_name = {m.name: m for m in tasted}
         own: dict[str, list[Recommendation]] = {}
 
         def hits(name: str, songs: Sequence[Recommendation]) -> int:
-            return sum(bool(cores[name] & set(r.track.genres)) for r in songs)
+            return sum(by_name[name].serves(r) for r in songs)
 
         for _ in range(len(items)):
             under = [m for m in tasted if hits(m.name, items) < floor]
@@ -178,14 +221,15 @@ class GroupRanker:
                 break
             member = min(under, key=lambda m: hits(m.name, items))
             if member.name not in own:
-                own[member.name] = self.ranker.rank(replace(base, taste=member.taste))
-            taken = {r.track.track_id for r in items}
-            candidates = [r for r in own[member.name] if r.track.track_id not in taken
-                          and cores[member.name] & set(r.track.genres)]
+                own[member.name] = self.ranker.rank(replace(
+                    base, taste=member.taste, artists=member.artists, similar=member.similar))
+            taken = {self._song(r) for r in items}  # a song and all its copies
+            candidates = [r for r in own[member.name] if self._song(r) not in taken
+                          and member.serves(r)]
             victims = [i for i in range(len(items))
-                       if not cores[member.name] & set(items[i].track.genres)
+                       if not member.serves(items[i])
                        and all(hits(o.name, items[:i] + items[i + 1:]) >= floor
-                               or not cores[o.name] & set(items[i].track.genres)
+                               or not o.serves(items[i])
                                for o in tasted)]
             if not candidates or not victims:
                 break
@@ -196,6 +240,11 @@ class GroupRanker:
             items[victim] = pick
         return items
 
+    def _song(self, rec: Recommendation) -> int:
+        """The song id of a recommended track (its copies share it)."""
+        row = self.ranker.catalog.row_of(rec.track.track_id)
+        return int(self.ranker.index.song_ids[row]) if row is not None else -1
+
     @staticmethod
     def _explain(rec: Recommendation, members: Sequence[GroupMember],
                  tasted: Sequence[GroupMember], mood: MoodReading, mode: Mode,
@@ -203,10 +252,23 @@ class GroupRanker:
         """Group reasons: the mood fit, whose taste (genre names only), the lift step."""
         by_name = {r.name: r for r in rec.reasons}
         mood_fit = by_name["mood"].value if "mood" in by_name else 0.0
-        reasons = [Reason("mood", mood_fit, f"fits the group's mood {mood_fit:.2f}")]
+        reasons = [Reason("mood", mood_fit, "fits the group's mood")]
+        listeners = [(m.name, m.listens_to(rec.track.artists)) for m in members]
+        listeners = [(name, artist) for name, artist in listeners if artist]
         fans = [(m.name, sorted(m.core_genres() & set(rec.track.genres))) for m in tasted]
         fans = [(name, genres) for name, genres in fans if genres]
-        if fans:
+        like = by_name.get("similar")
+        if listeners:
+            names = _names([n for n, _ in listeners])
+            verb = "listens" if len(listeners) == 1 else "listen"
+            reasons.insert(0, Reason("artist", round(len(listeners) / len(members), 3),
+                                     f"{names} {verb} to {listeners[0][1]}"))
+        elif like is not None:
+            because = like.text.removeprefix("new to you, like ")
+            whose = [m.name for m in members if m.listens_to([because])]
+            suffix = f" ({_names(whose)}'s taste)" if whose else ""
+            reasons.insert(0, Reason("similar", like.value, f"new to you, like {because}{suffix}"))
+        elif fans:
             genres = sorted({g for _, gs in fans for g in gs})
             reasons.append(Reason("taste", round(len(fans) / len(tasted), 3),
                                   f"{', '.join(genres)} — from {_names([n for n, _ in fans])}'s"
@@ -227,7 +289,7 @@ class GroupRanker:
             return None
 
         def fans(r: Recommendation) -> int:
-            return sum(bool(m.core_genres() & set(r.track.genres)) for m in tasted)
+            return sum(m.serves(r) for m in tasted)
 
         best = max(items, key=lambda r: (fans(r), r.score))
         return best if fans(best) >= 2 else None

@@ -2,9 +2,9 @@
 
 Each playlist is one member (its whole export builds the taste, as when a member links it).
 For the group of all members and for every pair, at moods 0.1, 0.5 and 0.9 in ``match`` mode,
-each member's genre precision is the share of the 10-song group list in that member's top-5
-genres. Compared: the fairness rule (mean taste with a per-member floor) and a plain average
-(the mean taste alone).
+each member's fit is the share of the 10-song group list in that member's top-5 genres or by
+one of their own artists. Compared: the fairness rule (mean taste with a per-member floor) and
+a plain average (the mean taste alone).
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ def load_members(catalog: Catalog, models: SongModels, playlists: list[Path]
                  ) -> list[GroupMember]:
     """One member per playlist export, named after its file."""
     builder = ProfileBuilder(catalog, models)
-    return [GroupMember(p.stem, builder.build(read_playlist_csv(p.read_bytes(), p.name)).genres)
+    return [GroupMember.from_profile(p.stem, builder.build(read_playlist_csv(p.read_bytes(),
+                                                                             p.name)))
             for p in playlists]
 
 
 def evaluate_groups(catalog: Catalog, members: list[GroupMember]) -> dict[str, Any]:
-    """Per group and rule: each member's mean genre precision over the moods, and the minimum."""
+    """Per group and rule: each member's mean fit over the moods, and the minimum."""
     ranker = GroupRanker(Ranker(catalog))
     groups = [members, *([list(p) for p in combinations(members, 2)] if len(members) > 2
                          else [])]
@@ -63,16 +64,18 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         "Reproduce: `moosic eval group` (`--json` for the numbers). Each real playlist export"
         " is one member. For the whole group and every pair, a 10-song group list is made at"
-        " moods 0.1, 0.5 and 0.9 (match mode); a member's genre precision is the share of the"
-        " list in that member's top-5 genres, averaged over the three moods. *worst* is the"
-        " lowest precision of any member at any mood.",
+        " moods 0.1, 0.5 and 0.9 (match mode); a member's fit is the share of the list in"
+        " that member's top-5 genres or by one of their own artists, averaged over the three"
+        " moods. *worst* is the lowest fit of any member at any mood.",
         "",
-        "Rules: **plain average** ranks for the mean of the members' genre distributions;"
+        "Rules: **plain average** ranks for the mean of the members' genre distributions and"
+        " artist shares (with the catalog artists like theirs);"
         " **floor** (what the bot uses) does the same, then guarantees every member with a taste"
-        " ceil(n / 2k) songs from their own top-5 genres (k members), replacing the weakest"
+        " ceil(n / 2k) songs from their own top-5 genres or artists (k members), replacing the"
+        " weakest"
         " songs that nobody else needs for their floor.",
         "",
-        "| group | taste match | rule | genre precision per member | worst |",
+        "| group | taste match | rule | fit per member | worst |",
         "|---|---|---|---|---|",
     ]
     for g in result["groups"]:

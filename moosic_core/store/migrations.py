@@ -36,7 +36,8 @@ REVISIONS_DIR = Path(__file__).with_name("revisions")
 
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
-                                "feedback", "recommendations", "links", "last_lists")
+                                "feedback", "recommendations", "user_settings", "links",
+                                "last_lists")
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -380,6 +380,31 @@ class Store(Database):
             {**_who(user), "since": self.clock() - within_s})
         return [str(r[0]) for r in rows]
 
+    # --- settings ------------------------------------------------------------------------
+    async def set_setting(self, user: UserRef, key: str, value: str | None) -> None:
+        """Store a per-user setting; ``None`` removes it (back to the default)."""
+        async def body(conn: AsyncConnection) -> None:
+            now = self.clock()
+            uid = await self._user_id(conn, user, now)
+            params = {"uid": uid, "key": key, "value": value, "now": now}
+            if value is None:
+                await execute(conn, "DELETE FROM user_settings WHERE user_id = :uid AND "
+                              "key = :key", params)
+            else:
+                await execute(conn, "INSERT INTO user_settings (user_id, key, value, updated_at) "
+                              "VALUES (:uid, :key, :value, :now) ON CONFLICT (user_id, key) "
+                              "DO UPDATE SET value = excluded.value, "
+                              "updated_at = excluded.updated_at", params)
+
+        await self.transaction(body)
+
+    async def setting(self, user: UserRef, key: str) -> str | None:
+        """A per-user setting, or None when the user has not set it."""
+        row = await self.fetchone(
+            "SELECT s.value FROM user_settings s JOIN users u ON u.id = s.user_id "
+            f"WHERE {_USER_IS} AND s.key = :key", {**_who(user), "key": key})
+        return str(row[0]) if row else None
+
     # --- platform updates handled once ----------------------------------------------------
     async def claim_update(self, platform: str, update_id: int, *, lease_s: float,
                            keep_s: float = UPDATE_KEEP_S) -> bool:

@@ -62,6 +62,8 @@ T = TypeVar("T")
 RunCpu = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 OAUTH_STATE_MAX_AGE_S = 600.0
+#: Bumped when the profile gains fields: 2 = artist weights, similar artists, song keys.
+PROFILE_VERSION = "profile2"
 #: Parsed profiles kept in memory (least recently used dropped first).
 PARSED_PROFILES = 1024
 _BARE_CODE = re.compile(r"^[\w\-.~]{10,}$")
@@ -157,8 +159,9 @@ class TasteService:
         return self._user_locks.setdefault(user, asyncio.Lock())
 
     def _source_key(self, link: Link) -> str:
+        """What a cached profile was built from; a profile of another version is rebuilt."""
         return (f"{link.kind}:{link.fetched_at}:{len(self.catalog)}x"
-                f"{len(self.catalog.genre_names)}")
+                f"{len(self.catalog.genre_names)}:{PROFILE_VERSION}")
 
     # --- building ------------------------------------------------------------------------
     async def _build(self, user: UserRef, tracks: list[LibraryTrack]) -> TasteProfile:
