@@ -64,6 +64,7 @@ from moosic_core.training.face_models import ARCHITECTURES
 from moosic_core.training.face_views import (
     FLIP_ONLY,
     SERVED_VIEW_SIDES,
+    ViewSet,
     evaluate,
     model_input,
     rounded,
@@ -301,7 +302,8 @@ def _train_subset(data: dict[str, tuple[Any, Any]]) -> tuple[Any, Any]:
     return x[idx], y[idx]
 
 
-def export_tflite(model: keras.Model, path: Path, weights: str = "int8") -> int:
+def export_tflite(model: keras.Model, path: Path, weights: str = "int8",
+                  sides: Sequence[int] = SERVED_VIEW_SIDES, mirror: bool = True) -> int:
     """Write the model, averaged over the test-time views, as a LiteRT flatbuffer; returns its
     size in bytes.
 
@@ -314,7 +316,7 @@ def export_tflite(model: keras.Model, path: Path, weights: str = "int8") -> int:
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(name="serve", fn=served_function(model),
+    archive.add_endpoint(name="serve", fn=served_function(model, sides, mirror),
                          input_signature=[tf.TensorSpec([None, 48, 48, 1], tf.float32, "faces")])
     with tempfile.TemporaryDirectory() as tmp:
         archive.write_out(tmp, verbose=False)
@@ -356,7 +358,17 @@ def load_served_keras(out_dir: Path) -> keras.Model:
                                       metrics["members"][n]["arch"]) for n in names])
 
 
-def _litert_latency_ms(tflite_path: Path, runs: int = 200) -> float:
+def served_views(out_dir: Path) -> ViewSet:
+    """The test-time views ``mood.tflite`` in ``out_dir`` averages over (metrics.json)."""
+    return ViewSet.of(read_metrics(out_dir).get("model", {}))
+
+
+def _litert_latency_ms(tflite_path: Path, runs: int = 200,
+                       clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median milliseconds per call of the LiteRT model on one face, one thread, after 10
+    warm-up calls. ``clock``: wall time (``time.perf_counter``, the default), or
+    ``time.thread_time``, the CPU time of the calling thread, which runs the whole one-thread
+    invocation, so other processes on a shared machine do not count."""
     from moosic_core.mood.model import MoodModel
 
     mm = MoodModel(tflite_path)
@@ -365,9 +377,9 @@ def _litert_latency_ms(tflite_path: Path, runs: int = 200) -> float:
         mm.predict(face)
     times = []
     for _ in range(runs):
-        t = time.perf_counter()
+        t = clock()
         mm.predict(face)
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
     return float(np.median(times) * 1000.0)
 
 

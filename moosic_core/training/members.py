@@ -30,6 +30,11 @@ DEFAULT_MEMBERS = ("compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3
 # the default.
 SELECTION_KEY_NAMES = ("accuracy", "log-loss")
 
+# The served model's time per face on one CPU thread, the bound of ``moosic train
+# face-frontier``'s choice (the face issue's target, issue 29; see
+# moosic_core.training.frontier).
+LATENCY_BUDGET_MS = 5.0
+
 
 @dataclass(frozen=True)
 class Member:

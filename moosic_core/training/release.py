@@ -95,6 +95,7 @@ def release(out_dir: Path, tflite: Path, metrics: dict[str, Any], result: dict[s
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "candidates": result["candidates"],
         "selection": result["selection"],
+        **({"frontier": result["frontier"]} if "frontier" in result else {}),
         "served_eval": evaluation,
         "release_failures": failures,
         "commands": [command],
