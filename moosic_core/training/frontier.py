@@ -13,6 +13,7 @@ reads test, for the chosen point only.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import tempfile
@@ -180,7 +181,9 @@ def serve_frontier(fer_dir: Path, out_dir: Path, checkpoint_dir: Path,
     ensemble = build_ensemble([models[n] for n in point["members"]])
     size = export_tflite(ensemble, out_dir / TFLITE_NAME, SERVED_WEIGHTS, views.sides,
                          views.mirror)
-    _shelve_unserved(out_dir, shelf, selected, point["members"])
+    # every selected member's weights stay in models/ (a later frontier needs them all, and a
+    # fresh clone has no shelf), also those the chosen point leaves out
+    _shelve_unserved(out_dir, shelf, selected, selected)
     result = {
         **model_record, "members": point["members"], "params": point["params"],
         **views.record(), "validation": point["validation"],
@@ -190,11 +193,12 @@ def serve_frontier(fer_dir: Path, out_dir: Path, checkpoint_dir: Path,
         "latency_ms_litert_1face": point["latency_ms_litert_1face"],
         "wall_ms_litert_1face": point["wall_ms_litert_1face"],
         "frontier": {"rows": rows, "chosen": chosen, "budget_ms": budget_ms, "rule": why,
+                     "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                      "environment": _environment()},
     }
     result.pop("release_failures", None)
     outcome = release(out_dir, out_dir / TFLITE_NAME, metrics, result, data["test"], previous,
                       "moosic train face-frontier",
-                      lambda kept: _shelve_unserved(out_dir, shelf, selected, kept))
+                      lambda _kept: _shelve_unserved(out_dir, shelf, selected, selected))
     write_metrics(out_dir, metrics)
     return outcome
