@@ -53,6 +53,13 @@ def test_the_rule_takes_the_best_on_validation_within_the_budget() -> None:
     assert chosen == 0
     assert LATENCY_BUDGET_MS == 5.0  # the face issue's target
 
+    # the key decides within the budget: the log-loss (the default) over the accuracy
+    for r, log_loss in zip(rows, (-1.2, -0.90, -0.95, -0.80), strict=True):
+        r["validation_keys"] = {"log-loss": [log_loss], "accuracy": [
+            r["validation"]["happy_sad_accuracy"], 0.6]}
+    assert choose_point(rows, budget_ms=5.0)[0] == 1
+    assert choose_point(rows, budget_ms=5.0, key="accuracy")[0] == 2
+
 
 def test_card_shows_the_frontier_and_the_chosen_point() -> None:
     rows = [row(["wide"], [48], False, 0.941, 1.2), row(["wide", "small"], [48], True, 0.947, 3.3),
@@ -72,7 +79,8 @@ def test_card_shows_the_frontier_and_the_chosen_point() -> None:
 
     # a frontier choice held back at the release floors: its table, and that it was held back
     held = {"frontier": {**frontier, "chosen": 0, "date": "2026-11-30T10:00:00"},
-            "selection": [{"added": "wide"}], "release_failures": ["happy_sad_accuracy 0.93"]}
+            "selection": [{"added": "wide"}], "release_failures": ["happy_sad_accuracy 0.93"],
+            "commands": ["moosic train face-frontier"]}
     card = render(json.loads(json.dumps({"model": model, "held_back": [held]})), {}, {}, {})
     section = card.split("### Accuracy and latency")[1]
     assert "| **wide** |" in section and "was held back at the release floors" in section

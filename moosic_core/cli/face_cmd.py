@@ -21,6 +21,7 @@ from moosic_core.mood.card import ARCH_LABELS
 from moosic_core.training.members import (
     DEFAULT_MEMBERS,
     DEFAULT_SCHEDULE,
+    FRONTIER_KEY,
     LATENCY_BUDGET_MS,
     SELECTION_KEY_NAMES,
     parse_members,
@@ -124,7 +125,7 @@ def train_face_frontier(args: argparse.Namespace, config: Config) -> int:
 
     out_dir = Path(config.paths.models_dir) / "face"
     outcome = serve_frontier(Path(config.data.fer2013_dir), out_dir,
-                             config.paths.checkpoints_dir / "face", args.budget_ms)
+                             config.paths.checkpoints_dir / "face", args.budget_ms, args.key)
     write_model_card(out_dir)
     frontier = (outcome.held_back or outcome.served).get("frontier", {})
     if args.json:
@@ -246,6 +247,9 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--budget-ms", type=float, default=LATENCY_BUDGET_MS,
                    help="the served model's time per face on one thread, in ms "
                    f"(default {LATENCY_BUDGET_MS:g})")
+    p.add_argument("--key", choices=SELECTION_KEY_NAMES, default=FRONTIER_KEY,
+                   help="how the points within the budget are compared on validation (default "
+                   f"{FRONTIER_KEY}: the key that chose better in `moosic eval face-selection`)")
 
     p = tree.add("eval face-selection", eval_face_selection,
                  help="which selection key chooses the better ensemble: choose on half of "

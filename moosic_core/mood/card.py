@@ -366,6 +366,9 @@ median of 200 calls, all members and views included). Member rows: float16 expor
 {_held_back(metrics)}"""
 
 
+FRONTIER_COMMAND = "moosic train face-frontier"
+
+
 def _latest_frontier(metrics: dict[str, Any]) -> dict[str, Any]:
     """The last frontier measured: the served model's, or a held-back choice's if later."""
     frontiers: list[dict[str, Any]] = [metrics.get("model", {}).get("frontier") or {}]
@@ -454,7 +457,7 @@ def _members_table(metrics: dict[str, Any]) -> str:
               "`moosic train face` ranks the trained members by their validation scores (the order "
               "of this table) and chooses the served ones by greedy selection on validation "
               "(Caruana et al., 2004): from the best member, it keeps adding the member that "
-              f"makes the mean best on validation ({_KEY_TEXT.get(_key(m), _key(m))}) while that "
+              f"makes the mean best on validation ({KEY_TEXT.get(_key(m), _key(m))}) while that "
               f"improves it and the total stays within {_int(m.get('max_params'))} parameters "
               "(int8 weights: about as many bytes). The ensemble rows are its steps. The test "
               "figures are reported, never used to choose; they only hold back a choice that falls "
@@ -462,7 +465,7 @@ def _members_table(metrics: dict[str, Any]) -> str:
     return "\n".join([*lines, _selection_study(metrics)])
 
 
-_KEY_TEXT = {"accuracy": "happy-vs-sad accuracy, then 7-class accuracy",
+KEY_TEXT = {"accuracy": "happy-vs-sad accuracy, then 7-class accuracy",
              "log-loss": "the 7-class log-loss"}
 
 
@@ -475,7 +478,7 @@ def _selection_study(metrics: dict[str, Any]) -> str:
     study = metrics.get("selection_study")
     if not study:
         return ""
-    rows = [f"| {key} ({_KEY_TEXT.get(key, key)}) | {_f(r['held_out_happy_sad_accuracy'], 4)} "
+    rows = [f"| {key} ({KEY_TEXT.get(key, key)}) | {_f(r['held_out_happy_sad_accuracy'], 4)} "
             f"| {r['gain_happy_sad_accuracy']:+.4f} ± {r['gain_happy_sad_stderr']:.4f} "
             f"| {_f(r['held_out_accuracy_7class'], 4)} "
             f"| {r['gain_accuracy_7class']:+.4f} ± {r['gain_7class_stderr']:.4f} "
@@ -507,8 +510,9 @@ def _held_back(metrics: dict[str, Any]) -> str:
     parts = []
     for record in metrics.get("held_back", []):
         selection = record.get("selection", [])
-        if not selection or record.get("frontier"):  # a frontier choice: in its own table
-            continue
+        if not selection or any(c.startswith(FRONTIER_COMMAND)
+                                for c in record.get("commands", [])):
+            continue  # a frontier choice alone: shown in the frontier table
         added = [entries[n] for n in record.get("candidates", [])
                  if n in entries and n not in served_candidates]
         chosen = " + ".join(row["added"] for row in selection)

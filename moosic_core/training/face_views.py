@@ -25,9 +25,10 @@ def model_input(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 # Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
 # the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
-# each view also mirrored. The served model averages its probabilities over all of them.
-# Chosen on validation (see ``model.view_choice`` in metrics.json): over every trained member, these
-# six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
+# each view also mirrored. Every member is scored and selected over all of them: over every
+# trained member, these six views read happy-vs-sad and the 7 classes better on validation than
+# the face and its mirror alone (``model.view_choice`` in metrics.json). The served model
+# averages over the views its frontier point chose (moosic_core.training.frontier).
 SERVED_VIEW_SIDES = (48, 44, 52)
 FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
 

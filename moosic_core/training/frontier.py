@@ -27,9 +27,10 @@ import numpy as np
 import numpy.typing as npt
 
 from moosic_core.errors import DataError
+from moosic_core.mood.card import FRONTIER_COMMAND, KEY_TEXT
 from moosic_core.mood.evaluate import RELEASE_FLOORS
 from moosic_core.mood.fer import load_split
-from moosic_core.training.ensemble import build_ensemble
+from moosic_core.training.ensemble import SELECTION_KEYS, build_ensemble
 from moosic_core.training.face import (
     MEMBERS_DIR,
     SERVED_WEIGHTS,
@@ -38,6 +39,7 @@ from moosic_core.training.face import (
     _litert_latency_ms,
     _shelve_unserved,
     _stored_weights,
+    _train_subset,
     export_tflite,
     load_model,
     read_metrics,
@@ -52,7 +54,7 @@ from moosic_core.training.face_views import (
     rounded,
     validation_key,
 )
-from moosic_core.training.members import LATENCY_BUDGET_MS
+from moosic_core.training.members import FRONTIER_KEY, LATENCY_BUDGET_MS
 from moosic_core.training.release import Release, release, served_before
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ def measure_frontier(models: dict[str, keras.Model],
             rows.append({"members": list(point.members), **point.views.record(),
                          "views": point.views.count,
                          "validation": rounded(probability_metrics(probs, y)),
+                         "validation_keys": {name: [round(v, 5) for v in key(probs, y)]
+                                             for name, key in SELECTION_KEYS.items()},
                          "params": int(ensemble.count_params()), "tflite_bytes": size})
             files.append(path)
         for key, clock in LATENCY_CLOCKS.items():
@@ -131,29 +135,74 @@ def measure_frontier(models: dict[str, keras.Model],
 
 
 def choose_point(rows: list[dict[str, Any]], budget_ms: float = LATENCY_BUDGET_MS,
-                 floor: float = RELEASE_FLOORS["happy_sad_accuracy"]) -> tuple[int, str]:
+                 floor: float = RELEASE_FLOORS["happy_sad_accuracy"], key: str = FRONTIER_KEY
+                 ) -> tuple[int, str]:
     """The served point (its index in ``rows``) and why, on validation only: among the points
-    within ``budget_ms`` per face, the best on validation (happy-vs-sad, then 7-class accuracy;
-    a tie goes to the faster); if none fits, speed wins down to the floor: the fastest whose
-    validation happy-vs-sad accuracy keeps ``floor``; if none keeps it, the best on validation."""
-    def fastest_best(i: int) -> tuple[float, float, float]:
-        return (*validation_key(rows[i]["validation"]), -rows[i]["latency_ms_litert_1face"])
+    within ``budget_ms`` per face, the best on validation by ``key`` (one of
+    :data:`~moosic_core.training.ensemble.SELECTION_KEYS`, recorded in each row's
+    ``validation_keys``; a tie goes to the faster); if none fits, speed wins down to the floor:
+    the fastest whose validation happy-vs-sad accuracy keeps ``floor``; if none keeps it, the
+    best on validation."""
+    keyed = all(key in r.get("validation_keys", {}) for r in rows)  # else (older rows) accuracy
+
+    def fastest_best(i: int) -> tuple[float, ...]:
+        best = (tuple(rows[i]["validation_keys"][key]) if keyed
+                else validation_key(rows[i]["validation"]))
+        return (*best, -rows[i]["latency_ms_litert_1face"])
 
     within = [i for i, r in enumerate(rows) if r["latency_ms_litert_1face"] <= budget_ms]
     if within:
         return (max(within, key=fastest_best),
-                f"the best on validation among the points within {budget_ms:g} ms per face")
+                f"the best on validation ({KEY_TEXT.get(key, key)}) among the points within "
+                f"{budget_ms:g} ms per face")
     keeping = [i for i, r in enumerate(rows) if r["validation"]["happy_sad_accuracy"] >= floor]
     if keeping:
         return (min(keeping, key=lambda i: rows[i]["latency_ms_litert_1face"]),
                 f"no point is within {budget_ms:g} ms: the fastest whose validation "
                 f"happy-vs-sad keeps {floor}")
     return (max(range(len(rows)), key=fastest_best),
-            f"no point is within {budget_ms:g} ms or keeps {floor} on validation: the best")
+            f"no point is within {budget_ms:g} ms or keeps {floor} on validation: the best "
+            f"({KEY_TEXT.get(key, key)})")
+
+
+def export_choice(models: dict[str, keras.Model], selected: list[str],
+                  data: dict[str, tuple[Any, Any]], tflite: Path,
+                  budget_ms: float = LATENCY_BUDGET_MS, key: str = FRONTIER_KEY
+                  ) -> tuple[dict[str, Any], keras.Model]:
+    """Measure the frontier of the ``selected`` members (``models`` by name) on
+    ``data["validation"]``, choose by :func:`choose_point` and export the chosen point to
+    ``tflite`` (int8). Returns its fields of ``metrics.json["model"]`` (``members``, ``params``,
+    the views, ``validation``, ``test_keras`` (Keras on ``data["test"]``, reported only),
+    ``tflite_bytes``, ``tflite_weights``, the latencies, ``frontier``: the rows, the chosen
+    index and the rule; ``train_subset`` when ``data`` has ``"train"``) and the chosen Keras
+    model."""
+    rows = measure_frontier(models, data["validation"], selected)
+    chosen, why = choose_point(rows, budget_ms, key=key)
+    point = rows[chosen]
+    views = ViewSet.of(point)
+    ensemble = build_ensemble([models[n] for n in point["members"]])
+    size = export_tflite(ensemble, tflite, SERVED_WEIGHTS, views.sides, views.mirror)
+    record: dict[str, Any] = {
+        "members": point["members"], "params": point["params"], **views.record(),
+        "validation": point["validation"],
+        "test_keras": rounded(evaluate(ensemble, *data["test"], sides=views.sides,
+                                       mirror=views.mirror)),  # reported only
+        "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS,
+        "latency_ms_litert_1face": point["latency_ms_litert_1face"],
+        "wall_ms_litert_1face": point["wall_ms_litert_1face"],
+        "frontier": {"rows": rows, "chosen": chosen, "budget_ms": budget_ms, "key": key,
+                     "rule": why,
+                     "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                     "environment": _environment()},
+    }
+    if "train" in data:
+        record["train_subset"] = rounded(evaluate(ensemble, *_train_subset(data),
+                                                  sides=views.sides, mirror=views.mirror))
+    return record, ensemble
 
 
 def serve_frontier(fer_dir: Path, out_dir: Path, checkpoint_dir: Path,
-                   budget_ms: float = LATENCY_BUDGET_MS) -> Release:
+                   budget_ms: float = LATENCY_BUDGET_MS, key: str = FRONTIER_KEY) -> Release:
     """Measure the frontier of the members greedy selection chose (``metrics.json["model"]
     ["selection"]``), record it, export the point :func:`choose_point` picks as ``mood.tflite``
     and pass it through the release gate (served if it keeps the release floors on test or the
@@ -172,33 +221,16 @@ def serve_frontier(fer_dir: Path, out_dir: Path, checkpoint_dir: Path,
         raise DataError(f"The weights of {', '.join(missing)} are not here (models/face/members/ "
                         f"or {shelf}): train them again with `moosic train face --reuse`.")
     models = {n: load_model(p, metrics["members"][n]["arch"]) for n, p in paths.items()}
-    data = {s: load_split(fer_dir, s) for s in ("validation", "test")}
-    rows = measure_frontier(models, data["validation"], selected)
-    chosen, why = choose_point(rows, budget_ms)
-    point = rows[chosen]
-    views = ViewSet.of(point)
+    data = {s: load_split(fer_dir, s) for s in ("train", "validation", "test")}
     previous = served_before(out_dir / TFLITE_NAME, metrics)
-    ensemble = build_ensemble([models[n] for n in point["members"]])
-    size = export_tflite(ensemble, out_dir / TFLITE_NAME, SERVED_WEIGHTS, views.sides,
-                         views.mirror)
+    point, _ = export_choice(models, selected, data, out_dir / TFLITE_NAME, budget_ms, key)
     # every selected member's weights stay in models/ (a later frontier needs them all, and a
     # fresh clone has no shelf), also those the chosen point leaves out
     _shelve_unserved(out_dir, shelf, selected, selected)
-    result = {
-        **model_record, "members": point["members"], "params": point["params"],
-        **views.record(), "validation": point["validation"],
-        "test_keras": rounded(evaluate(ensemble, *data["test"], sides=views.sides,
-                                       mirror=views.mirror)),  # reported only
-        "tflite_bytes": size, "tflite_weights": SERVED_WEIGHTS,
-        "latency_ms_litert_1face": point["latency_ms_litert_1face"],
-        "wall_ms_litert_1face": point["wall_ms_litert_1face"],
-        "frontier": {"rows": rows, "chosen": chosen, "budget_ms": budget_ms, "rule": why,
-                     "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                     "environment": _environment()},
-    }
+    result = {**model_record, **point}
     result.pop("release_failures", None)
     outcome = release(out_dir, out_dir / TFLITE_NAME, metrics, result, data["test"], previous,
-                      "moosic train face-frontier",
+                      f"{FRONTIER_COMMAND} --budget-ms {budget_ms:g} --key {key}",
                       lambda _kept: _shelve_unserved(out_dir, shelf, selected, selected))
     write_metrics(out_dir, metrics)
     return outcome

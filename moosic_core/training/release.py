@@ -41,7 +41,10 @@ class ServedModel:
 
     @property
     def members(self) -> list[str]:
-        return list(self.record.get("members", []))
+        """Its selected members (greedy selection's), whose weights it keeps in models/; the
+        served ones when no selection is recorded."""
+        selected = [row["added"] for row in self.record.get("selection", [])]
+        return selected or list(self.record.get("members", []))
 
 
 @dataclass(frozen=True)
