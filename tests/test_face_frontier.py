@@ -84,3 +84,5 @@ def test_card_shows_the_frontier_and_the_chosen_point() -> None:
     card = render(json.loads(json.dumps({"model": model, "held_back": [held]})), {}, {}, {})
     section = card.split("### Accuracy and latency")[1]
     assert "| **wide** |" in section and "was held back at the release floors" in section
+    assert "- Held back: wide over the face as framed (1 view" in section
+    assert "happy_sad_accuracy 0.93 (`moosic train face-frontier`)" in section

@@ -205,7 +205,7 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 | file | what |
 |---|---|
 | `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the average over the test-time views is inside the graph: {_views(m)} |
-| `members/<network>-seed<seed>.npz` | each served member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
+| `members/<network>-seed<seed>.npz` | each selected member's Keras weights (float16, as served; the frontier may serve some of them): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
 {_candidate_probs_row(m)}| `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
 Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`, then
@@ -362,11 +362,17 @@ The two 0.91 rows are the issue's figures, not re-measured here.
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
 median of 200 calls, all members and views included). Member rows: float16 export.
 
-{_frontier(_latest_frontier(metrics), m)}{_members_table(metrics)}
+{_frontier(_latest_frontier(metrics), m, _frontier_records(metrics))}{_members_table(metrics)}
 {_held_back(metrics)}"""
 
 
 FRONTIER_COMMAND = "moosic train face-frontier"
+
+
+def _frontier_records(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The held-back records of frontier choices (``moosic train face-frontier`` or ``moosic
+    train face``), oldest first."""
+    return [r for r in metrics.get("held_back", []) if r.get("frontier", {}).get("rows")]
 
 
 def _latest_frontier(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -376,7 +382,8 @@ def _latest_frontier(metrics: dict[str, Any]) -> dict[str, Any]:
     return max(reversed(frontiers), key=lambda f: str(f.get("date", "")))  # ties: the later
 
 
-def _frontier(frontier: dict[str, Any], served: dict[str, Any]) -> str:
+def _frontier(frontier: dict[str, Any], served: dict[str, Any],
+              held_back: list[dict[str, Any]]) -> str:
     """The accuracy/latency frontier (``moosic train face-frontier``): every subset of the
     selected members over every view set, on validation, with its cost; the chosen row bold."""
     rows = frontier.get("rows", [])
@@ -403,16 +410,37 @@ def _frontier(frontier: dict[str, Any], served: dict[str, Any]) -> str:
               "CPU cores. ms/face (CPU) is the CPU time of the "
               "thread running the model, which other processes on the shared machine do not "
               "inflate; the budget applies to it; wall is the clock time, as `make bench` "
-              f"measures it. Rule, fixed before reading the table: {frontier.get('rule', 'n/a')} "
+              f"measures it. Rule: {frontier.get('rule', 'n/a')} "
               f"(budget {_f(frontier.get('budget_ms'), 1)} ms), ties to the faster. "
               f"Chosen: {' + '.join(chosen.get('members', [])) or 'n/a'} over "
-              f"{_views(chosen) if chosen else 'n/a'}. Test was read once, for the chosen "
-              "point, by the release gate (the results above).", ""]
+              f"{_views(chosen) if chosen else 'n/a'}. Only the release gate reads test, for the "
+              "chosen point (the results above).", ""]
     if chosen and any(chosen.get(k) != served.get(k, d) for k, d in (
             ("members", None), ("view_sides", [48]), ("view_mirror", True))):
-        lines += ["That choice was held back at the release floors (below); the model served "
-                  "before stays.", ""]
-    return "\n".join(lines) + "\n"
+        lines += ["That choice was held back at the release floors; the model served before "
+                  "stays.", ""]
+    return "\n".join(lines + _frontier_held_back(held_back)) + "\n"
+
+
+def _frontier_held_back(records: list[dict[str, Any]]) -> list[str]:
+    """The frontier choices held back at the release floors, each with its rule and test score."""
+    lines = []
+    for record in records:
+        f = record["frontier"]
+        point = f["rows"][f["chosen"]]
+        ev = record.get("served_eval", {})
+        lines.append(
+            f"- Held back: {' + '.join(point['members'])} over {_views(point)}, chosen as "
+            f"{f.get('rule', 'n/a')}, key {f.get('key', 'accuracy')} (validation happy-vs-sad "
+            f"{_f(point['validation'].get('happy_sad_accuracy'))}, 7-class "
+            f"{_f(point['validation'].get('accuracy_7class'))}); on test (LiteRT) happy-vs-sad "
+            f"{_f(ev.get('happy_sad_accuracy'))}, 7-class {_f(ev.get('accuracy_7class'))}: "
+            f"{'; '.join(record.get('release_failures', []))} (`{' '.join(record['commands'])}`)")
+    if not lines:
+        return []
+    return [f"Frontier choices held back at the release floors ({len(lines)}; each was a look at "
+            "test before the served one, so the served point's test score is not the only "
+            "one read):", "", *lines, ""]
 
 
 _MEMBER_COLUMNS = ["| model | params | epochs per stage (best epoch of each) | train min (on) "
