@@ -360,13 +360,19 @@ augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 The two 0.91 rows are the issue's figures, not re-measured here.
 {_bar(ev or test, val, len(_trained(metrics)))}{_served_below_floors(m)}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
-median of 200 calls, all members and views included). Member rows: float16 export.
+median of 200 calls, all members and views included{_wall(m)}). Member rows: float16 export.
 
 {_frontier(_latest_frontier(metrics), m, _frontier_records(metrics))}{_members_table(metrics)}
 {_held_back(metrics)}"""
 
 
 FRONTIER_COMMAND = "moosic train face-frontier"
+
+
+def _wall(m: dict[str, Any]) -> str:
+    """The wall-clock figure next to a CPU-time latency (frontier measurements have both)."""
+    wall = m.get("wall_ms_litert_1face")
+    return f"; CPU time of that thread, {_f(wall, 2)} ms wall clock" if wall is not None else ""
 
 
 def _frontier_records(metrics: dict[str, Any]) -> list[dict[str, Any]]:

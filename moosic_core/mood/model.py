@@ -22,7 +22,8 @@ FACE_SIZE = 48
 
 class MoodModel:
     """7-class emotion probabilities for grey 48x48 faces (averaged over the test-time views
-    inside the model: the face at three zooms and their mirror images)."""
+    inside the model: those recorded in metrics.json ``model.view_sides`` / ``view_mirror``,
+    today the face and its mirror image)."""
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
         try:
