@@ -30,12 +30,13 @@ def test_faces() -> tuple[np.ndarray, np.ndarray]:
 @needs_fer
 def test_litert_matches_keras(test_faces: tuple[np.ndarray, np.ndarray]) -> None:
     pytest.importorskip("tensorflow")
-    from moosic_core.training.face import load_served_keras
+    from moosic_core.training.face import load_served_keras, served_views
     from moosic_core.training.face_views import predict_tta
 
     x, _ = test_faces
     keras_model = load_served_keras(MODEL.parent)
-    expected = predict_tta(keras_model, x)
+    views = served_views(MODEL.parent)  # the test-time views the served graph averages over
+    expected = predict_tta(keras_model, x, sides=views.sides, mirror=views.mirror)
     served = MoodModel(MODEL).predict(x)
     assert served.shape == expected.shape == (len(x), 7)
     # int8 weights (dynamic-range quantization) in LiteRT: probabilities agree to about 0.01

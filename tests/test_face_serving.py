@@ -93,6 +93,49 @@ def test_cli_mood_errors_are_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert code == 2 and out["kind"] == "NoFaceFound" and "face" in str(out["error"])
 
 
+def test_cli_mood_several_photos_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from moosic_core.mood import reader as reader_module
+
+    selfie, notes, wide = tmp_path / "me.jpg", tmp_path / "notes.txt", tmp_path / "wide.png"
+    selfie.write_bytes(selfie_bytes())
+    notes.write_text("not a photo")
+    Image.open(io.BytesIO(selfie_bytes(1280, 960))).save(wide)
+    loads = []
+    real_init = reader_module.FaceMoodReader.__init__
+
+    def counting_init(self: reader_module.FaceMoodReader, *a: object, **k: object) -> None:
+        loads.append(1)
+        real_init(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader_module.FaceMoodReader, "__init__", counting_init)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("moosic_core.cli.face_cmd",))
+    given = [str(selfie), "missing.jpg", str(notes), str(wide)]
+    code = cli.main(["mood", *given, "--json"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 2 and len(loads) == 1  # a photo failed; the models were loaded once
+    assert [line["image"] for line in lines] == given
+    assert len(lines[0]["faces"]) == 1 and isinstance(lines[0]["ms"], float)
+    assert lines[1]["kind"] == "DataError" and "missing.jpg" in lines[1]["error"]
+    assert lines[2]["kind"] == "NotAnImage" and "faces" not in lines[2]
+    assert len(lines[3]["faces"]) == 1 and "error" not in lines[3]
+
+    assert cli.main(["mood", str(selfie), str(wide), "--json"]) == 0  # all read: exit 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_cli_mood_several_photos_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    selfie, notes = tmp_path / "me.jpg", tmp_path / "notes.txt"
+    selfie.write_bytes(selfie_bytes())
+    notes.write_text("not a photo")
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("moosic_core.cli.face_cmd",))
+    assert cli.main(["mood", str(selfie), str(notes)]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith(f"{selfie}:\n  face 1 at [") and "1 face(s) in" in out
+    assert f"{notes}: error: That file isn't a photo" in err and str(notes) not in out
+
+
 @pytest.mark.skipif(not (FER / "test").is_dir(), reason="FER-2013 not available")
 def test_cli_eval_face(monkeypatch: pytest.MonkeyPatch,
                        capsys: pytest.CaptureFixture[str]) -> None:

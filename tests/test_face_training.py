@@ -59,32 +59,41 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert sorted(candidates) == ["compact-seed1", "vgg16_style-seed2"]
     assert validation_keys(metrics, candidates) == sorted(validation_keys(metrics, candidates),
                                                           reverse=True)
-    served = metrics["model"]["members"]  # greedy selection on validation, best member first
-    assert served[0] == candidates[0] and set(served) <= set(candidates)
+    selection = out["model"]["selection"]  # greedy selection on validation, best member first
+    selected = [row["added"] for row in selection]
+    assert selected[0] == candidates[0] and set(selected) <= set(candidates)
+    served = metrics["model"]["members"]  # the frontier's point: some of them, in that order
+    assert served == [n for n in selected if n in served] != []
     compact = metrics["members"]["compact-seed1"]
     assert [st["epochs"] for st in compact["stages"]] == [1, 2]
     assert [st["pair_weight"] for st in compact["stages"]] == [0.0, 1.0]
     assert len(compact["stages"][1]["history"]) == 2
-    selection = out["model"]["selection"]
-    assert out["model"]["n_train"] == 42 and [row["added"] for row in selection] == served
+    assert out["model"]["n_train"] == 42
     assert out["model"]["params"] == sum(metrics["members"][n]["params"] for n in served)
     keys = [(row["validation"]["happy_sad_accuracy"], row["validation"]["accuracy_7class"])
             for row in selection]
     assert keys == sorted(set(keys))  # each step improves on the last
-    assert out["model"]["validation"] == selection[-1]["validation"]
+    frontier = out["model"]["frontier"]  # every subset of the selected over 4 view sets
+    assert len(frontier["rows"]) == 4 * (2 ** len(selected) - 1)
+    point = frontier["rows"][frontier["chosen"]]
+    assert point["members"] == served and out["model"]["validation"] == point["validation"]
+    assert out["model"]["view_sides"] == point["view_sides"]
+    assert out["model"]["view_mirror"] == point["view_mirror"]
+    assert all(r["latency_ms_litert_1face"] > 0 for r in frontier["rows"])
     probs = MoodModel(face_dir / "mood.tflite").predict(np.zeros((2, 48, 48), np.uint8))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1.0, atol=1e-3)
     assert stored("compact-seed1").stat().st_size > 100_000
-    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(served)
+    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(selected)
     card = (face_dir / "MODEL_CARD.md").read_text()
     names = ",".join(f"{n.replace('-seed', ':')}:1+2" for n in candidates)
     assert f"--members {names}`" in card and "2 on this machine's" in card
     assert "| compact CNN (ours), seed 1 |" in card and "greedy selection on validation" in card
     # scores over the served test-time views, with the face-and-mirror ones as the evidence
-    assert compact["view_sides"] == metrics["model"]["view_sides"] == [48, 44, 52]
+    assert compact["view_sides"] == [48, 44, 52]
     assert set(compact["validation_flip"]) == set(compact["validation"])
     assert metrics["model"]["view_choice"]["members"] == 2
     assert "zoomed in to its central 44 px" in card and "(6 views)" in card
+    assert "### Accuracy and latency: members x test-time views" in card
     assert "| `candidate_probs.npz` |" in card
 
     # an entry scored over other views (an older run's) is scored again, to the same numbers
@@ -109,11 +118,11 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
     assert sorted(candidates) == ["compact-seed1", "compact-seed3", "vgg16_style-seed2"]
     assert validation_keys(again, candidates) == sorted(validation_keys(again, candidates),
                                                         reverse=True)
-    assert again["model"]["members"][0] == candidates[0]
-    served = again["model"]["members"]
-    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(served)
+    selected = [row["added"] for row in again["model"]["selection"]]
+    assert selected[0] == candidates[0]
+    assert sorted(p.stem for p in (face_dir / "members").glob("*.npz")) == sorted(selected)
     assert sorted(p.stem for p in shelf.glob("*.npz")) == sorted(
-        n for n in candidates if n not in served)
+        n for n in candidates if n not in selected)
 
     # a fresh clone has no shelf: the unserved members stay candidates through their recorded
     # validation probabilities, and nothing is trained again
@@ -141,18 +150,18 @@ def test_train_face_trains_an_ensemble_and_reuses_finished_members(
                    reuse=True)
 
     # a served member without its weights cannot be exported: a clear error, nothing lost
-    (face_dir / "members" / f"{served[0]}.npz").unlink()
+    (face_dir / "members" / f"{selected[0]}.npz").unlink()
     tflite = (face_dir / "mood.tflite").read_bytes()
-    with pytest.raises(DataError, match=f"chooses {served[0]} .* leave it out of --members"):
+    with pytest.raises(DataError, match=f"chooses {selected[0]} .* leave it out of --members"):
         retrain()
     assert (face_dir / "mood.tflite").read_bytes() == tflite
     assert json.loads((face_dir / "metrics.json").read_text()) == fresh
 
     # neither weights nor recorded probabilities: refused at once, not trained again for hours
     with np.load(face_dir / "candidate_probs.npz") as npz:
-        kept = {n: npz[n] for n in npz.files if n != served[0]}
+        kept = {n: npz[n] for n in npz.files if n != selected[0]}
     np.savez_compressed(face_dir / "candidate_probs.npz", **kept)
-    with pytest.raises(DataError, match=f"probabilities\\): {served[0]}\\. Leave them"):
+    with pytest.raises(DataError, match=f"probabilities\\): {selected[0]}\\. Leave them"):
         retrain()
     assert json.loads((face_dir / "metrics.json").read_text()) == fresh
 

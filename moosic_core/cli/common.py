@@ -87,14 +87,17 @@ def publish_report(path: Path, markdown: str, result: Any, as_json: bool) -> Non
         print(markdown)
 
 
+def describe_error(exc: BaseException) -> tuple[str, str, int]:
+    """A failure as the CLI reports it: (message, kind, exit code)."""
+    if isinstance(exc, MoosicError):
+        return str(exc), exc.kind, int(getattr(exc, "exit_code", EXIT_USER_ERROR))
+    log.debug("internal error", exc_info=exc)
+    return f"internal error: {exc!r}", "InternalError", EXIT_INTERNAL_ERROR
+
+
 def report_error(exc: BaseException, as_json: bool) -> int:
     """Report a failure in the CLI's contract and return the exit code."""
-    if isinstance(exc, MoosicError):
-        message, kind = str(exc), exc.kind
-        code = int(getattr(exc, "exit_code", EXIT_USER_ERROR))
-    else:
-        log.debug("internal error", exc_info=exc)
-        message, kind, code = f"internal error: {exc!r}", "InternalError", EXIT_INTERNAL_ERROR
+    message, kind, code = describe_error(exc)
     if as_json:
         print_json({"error": message, "kind": kind})
     else:

@@ -6,43 +6,83 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.cli.common import (
+    EXIT_INTERNAL_ERROR,
+    EXIT_USER_ERROR,
+    CommandTree,
+    describe_error,
+    print_json,
+)
 from moosic_core.config import Config
 from moosic_core.errors import DataError
 from moosic_core.mood.card import ARCH_LABELS
 from moosic_core.training.members import (
     DEFAULT_MEMBERS,
     DEFAULT_SCHEDULE,
+    FRONTIER_KEY,
+    LATENCY_BUDGET_MS,
     SELECTION_KEY_NAMES,
     parse_members,
 )
 
+if TYPE_CHECKING:
+    from moosic_core.mood.reader import FaceMoodReader
+
 
 def mood(args: argparse.Namespace, config: Config) -> int:
+    """Read every photo given, with the models loaded once; one result per photo (JSON Lines
+    with ``--json``), in the order given. A photo that fails gets its error and the others are
+    still read; the exit code is non-zero when any failed (internal errors first)."""
     from moosic_core.mood.reader import FaceMoodReader, model_path
 
-    try:
-        data = Path(args.image).read_bytes()
-    except OSError as exc:
-        raise DataError(f"Cannot read {args.image}: {exc.strerror or exc}") from None
     reader = FaceMoodReader(model_path(config.paths.models_dir))
+    codes = []
+    for image in args.images:
+        try:
+            out: dict[str, object] = {"image": image, **_read_mood(reader, Path(image))}
+            codes.append(0)
+        except Exception as exc:  # one bad photo must not lose the others' answers
+            message, kind, code = describe_error(exc)
+            out = {"image": image, "error": message, "kind": kind}
+            codes.append(code)
+        if args.json:
+            print_json(out)
+        else:
+            _print_mood(out)
+    failed = [c for c in codes if c]
+    return (EXIT_INTERNAL_ERROR if EXIT_INTERNAL_ERROR in failed
+            else EXIT_USER_ERROR if failed else 0)
+
+
+def _read_mood(reader: FaceMoodReader, path: Path) -> dict[str, object]:
+    """One photo's faces (largest first) and the milliseconds the reading took (decode, detect,
+    mood; not the file read)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror or exc}") from None
     t0 = time.perf_counter()
     faces = reader.read(data)
     ms = (time.perf_counter() - t0) * 1000.0
-    out = {"faces": [{"box": list(f.box), "mood_score": f.mood_score, "emotions": f.emotions,
-                      "valence": f.valence, "arousal": f.arousal} for f in faces],
-           "ms": round(ms, 1)}
-    if args.json:
-        print_json(out)
-    else:
-        for i, f in enumerate(faces, 1):
-            top = max(f.emotions, key=lambda e: f.emotions[e])
-            print(f"face {i} at {list(f.box)}: mood {f.mood_score:.2f} "
-                  f"(0 = sad, 1 = happy), mostly {top} ({f.emotions[top]:.0%}), "
-                  f"valence {f.valence:+.2f}, arousal {f.arousal:+.2f}")
-        print(f"{len(faces)} face(s) in {ms:.1f} ms")
-    return 0
+    return {"faces": [{"box": list(f.box), "mood_score": f.mood_score, "emotions": f.emotions,
+                       "valence": f.valence, "arousal": f.arousal} for f in faces],
+            "ms": round(ms, 1)}
+
+
+def _print_mood(out: dict[str, Any]) -> None:
+    """One photo's result in words: its faces on stdout, or its error on stderr."""
+    if "error" in out:
+        sys.stderr.write(f"{out['image']}: error: {out['error']}\n")
+        return
+    print(f"{out['image']}:")
+    for i, f in enumerate(out["faces"], 1):
+        top = max(f["emotions"], key=lambda e: f["emotions"][e])
+        print(f"  face {i} at {f['box']}: mood {f['mood_score']:.2f} "
+              f"(0 = sad, 1 = happy), mostly {top} ({f['emotions'][top]:.0%}), "
+              f"valence {f['valence']:+.2f}, arousal {f['arousal']:+.2f}")
+    print(f"  {len(out['faces'])} face(s) in {out['ms']:.1f} ms")
 
 
 def train_face(args: argparse.Namespace, config: Config) -> int:
@@ -76,6 +116,31 @@ def train_face(args: argparse.Namespace, config: Config) -> int:
             print(f"held back the new choice ({'; '.join(held['release_failures'])} on test, "
                   "below the release floors): the model served before stays")
         print(f"wrote {out_dir} (model card: {out_dir / 'MODEL_CARD.md'})")
+    return 0
+
+
+def train_face_frontier(args: argparse.Namespace, config: Config) -> int:
+    from moosic_core.mood.card import write_model_card
+    from moosic_core.training.frontier import serve_frontier
+
+    out_dir = Path(config.paths.models_dir) / "face"
+    outcome = serve_frontier(Path(config.data.fer2013_dir), out_dir,
+                             config.paths.checkpoints_dir / "face", args.budget_ms, args.key)
+    write_model_card(out_dir)
+    frontier = (outcome.held_back or outcome.served).get("frontier", {})
+    if args.json:
+        print_json({"model": outcome.served, "held_back": outcome.held_back})
+        return 0
+    for i, row in enumerate(frontier.get("rows", [])):
+        mark = "*" if i == frontier.get("chosen") else " "
+        print(f"{mark} {' + '.join(row['members']):40} {row['views']} views: val happy-vs-sad "
+              f"{row['validation']['happy_sad_accuracy']:.4f}, 7-class "
+              f"{row['validation']['accuracy_7class']:.4f}, "
+              f"{row['latency_ms_litert_1face']:.2f} ms/face, {row['tflite_bytes']:,} bytes")
+    if outcome.held_back is not None:
+        print(f"held back the new choice ({'; '.join(outcome.held_back['release_failures'])} "
+              "on test, below the release floors): the model served before stays")
+    print(f"wrote {out_dir} (model card: {out_dir / 'MODEL_CARD.md'})")
     return 0
 
 
@@ -137,8 +202,10 @@ def eval_face_detector(args: argparse.Namespace, config: Config) -> int:
 
 
 def register(tree: CommandTree) -> None:
-    p = tree.add("mood", mood, help="read the mood on the faces of a photo")
-    p.add_argument("image", help="a photo (JPEG, PNG, ...)")
+    p = tree.add("mood", mood, help="read the mood on the faces of one or more photos "
+                 "(--json: one JSON line per photo)")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="photos (JPEG, PNG, WebP, HEIC, AVIF, TIFF, ...)")
 
     p = tree.add("train face", train_face,
                  help="train the face mood model on FER-2013 and export it to models/face/")
@@ -172,6 +239,17 @@ def register(tree: CommandTree) -> None:
     p.add_argument("--compare-epochs", type=int, default=5)
     p.add_argument("--compare-n-train", type=int, default=0,
                    help="training images (random subset) for each comparison network; 0: all")
+
+    p = tree.add("train face-frontier", train_face_frontier,
+                 help="serve the selected members and test-time views on the accuracy/latency "
+                 "frontier: measured on validation, chosen within the latency budget, exported "
+                 "to models/face/mood.tflite through the release gate (no training)")
+    p.add_argument("--budget-ms", type=float, default=LATENCY_BUDGET_MS,
+                   help="the served model's time per face on one thread, in ms "
+                   f"(default {LATENCY_BUDGET_MS:g})")
+    p.add_argument("--key", choices=SELECTION_KEY_NAMES, default=FRONTIER_KEY,
+                   help="how the points within the budget are compared on validation (default "
+                   f"{FRONTIER_KEY}: the key that chose better in `moosic eval face-selection`)")
 
     p = tree.add("eval face-selection", eval_face_selection,
                  help="which selection key chooses the better ensemble: choose on half of "

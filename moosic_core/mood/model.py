@@ -65,7 +65,8 @@ def _without_native_noise() -> Iterator[None]:
 
 class MoodModel:
     """7-class emotion probabilities for grey 48x48 faces (averaged over the test-time views
-    inside the model: the face at three zooms and their mirror images)."""
+    inside the model: those recorded in metrics.json ``model.view_sides`` / ``view_mirror``,
+    today the face and its mirror image)."""
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
         try:

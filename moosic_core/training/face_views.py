@@ -7,6 +7,7 @@ The views are Keras ops, so the same code runs inside the exported LiteRT graph
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -24,17 +25,46 @@ def model_input(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
 
 # Test-time views: the side (input pixels) of the centred square resized to the 48 px input:
 # the face as framed, zoomed in to its central 44 px and zoomed out over a 2 px mirrored border;
-# each view also mirrored. The served model averages its probabilities over all of them.
-# Chosen on validation (see ``model.view_choice`` in metrics.json): over every trained member, these
-# six views read happy-vs-sad and the 7 classes better than the face and its mirror alone.
+# each view also mirrored. Every member is scored and selected over all of them: over every
+# trained member, these six views read happy-vs-sad and the 7 classes better on validation than
+# the face and its mirror alone (``model.view_choice`` in metrics.json). The served model
+# averages over the views its frontier point chose (moosic_core.training.frontier).
 SERVED_VIEW_SIDES = (48, 44, 52)
 FLIP_ONLY = (48,)  # the face and its mirror: how epochs are compared during training (cheaper)
 
 
-def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES) -> list[Any]:
+@dataclass(frozen=True)
+class ViewSet:
+    """The test-time views a model is averaged over: the centred squares of ``sides`` (see
+    :func:`tta_views`), each with its mirror image when ``mirror``."""
+
+    sides: tuple[int, ...]
+    mirror: bool = True
+
+    @property
+    def count(self) -> int:
+        """Views per face: the network runs this many times per face."""
+        return len(self.sides) * (2 if self.mirror else 1)
+
+    def record(self) -> dict[str, object]:
+        """As metrics.json records it (``view_sides``, ``view_mirror``)."""
+        return {"view_sides": list(self.sides), "view_mirror": self.mirror}
+
+    @classmethod
+    def of(cls, record: dict[str, object]) -> ViewSet:
+        """The views of a metrics.json record (before ``view_mirror`` was recorded, every view
+        had its mirror image)."""
+        sides = record.get("view_sides", list(FLIP_ONLY))
+        assert isinstance(sides, list)
+        return cls(tuple(int(s) for s in sides), bool(record.get("view_mirror", True)))
+
+
+def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES, mirror: bool = True
+              ) -> list[Any]:
     """The test-time views of ``(n, 48, 48, 1)`` faces, in Keras ops (so they run inside the
     exported graph): for each side, the centred square of that side resized (bilinear) back to
-    48 px, zoomed out ones padded by mirroring the border; then its mirror image."""
+    48 px, zoomed out ones padded by mirroring the border; then (``mirror``) its mirror image.
+    ``len(sides) * (2 if mirror else 1)`` views."""
     views = []
     for side in sides:
         margin = abs(FACE_SIZE - side) // 2
@@ -47,35 +77,46 @@ def tta_views(faces: Any, sides: Sequence[int] = SERVED_VIEW_SIDES) -> list[Any]
                                     (FACE_SIZE, FACE_SIZE), interpolation="bilinear")
         else:
             view = faces
-        views += [view, ops.flip(view, axis=2)]
+        views += [view, ops.flip(view, axis=2)] if mirror else [view]
     return views
 
 
-def served_function(model: keras.Model, sides: Sequence[int] = SERVED_VIEW_SIDES
-                    ) -> Callable[[Any], Any]:
-    """The served function: mean of the model's probabilities over the test-time views."""
+def served_function(model: keras.Model, sides: Sequence[int] = SERVED_VIEW_SIDES,
+                    mirror: bool = True) -> Callable[[Any], Any]:
+    """The served function: mean of the model's probabilities over the test-time views (one
+    view: the model's own probabilities)."""
 
     def serve(faces: Any) -> Any:
-        probs = [model(view, training=False) for view in tta_views(faces, sides)]
+        probs = [model(view, training=False) for view in tta_views(faces, sides, mirror)]
+        if len(probs) == 1:
+            return probs[0]
         return ops.mean(ops.stack(probs), axis=0)
 
     return serve
 
 
 def predict_tta(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512,
-                sides: Sequence[int] = SERVED_VIEW_SIDES) -> npt.NDArray[np.float32]:
-    """7-class probabilities for grey 48x48 uint8 faces averaged over the test-time views, with
-    Keras (what the served graph computes)."""
-    views = tta_views(model_input(x), sides)
-    probs = np.mean([model.predict(ops.convert_to_numpy(view), batch_size=batch, verbose=0)
-                     for view in views], axis=0)
-    return np.asarray(probs, np.float32)
+                sides: Sequence[int] = SERVED_VIEW_SIDES, mirror: bool = True
+                ) -> npt.NDArray[np.float32]:
+    """7-class probabilities (n, 7) for grey (n, 48, 48) uint8 faces averaged over the test-time
+    views, with Keras (what the served graph computes)."""
+    return np.mean(predict_views(model, x, batch, sides, mirror), axis=0, dtype=np.float32)
+
+
+def predict_views(model: keras.Model, x: npt.NDArray[np.uint8], batch: int = 512,
+                  sides: Sequence[int] = SERVED_VIEW_SIDES, mirror: bool = True
+                  ) -> list[npt.NDArray[np.float32]]:
+    """The model's 7-class probabilities (n, 7) on each test-time view of grey (n, 48, 48)
+    uint8 faces, in :func:`tta_views`' order (side by side, the mirror image after each)."""
+    return [np.asarray(model.predict(ops.convert_to_numpy(view), batch_size=batch, verbose=0),
+                       np.float32)
+            for view in tta_views(model_input(x), sides, mirror)]
 
 
 def evaluate(model: keras.Model, x: npt.NDArray[np.uint8], y: npt.NDArray[np.int64],
-             sides: Sequence[int] = SERVED_VIEW_SIDES) -> dict[str, float]:
+             sides: Sequence[int] = SERVED_VIEW_SIDES, mirror: bool = True) -> dict[str, float]:
     """7-class accuracy and happy-vs-sad metrics over the test-time views."""
-    return probability_metrics(predict_tta(model, x, sides=sides), y)
+    return probability_metrics(predict_tta(model, x, sides=sides, mirror=mirror), y)
 
 
 def probability_metrics(probs: npt.NDArray[np.float32], y: npt.NDArray[np.int64]

@@ -30,6 +30,16 @@ DEFAULT_MEMBERS = ("compact_wide:7:40+20+3,compact:13:24+30+3,compact:23:24+30+3
 # the default.
 SELECTION_KEY_NAMES = ("accuracy", "log-loss")
 
+# The served model's time per face on one CPU thread, the bound of ``moosic train
+# face-frontier``'s choice (the face issue's target, issue 29; see
+# moosic_core.training.frontier).
+LATENCY_BUDGET_MS = 5.0
+# How the frontier compares its points within the budget on validation: the 7-class log-loss,
+# the key that chose better held out in the split-half study on validation (``moosic eval
+# face-selection``, metrics.json["selection_study"]); happy-vs-sad accuracy differs between the
+# points by a few faces of 1,548, within its noise.
+FRONTIER_KEY = "log-loss"
+
 
 @dataclass(frozen=True)
 class Member:

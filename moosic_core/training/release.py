@@ -41,7 +41,10 @@ class ServedModel:
 
     @property
     def members(self) -> list[str]:
-        return list(self.record.get("members", []))
+        """Its selected members (greedy selection's), whose weights it keeps in models/; the
+        served ones when no selection is recorded."""
+        selected = [row["added"] for row in self.record.get("selection", [])]
+        return selected or list(self.record.get("members", []))
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ def release(out_dir: Path, tflite: Path, metrics: dict[str, Any], result: dict[s
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "candidates": result["candidates"],
         "selection": result["selection"],
+        **({"frontier": result["frontier"]} if "frontier" in result else {}),
         "served_eval": evaluation,
         "release_failures": failures,
         "commands": [command],
