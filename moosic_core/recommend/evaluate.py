@@ -424,8 +424,11 @@ def report_markdown(result: dict[str, Any]) -> str:
         " independent listeners; held-out artists overlap the 70% part (a listener's favourite"
         " artists recur), so the familiar share of a list drives the held-out hit rate and a"
         " discovery song only hits when the held-out part happens to hold that artist (the"
-        " new-position hit rate above); held-out genres come from the same profile builder;"
-        " liked_songs_c has no features or genres, so a third of it is understood.",
+        " new-position hit rate above), so it rewards the co-credit (scene) view over"
+        " look-alikes nobody in the library works with; held-out genres come from the same"
+        " profile builder; liked_songs_c has no features or genres, so a third of it is"
+        " understood, and three quarters of its held-out artists are not in the catalog (why"
+        " its figure is lower: docs/taste.md, \"Evaluation\").",
         "",
     ]
     return "\n".join(lines)
