@@ -90,3 +90,14 @@ def test_report_shows_every_method_with_its_spread(evaluated) -> None:
     for label in METHODS.values():
         assert f"| liked_songs_b.csv | {label} |" in report
     assert "±" in report and "95% interval" in report and ">= 0.334" in report
+
+
+def test_splits_option_takes_1_to_100() -> None:
+    import argparse
+
+    from moosic_core.cli.recommend_cmd import _split_count
+
+    assert _split_count("10") == 10 and _split_count("1") == 1
+    for bad in ("0", "101", "ten", "2.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _split_count(bad)

@@ -140,6 +140,17 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _split_count(text: str) -> int:
+    """``--splits``: a whole number from 1 to 100 (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100")
+    return value
+
+
 def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
     taste = parser.add_mutually_exclusive_group()
     taste.add_argument("--playlist", help="an exported playlist CSV (Exportify format)")
@@ -158,5 +169,5 @@ def register(tree: CommandTree) -> None:
     add_save_argument(parser)
     evaluate = tree.add("eval recommend", eval_recommend_command,
                         help="offline ranking quality on the example playlists; writes a report")
-    evaluate.add_argument("--splits", type=int, choices=range(1, 101), metavar="N",
+    evaluate.add_argument("--splits", type=_split_count, metavar="N",
                           help="random library splits per playlist, 1-100 (default 10)")
