@@ -311,8 +311,9 @@ def report_markdown(result: dict[str, Any]) -> str:
         "# Recommendation quality (offline)",
         "",
         f"Reproduce: `moosic eval recommend --json` ({splits} splits per playlist;"
-        f" `--splits N` for another number; the run took {result.get('seconds', 0):.0f} s on"
-        " the 2-core development machine). Each real playlist export is shuffled"
+        " `--splits N` for another number; the evaluation itself took"
+        f" {result.get('seconds', 0):.0f} s on the 2-core development machine). Each real"
+        " playlist export is shuffled"
         f" {splits} times (seeds {SEED}..{SEED + splits - 1}); each time the taste profile is"
         f" built from {TRAIN_SHARE:.0%} of its tracks and the lists (10 songs at moods 0.1, 0.5"
         " and 0.9) are judged against the held-out rest: **held-out artist hits** = share of"
