@@ -125,7 +125,7 @@ def recommend_command(args: argparse.Namespace, config: Config) -> int:
 
 def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     from moosic_core.catalog.store import Catalog
-    from moosic_core.recommend.evaluate import evaluate_ranking, report_markdown
+    from moosic_core.recommend.evaluate import SPLITS, evaluate_ranking, report_markdown
     from moosic_core.songs.models import SongModels
 
     catalog = Catalog.load(config.paths.catalog_dir)
@@ -133,10 +133,22 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if not playlists:
         raise dataset_missing(PLAYLISTS, config.data.playlists_dir, "Playlist CSVs")
-    result = evaluate_ranking(catalog, models, playlists)
+    splits = SPLITS if args.splits is None else args.splits
+    result = evaluate_ranking(catalog, models, playlists, splits)
     publish_report(config.paths.models_dir / "recommend" / "REPORT.md", report_markdown(result),
                    result, args.json)
     return 0
+
+
+def _split_count(text: str) -> int:
+    """``--splits``: a whole number from 1 to 100 (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100")
+    return value
 
 
 def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
@@ -155,5 +167,7 @@ def register(tree: CommandTree) -> None:
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
     parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
     add_save_argument(parser)
-    tree.add("eval recommend", eval_recommend_command,
-             help="offline ranking quality on the example playlists; writes a report")
+    evaluate = tree.add("eval recommend", eval_recommend_command,
+                        help="offline ranking quality on the example playlists; writes a report")
+    evaluate.add_argument("--splits", type=_split_count, metavar="N",
+                          help="random library splits per playlist, 1-100 (default 10)")

@@ -101,8 +101,12 @@ class ProfileBuilder:
         features = track.features or {}
         return all(f in features for f in AUDIO_FEATURES)
 
-    def build(self, tracks: Sequence[LibraryTrack]) -> TasteProfile:
-        """The profile of these tracks (an empty profile when there are none)."""
+    def build(self, tracks: Sequence[LibraryTrack], *, similar: bool = True) -> TasteProfile:
+        """The profile of these tracks (an empty profile when there are none).
+
+        ``similar=False`` leaves ``similar_artists`` empty (no likeness product): for callers
+        that need the genres and artist weights only, such as an evaluation's held-out part.
+        """
         names = self.catalog.genre_names
         position = {g: i for i, g in enumerate(names)}
         per_track = np.zeros((len(tracks), len(names)), dtype=np.float64)
@@ -134,7 +138,8 @@ class ProfileBuilder:
             sources={s: sources.get(s, 0) for s in SOURCES},
             artist_weights=weights,
             similar_artists=similar_artists(self.catalog.artists, weights,
-                                            self._missing_artists(tracks, per_track, weights)),
+                                            self._missing_artists(tracks, per_track, weights))
+            if similar else {},
             known_songs=frozenset(k for t in tracks for k in library_song_keys(t.artists,
                                                                                 t.name)),
         )
