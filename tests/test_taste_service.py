@@ -265,10 +265,10 @@ async def test_csv_import_profile_is_cached(service: TasteService, config: Confi
     calls = 0
     original = service.builder.build
 
-    def counting(tracks):
+    def counting(tracks, **options):
         nonlocal calls
         calls += 1
-        return original(tracks)
+        return original(tracks, **options)
 
     service.builder.build = counting  # type: ignore[method-assign]
     again = await service.profile(ALICE)
