@@ -199,6 +199,31 @@ async def test_two_processes_writing_the_same_database(store_target: Path | str)
         assert (await first.table_counts())["feedback"] == 50
 
 
+async def test_failed_or_cancelled_transaction_leaves_nothing(store: Store) -> None:
+    """A write that raises or is cancelled half-way is rolled back, and the next write on the
+    same (pooled) connection starts clean: no pool reset is needed after a transaction."""
+    started = asyncio.Event()
+
+    async def half_done(conn, *, fail: bool) -> None:
+        await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) "
+                      "VALUES ('t', 'half', 0)")
+        if fail:
+            raise ValueError("half-way")
+        started.set()
+        await asyncio.sleep(30)
+
+    with pytest.raises(ValueError):
+        await store.transaction(lambda conn: half_done(conn, fail=True))
+    task = asyncio.create_task(store.transaction(lambda conn: half_done(conn, fail=False)))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.add_feedback(ALICE, "t", 1)
+    assert await store.find_user(UserRef("t", "half")) is None
+    assert await store.feedback(ALICE) == {"t": 1}
+
+
 async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
     for user in (ALICE, BOB):
         await store.set_link(user, Link(kind="spotify_oauth", spotify_user_id="sp",
