@@ -10,7 +10,8 @@ import os
 from moosic_core.config import load_config
 
 MODULES = ("benchmarks.catalog_bench", "benchmarks.service_bench", "benchmarks.face_bench",
-           "benchmarks.telegram_bench", "benchmarks.burst_bench", "benchmarks.rss_bench")
+           "benchmarks.telegram_bench", "benchmarks.burst_bench", "benchmarks.rss_bench",
+           "benchmarks.store_bench")
 
 
 def main() -> None:

@@ -13,10 +13,15 @@ from cryptography.fernet import Fernet
 from moosic_core.config import load_config
 from moosic_core.crypto import TokenCipher
 from moosic_core.errors import ConfigError, DataError, NotLinked
-from moosic_core.store import LastList, Link, Store
+from moosic_core.store import LastList, Link, Store, alembic_upgrade
 from moosic_core.store.db import execute
 from moosic_core.store.legacy import LEGACY_MIGRATIONS, LEGACY_SCHEMA_VERSION
-from moosic_core.store.migrations import SCHEMA_VERSION, USER_TABLES
+from moosic_core.store.migrations import (
+    HEAD_REVISION,
+    SCHEMA_VERSION,
+    USER_TABLES,
+    shipped_revisions,
+)
 from moosic_core.types import LibraryTrack, MoodReading, UserRef
 
 ALICE = UserRef("telegram", "1001")
@@ -42,6 +47,31 @@ async def test_schema_is_versioned(store_target: Path | str) -> None:
         with sqlite3.connect(store_target) as conn:
             assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_revision_files_are_alembics_one_chain() -> None:
+    """The head read from the file names (without Alembic) is Alembic's: every ``NNNN_*.py``
+    holds revision NNNN, each revises the one before, and there is one head."""
+    script = alembic_upgrade.script()
+    chain = list(reversed(list(script.walk_revisions())))  # oldest first
+    assert [rev.revision for rev in chain] == shipped_revisions()
+    assert [rev.down_revision for rev in chain] == [None, *shipped_revisions()[:-1]]
+    assert script.get_heads() == [HEAD_REVISION] and int(HEAD_REVISION) == SCHEMA_VERSION
+
+
+async def test_database_at_head_opens_without_alembic(store_target: Path | str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reopening an up-to-date database reads its revision with a plain query; Alembic's path
+    (which a serving process would otherwise have to import) is not taken."""
+    async with Store(store_target) as store:
+        await store.ensure_user(ALICE)
+
+    def fail(*_: object) -> int:
+        raise AssertionError("Alembic was used for a database at the head revision")
+
+    monkeypatch.setattr(alembic_upgrade, "upgrade", fail)
+    async with Store(store_target) as again:
+        assert await again.find_user(ALICE) is not None
 
 
 async def test_newer_schema_is_refused(store_target: Path | str) -> None:
@@ -167,6 +197,31 @@ async def test_two_processes_writing_the_same_database(store_target: Path | str)
 
         await asyncio.gather(writes(first, "a"), writes(second, "b"))
         assert (await first.table_counts())["feedback"] == 50
+
+
+async def test_failed_or_cancelled_transaction_leaves_nothing(store: Store) -> None:
+    """A write that raises or is cancelled half-way is rolled back, and the next write on the
+    same (pooled) connection starts clean: no pool reset is needed after a transaction."""
+    started = asyncio.Event()
+
+    async def half_done(conn, *, fail: bool) -> None:
+        await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) "
+                      "VALUES ('t', 'half', 0)")
+        if fail:
+            raise ValueError("half-way")
+        started.set()
+        await asyncio.sleep(30)
+
+    with pytest.raises(ValueError):
+        await store.transaction(lambda conn: half_done(conn, fail=True))
+    task = asyncio.create_task(store.transaction(lambda conn: half_done(conn, fail=False)))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.add_feedback(ALICE, "t", 1)
+    assert await store.find_user(UserRef("t", "half")) is None
+    assert await store.feedback(ALICE) == {"t": 1}
 
 
 async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:

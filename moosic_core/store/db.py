@@ -144,8 +144,13 @@ class Database:
             URL.create("sqlite+aiosqlite", database=str(path)),
             connect_args={"timeout": self.busy_timeout_s},
             pool_size=1 if writer else 4, max_overflow=0,
-            # Readers run each SELECT on its own (autocommit): nothing to roll back on return.
-            pool_reset_on_return="rollback" if writer else None)
+            # Each round trip to aiosqlite's thread costs ~0.1 ms; two per operation are saved.
+            # The writer: every use is `engine.begin()`, which ends its transaction itself
+            # (commit, or rollback on error), so the pool's reset rollback after it is idle.
+            # Readers run each SELECT on its own (autocommit, no BEGIN): nothing to roll back,
+            # neither on return nor when the connection closes its autobegun Python-side
+            # transaction (https://docs.sqlalchemy.org/en/20/core/connections.html#dbapi-autocommit-skip-rollback).
+            pool_reset_on_return=None, skip_autocommit_rollback=not writer)
         busy_ms = int(self.busy_timeout_s * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
