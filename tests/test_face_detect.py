@@ -126,7 +126,7 @@ def test_80px_face_in_a_4000x3000_photo_is_read(reader: FaceMoodReader) -> None:
 
 def test_face_under_40px_is_too_small_not_missing(reader: FaceMoodReader) -> None:
     with pytest.raises(FaceTooSmall):
-        reader.read(small_face_jpeg(face_px=32, size=(800, 600)))
+        reader.read(small_face_jpeg(face_px=36, size=(640, 480)))
 
 
 def test_face_free_photo_is_no_face(reader: FaceMoodReader) -> None:
