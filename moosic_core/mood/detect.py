@@ -10,16 +10,18 @@ two thirds of the square are missed). The passes, each run only when the ones be
    ``tile_face_px`` pixels, cut into overlapping 192 px tiles, and again at half, quarter...
    that size until the photo fits one square (pass 1 again), so every size in between lies
    whole inside some tile;
-4. passes 1-2 (and 3 with ``fine_turns``) on the photo turned 90, 180 and 270 degrees (a photo
-   stored sideways with no EXIF tag); the first turn that finds faces is kept. Upright tiles
+4. passes 1-3 on the photo turned 90, 180 and 270 degrees (a photo stored sideways with no EXIF
+   tag), the tiles aiming at faces ``turn_face_px`` wide (a quarter of the upright tiles' cost);
+   the first turn that finds faces is kept. Upright tiles
    come before the turns because the net sometimes finds an upright face, poorly, in a turned
    copy of a photo whose faces are merely small.
 
-The net also finds some upside-down faces, with lower scores (0.6 against 0.85 upright, measured
-on pasted real faces) and keypoints placed as if the face were upright. So when the best face of
-pass 1 scores under ``sure_score``, the photo is also tried upside down and the better turn kept.
+The net also finds some turned faces (up to ~75 degrees, and some upside down), with lower scores
+(0.5-0.65 against 0.85 upright, measured on pasted real faces) and keypoints sometimes placed as
+if the face were upright. So when the best face of pass 1 scores under ``sure_score``, the three
+turns are tried too (passes 1-2) and the turn with the best-scoring face is kept.
 
-Group and distant shots: when the faces found by passes 1-3 are small (under ``group_face_px`` in
+Group and distant shots: when the faces found by passes 1-2 are small (under ``group_face_px`` in
 the square), the next finer tile levels are searched as well (at the turn that found them), so
 that smaller faces beside them are not missed; a selfie's face is big and costs nothing more.
 
@@ -73,15 +75,17 @@ class Face:
 class DetectorSettings:
     """Tuned with ``moosic eval face-detector`` (recall against false detections)."""
 
-    min_score: float = 0.6  # MediaPipe's full-range graph uses 0.5; 0.6 halves false detections
+    min_score: float = 0.5  # whole-photo passes: MediaPipe's full-range graph's threshold
+    tile_min_score: float = 0.65  # tiles and turns: many more windows, so a stricter threshold
+    # (measured: 0.5 -> 11 false detections on 22 face-free pictures, 0.6 -> 5, 0.65 -> 2)
     zoom_out: float = 0.5  # pass 2: the photo's long side at this fraction of the square
-    fine_face_px: int = 80  # pass 4 finds faces this wide (original pixels) or wider ...
+    fine_face_px: int = 80  # the tile pass finds faces this wide (original pixels) or wider ...
     tile_face_px: int = 32  # ... by making them this wide in the tiles (found from ~20, surely
     # from ~32: measured on pasted real faces)
     tile_overlap: int = 64  # tiles overlap by more than twice the floor: each level's faces
     min_tiled_side: int = 640  # small photos are tiled at no less than this long side
     max_enlarge: float = 2.0  # nor enlarged more than this
-    fine_turns: bool = False  # tiles for the three turns too (4x the cost of a face-free photo)
+    turn_face_px: int = 160  # the turns' tile pass aims at faces this wide (cost: a quarter)
     sure_score: float = 0.8  # a best face below this is checked against the photo upside down
     group_face_px: float = 40.0  # faces found smaller than this (square px): search finer too
 
@@ -102,17 +106,26 @@ class FaceDetector:
         for turn in (0, 1, 2, 3):
             faces = self._whole(grey, turn)
             if faces and turn == 0 and max(f.score for f in faces) < self.settings.sure_score:
-                upside_down = self._whole(grey, 2)
-                if upside_down and (max(f.score for f in upside_down)
-                                    > max(f.score for f in faces)):
-                    turn, faces = 2, upside_down
+                turn, faces = self._surest_turn(grey, faces)
             if faces:
                 faces = self._finer(grey, scale, turn, faces)
-            elif turn == 0 or self.settings.fine_turns:
-                faces = self._tiles(grey, scale, turn)
+            else:
+                face_px = self.settings.fine_face_px if turn == 0 else self.settings.turn_face_px
+                faces = self._tiles(grey, scale, turn, face_px)
             if faces:
                 return sorted(faces, key=lambda f: (-f.box[2], f.box[0], f.box[1]))
         return []
+
+    def _surest_turn(self, grey: npt.NDArray[np.uint8], upright: list[Face]
+                     ) -> tuple[int, list[Face]]:
+        """(turn, faces) of the turn, upright included, whose best face scores highest; the
+        other turns are held to the stricter ``tile_min_score``."""
+        best, turn = upright, 0
+        for other in (1, 2, 3):
+            faces = self._whole(grey, other)
+            if faces and max(f.score for f in faces) > max(f.score for f in best):
+                best, turn = faces, other
+        return turn, best
 
     def _finer(self, grey: npt.NDArray[np.uint8], scale: float, turn: int,
                faces: list[Face]) -> list[Face]:
@@ -131,7 +144,7 @@ class FaceDetector:
         return faces
 
     def _whole(self, grey: npt.NDArray[np.uint8], turn: int) -> list[Face]:
-        """Passes 1-3 for one turn: the photo filling the square, then at ``zoom_out``."""
+        """Passes 1-2 for one turn: the photo filling the square, then at ``zoom_out``."""
         h, w = grey.shape
         for fill in (1.0, self.settings.zoom_out):
             ratio = fill * INPUT_SIZE / max(h, w)
@@ -142,10 +155,12 @@ class FaceDetector:
                 return found
         return []
 
-    def _tiles(self, grey: npt.NDArray[np.uint8], scale: float, turn: int) -> list[Face]:
-        """Pass 4 for one turn: overlapping tiles at a pyramid of sizes, merged by NMS."""
+    def _tiles(self, grey: npt.NDArray[np.uint8], scale: float, turn: int, face_px: int
+               ) -> list[Face]:
+        """The tile pass for one turn: overlapping tiles at a pyramid of sizes whose finest
+        makes a ``face_px`` face ``tile_face_px`` wide, merged by NMS."""
         found: list[Face] = []
-        for ratio in self.tile_ratios(grey.shape, scale):
+        for ratio in self.tile_ratios(grey.shape, scale, face_px):
             found += self._level(grey, ratio, turn)
         return _merge(found)
 
@@ -155,17 +170,19 @@ class FaceDetector:
         found: list[Face] = []
         for x0, y0 in _tile_origins(level.shape, INPUT_SIZE, self.settings.tile_overlap):
             tile = level[y0:y0 + INPUT_SIZE, x0:x0 + INPUT_SIZE]
-            found += self._square(_pad_square(tile, (0, 0)), turn, (-x0, -y0), ratio)
+            found += self._square(_pad_square(tile, (0, 0)), turn, (-x0, -y0), ratio,
+                                  self.settings.tile_min_score)
         return found
 
-    def tile_ratios(self, shape: tuple[int, ...], scale: float) -> list[float]:
-        """Resize ratios of the tile pass, finest first: the first makes a face of
-        ``fine_face_px`` original pixels ``tile_face_px`` wide (the tiled photo at least
-        ``min_tiled_side`` long, enlarged at most ``max_enlarge``), then halves until the photo
-        fits one square."""
+    def tile_ratios(self, shape: tuple[int, ...], scale: float, face_px: int | None = None
+                    ) -> list[float]:
+        """Resize ratios of the tile pass, finest first: the first makes a face of ``face_px``
+        (default ``fine_face_px``) original pixels ``tile_face_px`` wide (the tiled photo at
+        least ``min_tiled_side`` long, enlarged at most ``max_enlarge``), then halves until the
+        photo fits one square."""
         s = self.settings
         long_side = max(shape[:2])
-        ratio = s.tile_face_px * scale / s.fine_face_px
+        ratio = s.tile_face_px * scale / (face_px or s.fine_face_px)
         ratio = min(max(ratio, s.min_tiled_side / long_side), s.max_enlarge)
         out = []
         while long_side * ratio > INPUT_SIZE:
@@ -174,12 +191,14 @@ class FaceDetector:
         return out
 
     def _square(self, square: npt.NDArray[np.uint8], turn: int, offset: tuple[int, int],
-                ratio: float) -> list[Face]:
+                ratio: float, min_score: float | None = None) -> list[Face]:
         """Run the net on a grey square turned ``turn`` quarter turns counter-clockwise, and
         map its detections back: square pixels minus ``offset``, divided by ``ratio``."""
         rgb = cv2.cvtColor(np.ascontiguousarray(np.rot90(square, turn)), cv2.COLOR_GRAY2RGB)
         out = []
-        for det in self.net.detect(np.asarray(rgb, dtype=np.uint8), self.settings.min_score):
+        threshold = min_score if min_score is not None else (
+            self.settings.min_score if turn == 0 else self.settings.tile_min_score)
+        for det in self.net.detect(np.asarray(rgb, dtype=np.uint8), threshold):
             out.append(_to_image(det, turn, offset, ratio))
         return out
 
