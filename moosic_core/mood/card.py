@@ -653,50 +653,9 @@ def _comparison(metrics: dict[str, Any]) -> str:
 
 
 def _detector(d: dict[str, Any]) -> str:
-    from moosic_core.mood.detect import DetectorSettings
-    from moosic_core.mood.reader import CROP_MARGIN, MIN_FACE_PX
+    from moosic_core.mood.detect_eval import detector_card_section
 
-    s = DetectorSettings()
-    if not d:
-        return "## Face detector\n\nNot measured yet (`moosic eval face-detector --save`).\n"
-    fp = ", ".join(f"{k} {v}" for k, v in d.get("false_detections_by_image", {}).items())
-    pipe = ""
-    if "pipeline_faces_found" in d:
-        pipe = (f"- Whole path (detect -> crop -> model) on the {d['pipeline_happy_sad_images']} "
-                f"happy and sad PrivateTest faces pasted into 640x480 canvases: "
-                f"{d['pipeline_faces_found']} found; happy-vs-sad accuracy on those "
-                f"{_f(d['pipeline_happy_sad_accuracy_on_found'])}, against "
-                f"{_f(d['direct_happy_sad_accuracy_same_faces'])} for the model on the same "
-                "faces' original 48 px crops (the cost of re-cropping an enlarged copy).\n")
-    return f"""## Face detector
-
-OpenCV 4.x Haar cascades (`haarcascade_frontalface_default.xml`, `minNeighbors` {s.min_neighbors},
-on a copy {s.detect_width} px wide; when that finds nothing, `haarcascade_frontalface_alt.xml`,
-`minNeighbors` {s.fine_min_neighbors}, on a copy {s.fine_width} px wide, to find small faces and
-say "too small" rather than "no face"; nested duplicate boxes are dropped).
-The weights ship inside `opencv-python-headless` (`cv2.data.haarcascades`), no download.
-Chosen over a DNN detector because nothing else with packaged weights was available here, and
-because at 320 px it costs milliseconds on a CPU. Faces narrower than {MIN_FACE_PX} original pixels are
-refused (`FaceTooSmall`). Crop: a square {CROP_MARGIN}x the box, centred on it, resized to 48x48 and
-histogram-equalised like FER-2013 (on FER faces the Haar box is a median
-{_f(d.get('crop_margin_measured'))}x smaller than the 48 px frame, offset
-{_f(d.get('crop_shift_y_measured'))} box heights).
-
-Measured (`moosic eval face-detector --save`, seed 0):
-- Recall on {d.get('fer_faces_on_canvas')} random PrivateTest faces enlarged to 96-288 px on a
-  textured 640x480 canvas: **{_f(d.get('recall_fer_faces'))}**. FER crops are tight (little hair,
-  chin or background) and blurry when enlarged, which is harder for Haar than a real selfie; a
-  real face (`skimage.data.astronaut()`) was found exactly once at every width tried
-  ({d.get('astronaut_faces_found_by_width')} faces by width).
-- False detections: {d.get('false_detections_face_free_images')} on
-  {d.get('face_free_images')} face-free pictures shipped with scikit-image ({fp or 'none'}), and
-  {d.get('false_detections_synthetic')} on {d.get('synthetic_images')} synthetic textures.
-- Time (median): detection on a decoded 640x480 photo {_f(d.get('ms_detect_640x480'), 1)} ms;
-  decode + detect of a 640x480 JPEG {_f(d.get('ms_decode_detect_640x480'), 1)} ms and of a
-  4000x3000 JPEG {_f(d.get('ms_decode_detect_4000x3000'), 1)} ms (JPEG decoded at reduced scale,
-  then 320 px); Haar on the full 4000x3000 image without downscaling:
-  {_f(d.get('ms_haar_full_size_4000x3000_no_downscale'), 0)} ms (one run).
-{pipe}"""
+    return detector_card_section(d)
 
 
 def _bench(b: dict[str, Any]) -> str:
@@ -718,8 +677,7 @@ def _limits() -> str:
   partly covered (glasses, hands, masks). The model only ever sees a 48x48 grey, equalised crop,
   so fine detail is lost, and subtle real expressions get less confident (more neutral) readings
   than FER's exaggerated ones.
-- Frontal faces only: the Haar cascade misses profiles and strongly tilted faces (not measured
-  here beyond the tests: a face turned 90 degrees is not found unless EXIF says so).
+- Faces: see "Face detector" above for what BlazeFace finds (sizes, turns, tilts) and misses.
 - FER-2013 labels are noisy (human agreement is around 65%) and the data set's demographics are
   not balanced or documented; accuracy may differ across age, skin tone and gender, and this was
   not measured. Disgust has few training images (436) and is the least reliable class.
