@@ -56,6 +56,7 @@ import numpy as np
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.recommend.moods import describe_mood
+from moosic_core.text import normalize_artist
 from moosic_core.types import Reason, Recommendation, SimilarArtist, TasteProfile
 
 Mode = Literal["match", "lift"]
@@ -339,6 +340,18 @@ class Ranker:
             if pos is not None and weight > 0:
                 own[pos] = own.get(pos, 0.0) + weight
                 shown.setdefault(pos, name)
+        # The user's artists the catalog spells otherwise are familiar too, named as the
+        # library spells them ("because you listen to Fryderyk Chopin" for "Frédéric Chopin").
+        by_key: dict[str, tuple[float, str]] = {}
+        for name, weight in request.artists.items():
+            key = normalize_artist(name)
+            old_weight, first_name = by_key.get(key, (0.0, name))
+            by_key[key] = (old_weight + weight, first_name)
+        for pos, key in index.same_artists(request.exclude_songs).items():
+            weight, name = by_key.get(key, (0.0, ""))
+            if pos not in own and weight > 0:
+                own[pos] = weight
+                shown[pos] = name
         top = max(own.values(), default=0.0)
         similar = {pos: like.score for pos, like in
                    ((index.position.get(k), v) for k, v in request.similar.items())
