@@ -1,7 +1,7 @@
 """The catalog's artists: who made each track, what each artist sounds like, who works with whom.
 
 Built once from the :class:`~moosic_core.catalog.store.Catalog`'s arrays when the service starts
-(about 1 s and 8 MB of arrays for the 89,741-track catalog; ``make bench`` measures it), in
+(about 1 s and 9 MB of arrays for the 89,741-track catalog; ``make bench`` measures it), in
 NumPy alone: serving loads neither pandas nor SciPy. What the packed serving catalog has no
 columns for (the tracks' sound features and albums) it carries already reduced to the
 artists: :data:`INPUT_ARRAYS`, made by :meth:`ArtistIndex.inputs` when the catalog is packed.
