@@ -37,8 +37,10 @@ score(track) = 0.50·mood_fit + 0.35·taste_fit + 0.10·liked_fit + 0.05·popula
 - popularity: a mild prior; users without a taste get more of it (popular songs that fit).
 
 Songs the user already has, disliked, or was recently recommended are excluded, and so is
-every copy of them: songs are the same when their normalised first artist and title match
-(:func:`moosic_core.catalog.artists.song_key`); a list never holds two copies. The list is
+every copy and version of them: songs are the same when a credited artist and the title
+without version marks match (:func:`moosic_core.catalog.artists.song_key`,
+``ArtistIndex.song_ids``); a list never holds two versions of a song. The user's artists that
+the catalog spells otherwise (:meth:`ArtistIndex.same_artists`) are familiar artists. The list is
 picked greedily with maximal marginal relevance (similar songs are penalised) and at most two
 songs per artist. ``lift`` mode moves the target mood step by step towards a happier one
 across the list (the iso principle of music therapy); ``match`` keeps it.
@@ -56,6 +58,7 @@ import numpy as np
 
 from moosic_core.catalog.store import Catalog
 from moosic_core.recommend.moods import describe_mood
+from moosic_core.text import normalize_artist
 from moosic_core.types import Reason, Recommendation, SimilarArtist, TasteProfile
 
 Mode = Literal["match", "lift"]
@@ -251,7 +254,7 @@ class Ranker:
                 weights: dict[str, float], taste_fit: np.ndarray, liked_fit: np.ndarray
                 ) -> list[Recommendation]:
         """Greedy MMR over the pool, one target mood per position, two songs per artist and
-        each song once (the same first artist and title under another id is left out)."""
+        each song once (its copies and versions under other ids are left out)."""
         c = self.catalog
         pool_genres = c.genre_rows(pool)
         static = (weights["taste"] * taste_fit + weights["liked"] * liked_fit
@@ -339,6 +342,18 @@ class Ranker:
             if pos is not None and weight > 0:
                 own[pos] = own.get(pos, 0.0) + weight
                 shown.setdefault(pos, name)
+        # The user's artists the catalog spells otherwise are familiar too, named as the
+        # library spells them ("because you listen to Fryderyk Chopin" for "Frédéric Chopin").
+        by_key: dict[str, tuple[float, str]] = {}
+        for name, weight in request.artists.items():
+            key = normalize_artist(name)
+            old_weight, first_name = by_key.get(key, (0.0, name))
+            by_key[key] = (old_weight + weight, first_name)
+        for pos, key in index.same_artists(request.exclude_songs).items():
+            weight, name = by_key.get(key, (0.0, ""))
+            if pos not in own and weight > 0:
+                own[pos] = weight
+                shown[pos] = name
         top = max(own.values(), default=0.0)
         similar = {pos: like.score for pos, like in
                    ((index.position.get(k), v) for k, v in request.similar.items())

@@ -32,7 +32,7 @@ the profile stores the result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -64,15 +64,18 @@ def artist_weights(tracks: Sequence[LibraryTrack]) -> dict[str, float]:
 
 
 def similar_artists(index: ArtistIndex, weights: dict[str, float],
-                    virtual: dict[str, np.ndarray]) -> dict[str, SimilarArtist]:
+                    virtual: dict[str, np.ndarray], songs: Iterable[str] = ()
+                    ) -> dict[str, SimilarArtist]:
     """The catalog artists most like the user's, best first (see the module doc).
 
     ``weights``: from :func:`artist_weights`; ``virtual``: vectors (see
     :meth:`ArtistIndex.virtual_vector`) for library artists the catalog lacks, by the name
-    used in ``weights``. Returns normalised catalog artist key -> :class:`SimilarArtist`.
+    used in ``weights``; ``songs``: the library's song keys, to find the user's artists that the
+    catalog spells otherwise (:meth:`ArtistIndex.same_artists`), who are never "similar".
+    Returns normalised catalog artist key -> :class:`SimilarArtist`.
     """
     found = index.match(weights)
-    own = set(found.positions.tolist())
+    own = set(found.positions.tolist()) | set(index.same_artists(songs))
     in_catalog = list(zip(found.positions[:TOP_USER_ARTISTS].tolist(),
                           found.weights[:TOP_USER_ARTISTS].tolist(),
                           found.names[:TOP_USER_ARTISTS], strict=True))

@@ -129,6 +129,7 @@ class ProfileBuilder:
         mass = total.sum()
         genres = {names[i]: float(total[i] / mass) for i in np.flatnonzero(total)} if mass else {}
         weights = artist_weights(tracks)
+        known_songs = frozenset(k for t in tracks for k in library_song_keys(t.artists, t.name))
         profile = TasteProfile(
             genres=genres,
             artists=frozenset(a for t in tracks for a in t.artists),
@@ -138,10 +139,10 @@ class ProfileBuilder:
             sources={s: sources.get(s, 0) for s in SOURCES},
             artist_weights=weights,
             similar_artists=similar_artists(self.catalog.artists, weights,
-                                            self._missing_artists(tracks, per_track, weights))
+                                            self._missing_artists(tracks, per_track, weights),
+                                            known_songs)
             if similar else {},
-            known_songs=frozenset(k for t in tracks for k in library_song_keys(t.artists,
-                                                                                t.name)),
+            known_songs=known_songs,
         )
         release_free_memory()  # the genre model's and the likeness products' temporaries
         return profile
