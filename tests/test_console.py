@@ -46,7 +46,8 @@ async def test_selfie_asks_consent_first(chat, tmp_path, selfie) -> None:
 
 
 async def test_unreadable_image_gets_a_clear_answer(chat, tmp_path) -> None:
-    await chat.send("/agree")
+    assert "Do you agree?" in await chat.send("/agree")  # the disclosure comes first
+    assert "Thanks" in await chat.send("/agree")
     path = tmp_path / "broken.jpg"
     path.write_bytes(b"\xff\xd8\xff\xe0 truncated")
     reply = await chat.send(str(path))
