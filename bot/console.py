@@ -57,6 +57,14 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, False (not an error) for a name no folder can have."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def as_path(line: str) -> Path | None:
     """The file a line names, as terminals paste paths: quoted ('…' or "…"), with backslash-
     escaped spaces, ``~``, or a ``file://`` URL; None when the line isn't a path."""
@@ -112,12 +120,12 @@ class SaveRefused(Exception):
 def check_save_target(target: Path) -> None:
     """Refuse a ``/save PATH`` before anything is saved: an existing file (never overwritten),
     a folder that doesn't exist. Raises :class:`SaveRefused`."""
-    if target.is_dir():
+    if _is_dir(target):
         return
-    if _exists(target) or target.is_symlink():
+    if os.path.lexists(target):  # a file, or a link (even a dangling one); never raises
         raise SaveRefused(f"{target} already exists and I never overwrite your files. "
                           "Use /save with a new file name, or a folder.")
-    if not target.parent.is_dir():
+    if not _is_dir(target.parent):
         raise SaveRefused(f"There's no folder {target.parent}. Use /save with a path in a "
                           "folder that exists.")
 
@@ -127,7 +135,7 @@ def write_file(file: ReplyFile, target: Path | None, folder: Path) -> Path:
     ``folder``. An existing file is never overwritten: in a folder a number is added to the
     name ("songs (2).csv"); a ``target`` file that exists raises FileExistsError. Returns the
     path written; raises OSError."""
-    if target is not None and not target.is_dir():
+    if target is not None and not _is_dir(target):
         with target.open("xb") as out:  # "x": fails if it exists, even if it just appeared
             out.write(file.data)
         return target

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
 import pytest
 
-from bot.console import ConsoleChat
+from bot.console import ConsoleChat, run_console
 from bot.conversation import Conversation
 from moosic_core import PROJECT_ROOT
 
@@ -98,3 +99,68 @@ async def test_yes_and_no_commands_answer_the_open_question(chat) -> None:
     assert "Are you sure?" in await chat.send("/forget")
     assert "Nothing was deleted" in await chat.send("/no")
     assert "no question waiting" in await chat.send("/no")
+
+
+async def test_a_non_answer_asks_the_question_again(chat, tmp_path, selfie) -> None:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(selfie)
+    await chat.send(str(path))
+    for said in ("maybe", "hmm not sure", "happy"):  # neither yes nor no
+        again = await chat.send(said)
+        assert again.startswith("Please answer yes or no"), again
+        assert "Do you agree?" in again and "(/press consent:yes)" in again
+    assert (await chat.send("yes")).startswith("You look")  # the selfie still waited
+    await chat.send("/forget")
+    again = await chat.send("sure thing")
+    assert again.startswith("Please answer yes or no") and "Are you sure?" in again
+    assert "Nothing was deleted" in await chat.send("no")
+
+
+async def test_agree_without_a_photo_shows_what_is_agreed_to(chat, service) -> None:
+    first = await chat.send("/agree")
+    assert "never stored and never logged" in first and "Do you agree?" in first
+    assert not await service.has_consent(chat.user)  # nothing recorded yet
+    assert "Thanks" in await chat.send("/agree")  # now, having read it
+    assert await service.has_consent(chat.user)
+
+
+async def test_closing_a_round_everybody_left(chat) -> None:
+    await chat.send("/group")
+    await chat.send("/mood sad")
+    assert await chat.send("/group leave") == "You left the round."
+    closed = await chat.send("/group done")
+    assert closed.startswith("Nobody is in the round any more, so I closed it without a list.")
+    assert "0 of you" not in closed and "open.spotify.com" not in closed and "Save" not in closed
+    assert "no group round in this chat" in await chat.send("/group done")  # it is closed
+
+
+async def test_discover_without_a_taste_says_it_waits_for_one(chat, config) -> None:
+    for arg in ("more", "less", "default"):
+        answer = await chat.send(f"/discover {arg}")
+        assert "I don't know which artists you play yet" in answer, answer
+        assert not answer.startswith("Done: ")
+    assert "I don't know which artists you play yet" in await chat.send("/discover")
+    await chat.send(str(config.data.playlists_dir / "liked_songs_b.csv"))
+    linked = await chat.send("/discover more")
+    assert linked.startswith("Done: about a third of each list by artists you play")
+
+
+async def test_the_console_survives_any_failure_in_one_line(service, monkeypatch) -> None:
+    conversation = Conversation(service)
+    real = conversation.command
+    calls = 0
+
+    async def flaky(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(conversation, "command", flaky)
+    out = io.StringIO()
+    await run_console(conversation, io.StringIO("/mood happy\n/mood calm\n"), out)
+    answers = out.getvalue().split("> ")[1:]
+    assert answers[0].startswith("Sorry, something went wrong with that line (error id ")
+    assert answers[1].startswith("Songs for feeling calm")
+    assert "boom" not in out.getvalue()
