@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import io
+import logging
 import subprocess
 import sys
 
 import pytest
 
+from bot.commands import quiet_logs_for_console
 from bot.console import ConsoleChat, run_console
 from bot.conversation import Conversation
 from moosic_core import PROJECT_ROOT
@@ -164,3 +167,17 @@ async def test_the_console_survives_any_failure_in_one_line(service, monkeypatch
     assert answers[0].startswith("Sorry, something went wrong with that line (error id ")
     assert answers[1].startswith("Songs for feeling calm")
     assert "boom" not in out.getvalue()
+
+
+@pytest.mark.parametrize(("verbose", "level"), [(False, logging.WARNING),
+                                                (True, logging.DEBUG)])
+def test_console_mode_keeps_info_logs_off_the_terminal_unless_verbose(
+        verbose: bool, level: int) -> None:
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(logging.DEBUG)  # what `moosic -v` or logging.level = "DEBUG" set up
+    try:
+        quiet_logs_for_console(argparse.Namespace(verbose=verbose))
+        assert root.level == level
+    finally:
+        root.setLevel(before)
