@@ -110,6 +110,11 @@ def test_ctrl_c_quits_at_once_while_waiting_for_input(tmp_path: Path) -> None:
     ('"/tmp/my photo.jpg"', "/tmp/my photo.jpg"), ("/tmp/my\\ photo.jpg", "/tmp/my photo.jpg"),
     ("file:///tmp/my%20photo.jpg", "/tmp/my photo.jpg"), ("me.jpg", "me.jpg"),
     ("/nothing.png", "/nothing.png"), ("/tmp", "/tmp"),
+    # names no file can have are answered, never raised (too long, NUL, bad URL, no such ~user)
+    ("/mood " + "tired " * 45, None), ("x" * 300 + ".jpg", "x" * 300 + ".jpg"),
+    ("/" + "a" * 5000, None), ("/tmp/a\x00b.jpg", "/tmp/a\x00b.jpg"),
+    ("file://[oops/me.jpg", None), ("'~nobody_at_all/me.jpg'", None),
+    ("~nobody_at_all/me.jpg", "~nobody_at_all/me.jpg"),
 ])
 def test_what_counts_as_a_path(line: str, expected: str | None) -> None:
     path = as_path(line)
