@@ -121,6 +121,9 @@ def with_save_button(rows: tuple[tuple[Button, ...], ...], list_id: str
     return (*rows[:-1], (*rows[-1], save_button(list_id)))
 
 
+#: An unknown command is echoed back at most this long (a pasted wall of text stays out).
+MAX_SHOWN_COMMAND = 32
+
 #: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
 KEPT_LISTS = 5000
 
@@ -310,7 +313,8 @@ class Conversation:
                 return await self._forget(user)
             self._ask(user, "forget")
             return Reply(replies.FORGET_QUESTION, FORGET_BUTTONS, private=True)
-        return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
+        shown = name if len(name) <= MAX_SHOWN_COMMAND else name[:MAX_SHOWN_COMMAND] + "…"
+        return Reply(f"I don't know /{shown}. " + replies.HELP.splitlines()[0])
 
     async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
         wait = self.photo_limit.wait_s(user.key)

@@ -24,6 +24,8 @@ def chat(service) -> ConsoleChat:
 async def test_help_and_unknown_command(chat) -> None:
     assert "selfie" in await chat.send("/help")
     assert "don't know /dance" in await chat.send("/dance")
+    long = await chat.send("/" + "a" * 5000)
+    assert long.startswith(f"I don't know /{'a' * 32}…. ") and len(long) < 200
 
 
 async def test_mood_list_feedback_more_and_lift(chat) -> None:
