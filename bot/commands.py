@@ -80,9 +80,24 @@ async def run_front_ends(config: Config, names: list[str],
         await monitor.stop()
 
 
+#: The log level while a console chat shares the terminal (without ``-v``): only problems.
+CONSOLE_LOG_LEVEL = logging.WARNING
+
+
+def quiet_logs_for_console(args: argparse.Namespace) -> None:
+    """While the console chat runs in this terminal, the operator's log (on stderr) keeps to
+    warnings and errors, so INFO lines don't land between the chat's answers; ``-v`` keeps
+    every line (debugging), and records below WARNING are then still on stderr."""
+    if getattr(args, "verbose", False):
+        return
+    root = logging.getLogger()
+    root.setLevel(max(root.level, CONSOLE_LOG_LEVEL))
+
+
 def run_command(args: argparse.Namespace, config: Config) -> int:
     """Start the configured bots; the console chat when no chat token is configured."""
     if not any(enabled(config) for enabled in CONFIGURED.values()):
+        quiet_logs_for_console(args)
         log.info("no chat token configured: starting the console chat")
         asyncio.run(run_front_ends(config, ["console"]))
         return 0
@@ -97,6 +112,8 @@ def bot_command(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(f"The {missing[0].title()} bot needs a token: set "
                           f"MOOSIC_{missing[0].upper()}_TOKEN (or [{missing[0]}] token in "
                           "config.toml).")
+    if "console" in names:
+        quiet_logs_for_console(args)
     asyncio.run(run_front_ends(config, names))
     return 0
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import logging
+import mimetypes
 import os
+import secrets
 import shlex
 import sys
 from pathlib import Path
@@ -23,39 +26,71 @@ from urllib.parse import unquote, urlparse
 
 from bot import replies
 from bot.conversation import Conversation, Reply, ReplyFile, Where
+from moosic_core.attachments import (
+    HEAD_BYTES,
+    IMAGE_SUFFIXES,
+    PLAYLIST_SUFFIXES,
+    claimed_kind,
+    kind_of,
+)
+from moosic_core.errors import MoosicError, NotAnImage
 from moosic_core.types import UserRef
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic",
-                  ".heif")
-PLAYLIST_SUFFIXES = (".csv", ".tsv", ".txt")
-#: The first bytes of the image formats a selfie comes in (JPEG, PNG, GIF, WebP, BMP, TIFF).
-IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
-HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"hevc", b"avif")
+log = logging.getLogger(__name__)
+
 NOT_READABLE = "That isn't a photo or a playlist I can read: {name}. " \
     "Send a selfie (JPEG, PNG, HEIC…) or a playlist CSV."
 QUIT_WORDS = {"/quit", "/exit", "quit", "exit"}
+#: The answer when handling a line failed unexpectedly (the chat goes on; details in the log).
+LINE_FAILED = ("Sorry, something went wrong with that line (error id {error_id}). Please try "
+               "again, or /help.")
+#: A plain line that is neither an answer, a path nor a mood.
+TYPE_HINT = "Type a path to a selfie, or a command such as /mood happy (see /help)."
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that is False, not an error, for names no file can have (too long,
+    a NUL byte, a name the system refuses)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, False (not an error) for a name no folder can have."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def as_path(line: str) -> Path | None:
     """The file a line names, as terminals paste paths: quoted ('…' or "…"), with backslash-
     escaped spaces, ``~``, or a ``file://`` URL; None when the line isn't a path."""
     text = line.strip()
-    if text.startswith("file://"):
-        return Path(unquote(urlparse(text).path))
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return Path(text[1:-1]).expanduser()
-    if "\\ " in text or "\\(" in text:
-        try:
-            parts = shlex.split(text)
-        except ValueError:
-            parts = []
-        if len(parts) == 1:
-            return Path(parts[0]).expanduser()
+    try:
+        if text.startswith("file://"):
+            return Path(unquote(urlparse(text).path))
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+            return Path(text[1:-1]).expanduser()
+        if "\\ " in text or "\\(" in text:
+            try:
+                parts = shlex.split(text)
+            except ValueError:
+                parts = []
+            if len(parts) == 1:
+                return Path(parts[0]).expanduser()
+    except (RuntimeError, ValueError):  # "~nobody/x" (no such home), a malformed URL
+        return None
     if not text or not any(c in text for c in "/\\.~"):
         return None  # a plain word ("yes", "happy") is never a file
-    path = Path(text).expanduser()
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:  # "~nobody/...": no such user's home, so no such file
+        return Path(text)
     first = text.split(maxsplit=1)[0]
-    if path.exists():
+    if _exists(path):
         return path
     looks_like_command = first.startswith("/") and "/" not in first[1:] and "." not in first
     if looks_like_command:
@@ -67,39 +102,54 @@ def as_path(line: str) -> Path | None:
 
 
 def file_kind(name: str, head: bytes) -> str | None:
-    """"photo", "playlist" or None, from a file's name and its first bytes."""
-    if head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") \
-            or (head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS):
-        return "photo"
-    if name.lower().endswith(IMAGE_SUFFIXES):
-        return "photo"  # damaged or unusual: the photo reader says what is wrong
-    try:
-        first_line = head.decode("utf-8-sig").splitlines()[0] if head.strip() else ""
-    except UnicodeDecodeError:
-        try:
-            first_line = head.decode("utf-16").splitlines()[0]
-        except (UnicodeDecodeError, IndexError):
-            return None
-    if "\x00" not in first_line and any(sep in first_line for sep in ",;\t"):
-        return "playlist"
-    return None
+    """"photo", "playlist" or None, from a file's name and its first bytes: the rules every
+    adapter uses (:mod:`moosic_core.attachments`), with the type a chat app would declare
+    guessed from the name: a name that says it is something else (``cv.pdf``) is neither,
+    else the bytes decide."""
+    mime = mimetypes.guess_type(name, strict=False)[0]
+    if claimed_kind(name, mime) == "other":
+        return None
+    kind = kind_of(head[:HEAD_BYTES], name, mime)
+    return {"image": "photo", "playlist": "playlist"}.get(kind or "")
+
+
+class SaveRefused(Exception):
+    """``/save PATH`` names a place the list can't go: its ``str`` says why, in user words."""
+
+
+def check_save_target(target: Path) -> None:
+    """Refuse a ``/save PATH`` before anything is saved: an existing file (never overwritten),
+    a folder that doesn't exist. Raises :class:`SaveRefused`."""
+    if _is_dir(target):
+        return
+    if os.path.lexists(target):  # a file, or a link (even a dangling one); never raises
+        raise SaveRefused(f"{target} already exists and I never overwrite your files. "
+                          "Use /save with a new file name, or a folder.")
+    if not _is_dir(target.parent):
+        raise SaveRefused(f"There's no folder {target.parent}. Use /save with a path in a "
+                          "folder that exists.")
 
 
 def write_file(file: ReplyFile, target: Path | None, folder: Path) -> Path:
-    """Write a reply's file: to ``target`` (a file, or a folder to put it in), else into
-    ``folder``; a file that already exists there under its own name is never overwritten (a
-    number is added). Returns the path written; raises OSError."""
-    if target is not None and not target.is_dir():
-        target.write_bytes(file.data)
+    """Write a reply's file: to ``target`` (a new file, or a folder to put it in), else into
+    ``folder``. An existing file is never overwritten: in a folder a number is added to the
+    name ("songs (2).csv"); a ``target`` file that exists raises FileExistsError. Returns the
+    path written; raises OSError."""
+    if target is not None and not _is_dir(target):
+        with target.open("xb") as out:  # "x": fails if it exists, even if it just appeared
+            out.write(file.data)
         return target
     where = target if target is not None else folder
     path = where / file.name
     stem, suffix, n = path.stem, path.suffix, 1
-    while path.exists():
-        n += 1
-        path = where / f"{stem} ({n}){suffix}"
-    path.write_bytes(file.data)
-    return path
+    while True:
+        try:
+            with path.open("xb") as out:
+                out.write(file.data)
+            return path
+        except FileExistsError:
+            n += 1
+            path = where / f"{stem} ({n}){suffix}"
 
 
 class ConsoleChat:
@@ -129,10 +179,10 @@ class ConsoleChat:
         if reply.file is not None:
             try:
                 path = write_file(reply.file, self._save_to, self.folder or Path.cwd())
-            except OSError as exc:
+            except OSError as exc:  # nothing was saved: say only that, not "Here's the file"
                 where = self._save_to or self.folder or Path.cwd()
-                return (f"{text}\nI couldn't write the file to {where}: "
-                        f"{exc.strerror or exc}. Try /save with another path.")
+                return (f"I couldn't write the list to {where}: {exc.strerror or exc}. "
+                        "Nothing was saved; try /save with another path.")
             text += f"\nSaved to {path.resolve()}"
         return text
 
@@ -151,30 +201,48 @@ class ConsoleChat:
             if name == "press":
                 return await conv.button(user, arg.strip(), where)
             if name == "save" and arg.strip() and arg.strip().lower() not in {"file", "csv"}:
-                self._save_to = save_path(arg)  # a path: the list as a file, there
+                target = save_path(arg)  # a path: the list as a file, there
+                try:
+                    check_save_target(target)
+                except SaveRefused as refused:
+                    return Reply(str(refused))
+                self._save_to = target
                 return await conv.command(user, name, "file", where)
             return await conv.command(user, name, arg, where)
-        return await conv.text(user, line, where) or Reply(
-            "Type a path to a selfie, or a command such as /mood happy (see /help).")
+        answer = await conv.text(user, line, where)
+        if answer is not None:
+            return answer
+        if self._is_mood(line):  # "happy", "a bit tired", "0.3": the console's /mood
+            return await conv.command(user, "mood", line, where)
+        return Reply(TYPE_HINT)
+
+    def _is_mood(self, line: str) -> bool:
+        try:
+            self.conversation.service.stated_mood(line)
+        except MoosicError:
+            return False
+        return True
 
     async def _file(self, path: Path) -> Reply:
         conv, user, where = self.conversation, self.user, self.where
-        if not path.exists():
+        if not _exists(path):
             return Reply(f"No such file: {path}")
-        if not path.is_file():
-            return Reply(NOT_READABLE.format(name=f"{path} is a folder"))
-        if path.stat().st_size > replies.MAX_FILE_BYTES:
-            return Reply(replies.FILE_TOO_LARGE)
         try:
+            if not path.is_file():
+                return Reply(NOT_READABLE.format(name=f"{path} is a folder"))
+            if path.stat().st_size > replies.MAX_FILE_BYTES:
+                return Reply(replies.FILE_TOO_LARGE)
             data = path.read_bytes()
         except OSError as exc:
             return Reply(f"I can't open {path}: {exc.strerror or exc}.")
-        kind = file_kind(path.name, data[:4096])
+        kind = file_kind(path.name, data)  # the rules of the Telegram and Discord adapters
         if kind == "photo":
             return await conv.photo(user, data, where)
         if kind == "playlist":
             name = path.name if path.suffix.lower() in PLAYLIST_SUFFIXES else f"{path.name}.csv"
             return await conv.document(user, data, name, where)
+        if claimed_kind(path.name, None) == "image":  # called a photo, but isn't one
+            return Reply(NotAnImage.user_message)
         return Reply(NOT_READABLE.format(name=path.name))
 
 
@@ -250,6 +318,17 @@ class LineReader:
             self._fd = None
 
 
+async def answer_line(chat: ConsoleChat, line: str) -> str:
+    """The answer to one typed line; an unexpected failure is logged with an id and answered
+    in words, so one bad line never ends the chat."""
+    try:
+        return await chat.send(line)
+    except Exception:
+        error_id = secrets.token_hex(4)
+        log.exception("console line failed (error id %s)", error_id)
+        return LINE_FAILED.format(error_id=error_id)
+
+
 async def run_console(conversation: Conversation, stdin: TextIO = sys.stdin,
                       stdout: TextIO = sys.stdout) -> None:
     """Read lines until end of input or /quit, answering each; cancelling it (Ctrl-C) stops
@@ -271,7 +350,7 @@ async def run_console(conversation: Conversation, stdin: TextIO = sys.stdin,
             line = await reader.readline()
             if not line or line.strip().lower() in QUIT_WORDS:
                 break
-            answer = await chat.send(line)
+            answer = await answer_line(chat, line)
             if answer:
                 stdout.write(answer + "\n")
     finally:

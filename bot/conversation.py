@@ -15,11 +15,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from bot import replies
 from bot.answers import JOIN_PHRASES, words_of, yes_or_no
 from bot.pending_photos import PendingPhotos, dropped_text
+from moosic_core.attachments import PLAYLIST_SUFFIXES
 from moosic_core.errors import ImageRejected, MoosicError, NoFaceFound
 from moosic_core.group_rounds import GroupRounds
 from moosic_core.recommend.group import GroupList
@@ -119,6 +120,9 @@ def with_save_button(rows: tuple[tuple[Button, ...], ...], list_id: str
         return ((save_button(list_id),),)
     return (*rows[:-1], (*rows[-1], save_button(list_id)))
 
+
+#: An unknown command is echoed back at most this long (a pasted wall of text stays out).
+MAX_SHOWN_COMMAND = 32
 
 #: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
 KEPT_LISTS = 5000
@@ -238,11 +242,20 @@ class Conversation:
             return await self._safely(self._group_command(user, "join", where))
         if "code=" in text and "state=" in text:
             return await self._safely(self._complete_link(user, text))
+        if question is not None:  # "maybe", "sure thing?": ask again, with the buttons
+            return self._ask_again(user, question)
         return None
 
     # --- yes/no questions ------------------------------------------------------------------
     def _ask(self, user: UserRef, kind: str) -> None:
         self._asked[user.key] = (kind, self._clock())
+
+    def _ask_again(self, user: UserRef, question: str) -> Reply:
+        """The open question once more, for an answer that was neither yes nor no."""
+        if question == "consent":
+            return Reply(f"{replies.YES_OR_NO}\n\n{replies.CONSENT}", CONSENT_BUTTONS)
+        return Reply(f"{replies.YES_OR_NO}\n\n{replies.FORGET_QUESTION}", FORGET_BUTTONS,
+                     private=True)
 
     def _open_question(self, user: UserRef) -> str | None:
         """The kind of the question waiting for this user's answer ("consent", "forget")."""
@@ -261,6 +274,10 @@ class Conversation:
         if name in {"start", "help"}:
             return Reply(replies.HELP)
         if name == "agree":
+            if self._open_question(user) != "consent" \
+                    and not await self.service.has_consent(user):  # agree to what was shown
+                self._ask(user, "consent")
+                return Reply(replies.CONSENT, CONSENT_BUTTONS)
             return await self._button(user, "consent:yes", where)
         if name in {"yes", "no"}:
             question = self._open_question(user)
@@ -296,7 +313,8 @@ class Conversation:
                 return await self._forget(user)
             self._ask(user, "forget")
             return Reply(replies.FORGET_QUESTION, FORGET_BUTTONS, private=True)
-        return Reply(f"I don't know /{name}. " + replies.HELP.splitlines()[0])
+        shown = name if len(name) <= MAX_SHOWN_COMMAND else name[:MAX_SHOWN_COMMAND] + "…"
+        return Reply(f"I don't know /{shown}. " + replies.HELP.splitlines()[0])
 
     async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
         wait = self.photo_limit.wait_s(user.key)
@@ -347,7 +365,7 @@ class Conversation:
 
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:
-        if filename.lower().endswith((".csv", ".txt")):
+        if filename.lower().endswith(PLAYLIST_SUFFIXES):
             profile = await self.service.import_playlist(user, data, filename)
             return Reply("Got your playlist. " + replies.taste_text(profile), private=True)
         return await self._photo(user, data, where)
@@ -390,11 +408,15 @@ class Conversation:
         """/group [lift], /group done, /group leave, /group join (and the round's buttons)."""
         chat, word = where.chat_of(user), arg.lower()
         if word in {"done", "close", "end"}:
+            round_ = self.groups.get(chat)
+            if round_ is not None and not round_.members:  # everybody left
+                await self.groups.close(chat)
+                return Reply(replies.EMPTY_ROUND_CLOSED)
             result = await self.groups.close(chat)
             return self._group_list_reply(chat, result)
         if word == "leave":
             left = self.groups.leave(chat, user)
-            return Reply(f"{where.name_of(user)} left the round." if left
+            return Reply(replies.left_text(where.name_of(user)) if left
                          else "You weren't in this round.")
         if word in {"join", "in"}:
             return self._join(user, where, None)
@@ -453,9 +475,28 @@ class Conversation:
         """/save: the newest of the user's own last list and this chat's last group list."""
         candidates = [self._latest.get(user.key), self._latest.get(where.chat_of(user))]
         found = max((c for c in candidates if c is not None), default=None)
-        if found is None:
-            return Reply(replies.NOTHING_TO_SAVE, private=True)
+        if found is None:  # nothing since this process started: the stored last list
+            stored = await self._stored_last_list(user)
+            if stored is None:
+                return Reply(replies.NOTHING_TO_SAVE, private=True)
+            list_id = self._keep(stored, user.key)
+            return await self._save(user, list_id, file_only=file_only)
         return await self._save(user, found[1], file_only=file_only)
+
+    async def _stored_last_list(self, user: UserRef) -> SongList | None:
+        """The user's last list from the store (the one /like N and /more use), as a list to
+        save; None when there is none, or none of its songs is in the catalog any more."""
+        last = await self.service.last_list(user)
+        if last is None or not last.track_ids:
+            return None
+        catalog = self.service.catalog
+        tracks = tuple(catalog.track(row) for row in catalog.rows_of(last.track_ids)
+                       if row is not None)
+        if not tracks:
+            return None
+        words = describe_reading(last.mood) + (" · lift" if last.mode == "lift" else "")
+        return SongList(list_title(words, datetime.fromtimestamp(last.created_at).date()),
+                        tracks)
 
     async def _save(self, user: UserRef, list_id: str, *, file_only: bool = False) -> Reply:
         """Save the list a button belongs to: a Spotify playlist, a sign-in that adds the
@@ -492,13 +533,16 @@ class Conversation:
         """/discover more|less|default: how many songs by new artists; no word: the buttons."""
         if not arg:
             current = await self.service.discovery(user)
-            return Reply(replies.discovery_text(current, changed=False), DISCOVER_BUTTONS,
-                         private=True)
+            has_taste = await self.service.taste_link(user) is not None
+            return Reply(replies.discovery_text(current, changed=False, has_taste=has_taste),
+                         DISCOVER_BUTTONS, private=True)
         try:
             level = await self.service.set_discovery(user, arg)
         except ValueError:
             return Reply(replies.DISCOVER_USAGE, DISCOVER_BUTTONS, private=True)
-        return Reply(replies.discovery_text(level, changed=True), private=True)
+        has_taste = await self.service.taste_link(user) is not None
+        return Reply(replies.discovery_text(level, changed=True, has_taste=has_taste),
+                     private=True)
 
     # --- feedback --------------------------------------------------------------------------
     async def _rate(self, user: UserRef, track_id: str, like: bool) -> Reply:

@@ -38,6 +38,7 @@ CONSOLE_HELP = """\
 Moo-Sic console chat: the same bot as on Telegram and Discord, typed here.
 
 /mood happy, /mood a bit tired, /mood 😌 or /mood 0.3 — songs for how you feel
+  (or just type it: happy, a bit tired, 0.3)
 a path to a photo (e.g. ~/Pictures/me.jpg; drag a file in, quotes are fine) — read your selfie
 a path to a playlist CSV (e.g. an Exportify export) — use it as your taste
 /like N, /dislike N — rate song N of the last list
@@ -59,6 +60,8 @@ CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."
 FORGET_QUESTION = ("This deletes everything I know about you: your links, taste, feedback and "
                    "history. Are you sure? (yes or no)")
 FORGET_KEPT = "Nothing was deleted."
+#: Before a question asked again: the answer was neither yes nor no ("maybe").
+YES_OR_NO = "Please answer yes or no (or press a button)."
 
 
 def mood_headline(s: Suggestions) -> str:
@@ -131,9 +134,19 @@ _DISCOVERY_WORDS = {
 }
 
 
-def discovery_text(level: str, *, changed: bool) -> str:
-    """The /discover answer: the setting in words (``level``: more, less or default)."""
+#: /discover for a user whose artists are unknown: the setting waits for their taste.
+_NO_TASTE_YET = ("I don't know which artists you play yet, so for now every list is by artists "
+                 "new to you. Once you link your music (/link spotify or a playlist CSV), ")
+
+
+def discovery_text(level: str, *, changed: bool, has_taste: bool = True) -> str:
+    """The /discover answer: the setting in words (``level``: more, less or default);
+    without a taste (``has_taste`` False) it says the setting applies once one is linked."""
     words = _DISCOVERY_WORDS.get(level, _DISCOVERY_WORDS["default"])
+    if not has_taste:
+        done = "Done. " if changed else ""
+        return f"{done}{_NO_TASTE_YET}I'll give you {words}." + ("" if changed
+                                                                 else " Change it:")
     if changed:
         return f"Done: {words}. /more and new lists follow it."
     return f"Now: {words}. Change it:"
@@ -172,6 +185,16 @@ def group_open_text(round_s: float, mode: Mode) -> str:
 
 def _people(n: int) -> str:
     return count(n, "person", "people")
+
+
+#: /group done after everybody left: the round closes without a list.
+EMPTY_ROUND_CLOSED = ("Nobody is in the round any more, so I closed it without a list. "
+                      "/group starts a new one.")
+
+
+def left_text(name: str) -> str:
+    """A member left the round ("You left the round." for the console's one user)."""
+    return "You left the round." if name == YOU else f"{name} left the round."
 
 
 def joined_text(name: str, mood: MoodReading | None, members: int) -> str:
@@ -220,7 +243,8 @@ def group_text(g: GroupList, *, with_links: bool = True) -> str:
 NOTHING_TO_SAVE = ("Ask me for songs first (/mood happy or a selfie), then press 💾 Save under "
                    "the list or use /save.")
 LIST_GONE = ("I don't have that list any more (I keep recent lists only while I'm running). "
-             "Ask me again (/more or /mood) and press 💾 Save under the new list.")
+             "/save keeps your last list; or ask me again (/more or /mood) and press 💾 Save "
+             "under the new list.")
 SAVE_SIGN_IN = ("To save lists in your Spotify I need one more permission: making private "
                 "playlists (I still only read your music otherwise). Open this link and approve "
                 "— I'll save the list right after. If your browser ends on a page that doesn't "

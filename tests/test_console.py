@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import io
+import logging
 import subprocess
 import sys
 
 import pytest
 
-from bot.console import ConsoleChat
+from bot.commands import quiet_logs_for_console
+from bot.console import ConsoleChat, run_console
 from bot.conversation import Conversation
 from moosic_core import PROJECT_ROOT
 
@@ -20,6 +24,8 @@ def chat(service) -> ConsoleChat:
 async def test_help_and_unknown_command(chat) -> None:
     assert "selfie" in await chat.send("/help")
     assert "don't know /dance" in await chat.send("/dance")
+    long = await chat.send("/" + "a" * 5000)
+    assert long.startswith(f"I don't know /{'a' * 32}…. ") and len(long) < 200
 
 
 async def test_mood_list_feedback_more_and_lift(chat) -> None:
@@ -46,7 +52,8 @@ async def test_selfie_asks_consent_first(chat, tmp_path, selfie) -> None:
 
 
 async def test_unreadable_image_gets_a_clear_answer(chat, tmp_path) -> None:
-    await chat.send("/agree")
+    assert "Do you agree?" in await chat.send("/agree")  # the disclosure comes first
+    assert "Thanks" in await chat.send("/agree")
     path = tmp_path / "broken.jpg"
     path.write_bytes(b"\xff\xd8\xff\xe0 truncated")
     reply = await chat.send(str(path))
@@ -97,3 +104,82 @@ async def test_yes_and_no_commands_answer_the_open_question(chat) -> None:
     assert "Are you sure?" in await chat.send("/forget")
     assert "Nothing was deleted" in await chat.send("/no")
     assert "no question waiting" in await chat.send("/no")
+
+
+async def test_a_non_answer_asks_the_question_again(chat, tmp_path, selfie) -> None:
+    path = tmp_path / "me.jpg"
+    path.write_bytes(selfie)
+    await chat.send(str(path))
+    for said in ("maybe", "hmm not sure", "happy"):  # neither yes nor no
+        again = await chat.send(said)
+        assert again.startswith("Please answer yes or no"), again
+        assert "Do you agree?" in again and "(/press consent:yes)" in again
+    assert (await chat.send("yes")).startswith("You look")  # the selfie still waited
+    await chat.send("/forget")
+    again = await chat.send("sure thing")
+    assert again.startswith("Please answer yes or no") and "Are you sure?" in again
+    assert "Nothing was deleted" in await chat.send("no")
+
+
+async def test_agree_without_a_photo_shows_what_is_agreed_to(chat, service) -> None:
+    first = await chat.send("/agree")
+    assert "never stored and never logged" in first and "Do you agree?" in first
+    assert not await service.has_consent(chat.user)  # nothing recorded yet
+    assert "Thanks" in await chat.send("/agree")  # now, having read it
+    assert await service.has_consent(chat.user)
+
+
+async def test_closing_a_round_everybody_left(chat) -> None:
+    await chat.send("/group")
+    await chat.send("/mood sad")
+    assert await chat.send("/group leave") == "You left the round."
+    closed = await chat.send("/group done")
+    assert closed.startswith("Nobody is in the round any more, so I closed it without a list.")
+    assert "0 of you" not in closed and "open.spotify.com" not in closed and "Save" not in closed
+    assert "no group round in this chat" in await chat.send("/group done")  # it is closed
+
+
+async def test_discover_without_a_taste_says_it_waits_for_one(chat, config) -> None:
+    for arg in ("more", "less", "default"):
+        answer = await chat.send(f"/discover {arg}")
+        assert "I don't know which artists you play yet" in answer, answer
+        assert not answer.startswith("Done: ")
+    assert "I don't know which artists you play yet" in await chat.send("/discover")
+    await chat.send(str(config.data.playlists_dir / "liked_songs_b.csv"))
+    linked = await chat.send("/discover more")
+    assert linked.startswith("Done: about a third of each list by artists you play")
+
+
+async def test_the_console_survives_any_failure_in_one_line(service, monkeypatch) -> None:
+    conversation = Conversation(service)
+    real = conversation.command
+    calls = 0
+
+    async def flaky(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(conversation, "command", flaky)
+    out = io.StringIO()
+    await run_console(conversation, io.StringIO("/mood happy\n/mood calm\n"), out)
+    answers = out.getvalue().split("> ")[1:]
+    assert answers[0].startswith("Sorry, something went wrong with that line (error id ")
+    assert answers[1].startswith("Songs for feeling calm")
+    assert "boom" not in out.getvalue()
+
+
+@pytest.mark.parametrize(("verbose", "level"), [(False, logging.WARNING),
+                                                (True, logging.DEBUG)])
+def test_console_mode_keeps_info_logs_off_the_terminal_unless_verbose(
+        verbose: bool, level: int) -> None:
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(logging.DEBUG)  # what `moosic -v` or logging.level = "DEBUG" set up
+    try:
+        quiet_logs_for_console(argparse.Namespace(verbose=verbose))
+        assert root.level == level
+    finally:
+        root.setLevel(before)

@@ -61,7 +61,7 @@ def test_a_console_session(tmp_path: Path, selfie: bytes) -> None:
     assert "/link spotify <user id" not in help_  # the chat bots' help is not the console's
     assert missing.startswith(f"No such file: {tmp_path / 'missing' / 'me.jpg'}")
     assert "isn't a photo or a playlist I can read" in folder and "folder" in folder
-    assert "isn't a photo or a playlist I can read: notes.txt" in text_file
+    assert "notes.txt doesn't look like a playlist export" in text_file  # as on Telegram
     assert "Do you agree? (yes or no)" in quoted
     assert consent.startswith("You look")
     assert angry.startswith("Songs for feeling angry.")
@@ -110,6 +110,11 @@ def test_ctrl_c_quits_at_once_while_waiting_for_input(tmp_path: Path) -> None:
     ('"/tmp/my photo.jpg"', "/tmp/my photo.jpg"), ("/tmp/my\\ photo.jpg", "/tmp/my photo.jpg"),
     ("file:///tmp/my%20photo.jpg", "/tmp/my photo.jpg"), ("me.jpg", "me.jpg"),
     ("/nothing.png", "/nothing.png"), ("/tmp", "/tmp"),
+    # names no file can have are answered, never raised (too long, NUL, bad URL, no such ~user)
+    ("/mood " + "tired " * 45, None), ("x" * 300 + ".jpg", "x" * 300 + ".jpg"),
+    ("/" + "a" * 5000, None), ("/tmp/a\x00b.jpg", "/tmp/a\x00b.jpg"),
+    ("file://[oops/me.jpg", None), ("'~nobody_at_all/me.jpg'", None),
+    ("~nobody_at_all/me.jpg", "~nobody_at_all/me.jpg"),
 ])
 def test_what_counts_as_a_path(line: str, expected: str | None) -> None:
     path = as_path(line)
@@ -122,11 +127,73 @@ def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize(("name", "head", "kind"), [
-    ("x.bin", b"\xff\xd8\xff\xe0rest", "photo"), ("photo", b"\x89PNG\r\n", "photo"),
-    ("IMG_1.HEIC", b"\x00\x00\x00\x18ftypheic", "photo"), ("a.jpg", b"broken", "photo"),
+    ("x.bin", b"\xff\xd8\xff\xe0rest", "photo"), ("photo", b"\x89PNG\r\n\x1a\n", "photo"),
+    ("IMG_1.HEIC", b"\x00\x00\x00\x18ftypheic", "photo"), ("a.jpg", b"broken", None),
     ("list.csv", b"Track Name,Artist Name(s)\nA,B\n", "playlist"),
     ("export", b"\xef\xbb\xbfTrack Name;Artist\n", "playlist"),
-    ("notes.txt", b"buy milk\n", None), ("cv.pdf", b"%PDF-1.4\n", None), ("empty.csv", b"", None),
+    ("cv.pdf", b"%PDF-1.4\n", None), ("empty.csv", b"", None),
+    # every dialect the adapters take: cp1252, ";" and "|" separated, TSV, UTF-16
+    ("win.csv", "Track Name,Artist Name(s)\nHalo,Beyonc\xe9\n".encode("cp1252"), "playlist"),
+    ("semi.csv", "Titel;K\xfcnstler\nA;B\n".encode("cp1252"), "playlist"),
+    ("pipe.txt", b"Track Name|Artist Name(s)\nA|B\n", "playlist"),
+    ("tabs.tsv", b"Track Name\tArtist Name(s)\nA\tB\n", "playlist"),
+    ("u16.csv", "Track Name,Artist\nA,B\n".encode("utf-16"), "playlist"),
+    # a header that starts like an image signature is still text
+    ("cars.csv", b"BMW,Artist Name(s)\nA,B\n", "playlist"),
+    ("gifs.csv", b"GIF8 songs,Artist\nA,B\n", "playlist"),
 ])
 def test_file_kind_by_name_and_first_bytes(name: str, head: bytes, kind: str | None) -> None:
     assert file_kind(name, head) == kind
+
+
+def _playlist_rows(sep: str) -> str:
+    rows = [("Halo", "Beyoncé"), ("Hello", "Adele"), ("Yellow", "Coldplay"),
+            ("Bohemian Rhapsody", "Queen"), ("Shake It Off", "Taylor Swift")]
+    return "\n".join([f"Track Name{sep}Artist Name(s)", *(f"{t}{sep}{a}" for t, a in rows)])
+
+
+def test_long_lines_never_end_the_chat_and_logs_stay_out_of_it(tmp_path: Path) -> None:
+    """Lines no file can be named (too long, a NUL byte, an unknown ~user) are answered and the
+    chat goes on; INFO log lines (a playlist read, a round opened) don't reach the terminal."""
+    playlists = {"win.csv": _playlist_rows(",").encode("cp1252"),
+                 "semi.csv": _playlist_rows(";").encode("cp1252"),
+                 "pipe.csv": _playlist_rows("|").encode(),
+                 "tabs.tsv": _playlist_rows("\t").encode(),
+                 "BMW.csv": "\n".join(f"BMW,{row}" for row in _playlist_rows(",").splitlines()
+                                       ).encode()}
+    for name, data in playlists.items():
+        (tmp_path / name).write_bytes(data)
+    long_words = "tired " * 45
+    lines = [
+        f"/mood {long_words}",  # > 255 characters starting with "/"
+        "x" * 300 + ".jpg",  # > 255 characters ending in .jpg
+        "/" + "a" * 5000,
+        "~nobody_here_at_all/me.jpg",
+        "/tmp/a\x00b.jpg",
+        *(str(tmp_path / name) for name in playlists),
+        "/group",
+        "happy",  # a plain mood works like /mood
+        "/mood 150%",
+    ]
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run"],
+                          input="\n".join(lines) + "\n/mood happy\n/quit\n",
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=180,
+                          env=_env(tmp_path), check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answers = _answers(proc.stdout)
+    tired, long_jpg, long_slash, nobody, nul, *files = answers[:5 + len(playlists)]
+    group, plain, out_of_range, last = answers[5 + len(playlists):9 + len(playlists)]
+    assert tired.startswith("Songs for feeling tired"), tired
+    assert long_jpg.startswith("No such file")
+    for answer in (long_slash, nobody, nul):
+        assert answer, "every line gets an answer"
+        assert "went wrong" not in answer
+    for name, answer in zip(playlists, files, strict=True):
+        assert answer.startswith("Got your playlist."), (name, answer)
+    assert "Group round open" in group
+    assert plain.startswith("You're in, feeling happy"), plain
+    assert "Use a number from 0 (sad) to 1 (happy)" in out_of_range
+    assert "You're in" in last  # still answering after all that
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert " INFO " not in proc.stdout + proc.stderr  # the operator's INFO lines stay out
+    assert "front-end failed" not in proc.stderr

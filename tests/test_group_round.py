@@ -46,7 +46,8 @@ async def test_round_with_two_linked_members_and_one_without(conversation, confi
     opened = await ana.send("/group")
     assert "Group round open for 3 min" in opened and "(/press group:join)" in opened
     assert await ben.send("/mood sad") == "Ben is in, feeling sad. 2 people in the round."
-    await cy.send("/agree")
+    await cy.send("/agree")  # shows the disclosure
+    await cy.send("/agree")  # agrees to it
     path = tmp_path / "cy.jpg"
     path.write_bytes(selfie)
     assert (await cy.send(str(path))).startswith("Cy is in, feeling ")

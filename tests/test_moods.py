@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from bot.answers import yes_or_no
-from moosic_core.recommend.moods import EMOJI, LEXICON, SYNONYMS, BadMood, parse_mood
+from moosic_core.recommend.moods import (
+    EMOJI,
+    LEXICON,
+    SYNONYMS,
+    BadMood,
+    MoodOutOfRange,
+    describe_mood,
+    parse_mood,
+)
 
 
 def test_the_quadrants_of_the_circumplex() -> None:
@@ -55,7 +63,7 @@ def test_emoji(said: str, word: str) -> None:
     ("Happy", "happy"), ("hapy", "happy"), ("exited", "excited"), ("angyr", "angry"),
     ("saaaad", "sad"), ("HAPPYYYY!!!", "happy"), ("feeling relaxed.", "relaxed"),
     ("sleepy", "drowsy"), ("worried", "anxious"), ("stressed out", "stressed"),
-    ("fed up", "fedup"), ("ok", "fine"),
+    ("fed up", "fedup"), ("ok", "neutral"),
 ])
 def test_typos_inflections_and_everyday_words(said: str, word: str) -> None:
     reading = parse_mood(said)
@@ -82,6 +90,47 @@ def test_what_is_not_a_mood(said: str) -> None:
     with pytest.raises(BadMood) as caught:
         parse_mood(said)
     assert "0 (sad) to 1 (happy)" in caught.value.user_message
+
+
+@pytest.mark.parametrize("said", ["1.7", "-1", "150%", "11/10", "1.5", "-0.2", "101%", "2"])
+def test_a_number_outside_0_to_1_is_told_the_range(said: str) -> None:
+    with pytest.raises(MoodOutOfRange) as caught:
+        parse_mood(said)
+    assert "Use a number from 0 (sad) to 1 (happy)" in caught.value.user_message
+
+
+@pytest.mark.parametrize("said", ["-0", "-0.0", "-0%", "0"])
+def test_minus_zero_is_zero(said: str) -> None:
+    score = parse_mood(said).mood_score
+    assert score == 0.0 and f"{score:.2f}" == "0.00"
+
+
+@pytest.mark.parametrize("said", ["ok", "okay", "fine", "I'm fine", "alright", "so-so",
+                                  "OK", "fine I guess", "ok-ish"])
+def test_ok_and_fine_are_near_neutral(said: str) -> None:
+    assert describe_mood(parse_mood(said).mood_score) == "neutral"
+
+
+@pytest.mark.parametrize(("said", "happy"), [
+    ("never been better", True), ("I've never felt better", True), ("couldn't be better", True),
+    ("could not be better", True), ("couldn't be worse", False), ("not happy", False),
+    ("never happy", False), ("so so happy", True), ("fed-up", False),
+])
+def test_idioms_whose_never_or_not_does_not_negate(said: str, happy: bool) -> None:
+    assert (parse_mood(said).mood_score > 0.6) is happy
+
+
+@pytest.mark.parametrize(("said", "happy"), [("🎉🎉", True), ("💀", True), ("🎊", True),
+                                             ("😅", False), ("🤕", False), ("🤗", True)])
+def test_more_emoji(said: str, happy: bool) -> None:
+    assert (parse_mood(said).mood_score > 0.6) is happy
+
+
+@pytest.mark.parametrize("said", ["triste", "glücklich", "悲しい"])
+def test_other_languages_are_told_english_words_work(said: str) -> None:
+    with pytest.raises(BadMood) as caught:
+        parse_mood(said)
+    assert "English word" in caught.value.user_message
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes!", "YES PLEASE", "ok", "Okay.", "sure", "yep",

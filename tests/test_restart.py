@@ -38,7 +38,11 @@ def test_more_and_numbered_ratings_continue_after_a_restart(store_target: Path |
     first_ids = TRACK_LINK.findall(first)
     assert len(first_ids) >= 3, first
 
-    like, more, lift = _chat(["/like 2", "/more", "/lift"], env)  # a new process
+    saved_file = tmp_path / "after restart.csv"
+    saved, like, more, lift = _chat([f"/save '{saved_file}'", "/like 2", "/more", "/lift"],
+                                    env)  # a new process: /save finds the stored last list
+    assert f"Saved to {saved_file}" in saved, saved
+    assert re.findall(r"spotify:track:(\w+)", saved_file.read_text()) == first_ids
     second_song = re.search(r"^2\. (.+?) — ", first, re.MULTILINE)
     assert second_song is not None
     assert "👍" in like and second_song.group(1) in like, like  # song 2 of the list before

@@ -255,7 +255,31 @@ async def test_console_save_writes_the_file_here_or_where_told(
     assert f"Saved to {target}" in answer
     assert [t.track_id for t in read_playlist_csv(target.read_bytes())] == ids
     bad = await chat.send(f"/save {tmp_path}/missing/dir/x.csv")
-    assert "couldn't write the file" in bad
+    assert bad == f"There's no folder {tmp_path}/missing/dir. Use /save with a path in a " \
+        "folder that exists."  # one answer, not "Here's the file" and then "couldn't"
+    assert not (tmp_path / "missing").exists()
+
+
+async def test_console_save_path_never_overwrites_a_file(spotify_service, tmp_path: Path) -> None:
+    chat = ConsoleChat(Conversation(spotify_service), folder=tmp_path)
+    await chat.send("/mood calm")
+    mine, notes = tmp_path / "mine.csv", tmp_path / "notes.txt"
+    mine.write_text("Track Name,Artist Name(s)\nMy Song,Me\n")
+    notes.write_text("buy milk\n")
+    for target in (mine, notes):
+        before = target.read_bytes()
+        answer = await chat.send(f"/save {target}")
+        assert answer == (f"{target} already exists and I never overwrite your files. Use /save "
+                          "with a new file name, or a folder.")
+        assert target.read_bytes() == before
+    linked = tmp_path / "link.csv"
+    linked.symlink_to(tmp_path / "nowhere.csv")  # a dangling link is a name in use too
+    assert "already exists" in await chat.send(f"/save {linked}")
+    assert not (tmp_path / "nowhere.csv").exists()
+    too_long = tmp_path / ("x" * 300 + ".csv")  # a name no file system takes
+    answer = await chat.send(f"/save {too_long}")
+    assert answer.startswith(f"I couldn't write the list to {too_long}: File name too long.")
+    assert "Nothing was saved" in answer and "Here's" not in answer
 
 
 def test_cli_save_csv(moosic, config, tmp_path: Path) -> None:

@@ -65,8 +65,9 @@ async def test_an_unrelated_message_is_handled_and_the_question_still_waits(
     await send_selfie(fake, selfie)
     songs = await say(fake, "/mood calm")
     assert songs.text.startswith("Songs for feeling calm")
-    hint = await say(fake, "no idea what this bot does")
-    assert "selfie" in hint.text and "won't read" not in hint.text
+    hint = await say(fake, "no idea what this bot does")  # neither yes nor no: asked again
+    assert hint.text.startswith("Please answer yes or no") and "won't read" not in hint.text
+    assert "Do you agree?" in hint.text and "consent:yes" in str(hint.params)
     assert (await say(fake, "yes")).text.startswith("You look")
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from moosic_core.config import Config
-from moosic_core.errors import MoosicError
+from moosic_core.errors import DataError, MoosicError
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +109,18 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
     """A progress bar on stderr (hidden when stderr is not a terminal)."""
     yield from tqdm(items, desc=desc, total=total, file=sys.stderr,
                     disable=not sys.stderr.isatty(), leave=False)
+
+
+def read_playlist_file(path: Path) -> bytes:
+    """The bytes of a playlist file named on the command line (``--playlist``, ``--member``).
+
+    Raises :class:`DataError` saying what is wrong: not there, a folder, or unreadable.
+    """
+    try:
+        if path.is_dir():
+            raise DataError(f"{path} is a folder, not a playlist file: name the CSV in it.")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"Playlist file not found: {path}") from None
+    except OSError as exc:
+        raise DataError(f"Cannot read the playlist {path}: {exc.strerror or exc}") from None

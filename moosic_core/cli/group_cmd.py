@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json, publish_report
+from moosic_core.cli.common import CommandTree, print_json, publish_report, read_playlist_file
 from moosic_core.cli.recommend_cmd import (
     add_save_argument,
     mood_to_dict,
@@ -38,16 +38,14 @@ async def _group(args: argparse.Namespace, config: Config) -> GroupList:
     from moosic_core.app import open_service
 
     paths_ = [Path(p) for p in args.member]
-    for path in paths_:
-        if not path.is_file():
-            raise DataError(f"Playlist file not found: {path}")
+    files = [read_playlist_file(path) for path in paths_]  # every problem before loading
     with tempfile.TemporaryDirectory(prefix="moosic-cli-") as tmp:
         paths = dataclasses.replace(config.paths, database=Path(tmp) / "cli.sqlite3")
         async with open_service(dataclasses.replace(config, paths=paths)) as service:
             members = []
-            for i, path in enumerate(paths_, 1):
+            for i, (path, data) in enumerate(zip(paths_, files, strict=True), 1):
                 user = UserRef("cli", f"member{i}")
-                await service.import_playlist(user, path.read_bytes(), path.name)
+                await service.import_playlist(user, data, path.name)
                 members.append((user, path.stem))
             readings: list[MoodReading]
             if args.selfie:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json, publish_report
+from moosic_core.cli.common import CommandTree, print_json, publish_report, read_playlist_file
 from moosic_core.config import Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
@@ -54,9 +54,7 @@ async def load_taste(service: MoosicService, user: UserRef, args: argparse.Names
     """Attach the taste source named on the command line (a CSV or a Spotify user)."""
     if args.playlist:
         path = Path(args.playlist)
-        if not path.is_file():
-            raise DataError(f"Playlist file not found: {path}")
-        await service.import_playlist(user, path.read_bytes(), path.name)
+        await service.import_playlist(user, read_playlist_file(path), path.name)
     elif args.spotify_user:
         await service.link_spotify_user(user, args.spotify_user)
 

@@ -21,6 +21,7 @@ Several mood words ("happy but tired") are averaged.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ LEXICON: dict[str, tuple[float, float]] = {
     "serene": (0.802, 0.132), "tranquil": (0.917, 0.094), "mellow": (0.633, 0.069),
     "comfortable": (0.927, 0.163), "comfy": (0.930, 0.241), "relieved": (0.896, 0.314),
     "satisfied": (0.959, 0.510), "grateful": (0.958, 0.353), "thankful": (0.969, 0.344),
-    "hopeful": (0.947, 0.357), "good": (0.938, 0.368), "fine": (0.823, 0.240),
+    "hopeful": (0.947, 0.357), "good": (0.938, 0.368),
     "nice": (0.930, 0.442), "dreamy": (0.837, 0.350), "refreshed": (0.910, 0.377),
     "rested": (0.792, 0.235), "easygoing": (0.823, 0.276), "unwind": (0.837, 0.181),
     # neutral
@@ -81,8 +82,11 @@ LEXICON: dict[str, tuple[float, float]] = {
 }
 
 #: Everyday words missing from the table above -> the listed word with the same meaning.
+#: "ok", "fine", "so-so" answer "how do you feel?" with neither good nor bad, so they borrow
+#: "neutral" (NRC VAD's "fine", 0.823, rates the adjective of "a fine wine", not the answer).
 SYNONYMS: dict[str, str] = {
-    "ok": "fine", "okay": "fine", "alright": "fine", "peaceful": "tranquil",
+    "ok": "neutral", "okay": "neutral", "alright": "neutral", "fine": "neutral",
+    "soso": "neutral", "peaceful": "tranquil",
     "relaxing": "relaxed", "sleepy": "drowsy", "worried": "anxious", "worn": "exhausted",
     "grumpy": "irritated", "cranky": "irritated", "pissed": "angry", "livid": "furious",
     "pumped": "excited", "hyped": "excited", "hype": "excited", "stoked": "excited",
@@ -95,7 +99,8 @@ SYNONYMS: dict[str, str] = {
     "fear": "afraid", "excitement": "excited", "boredom": "bored", "angery": "angry",
     "burnedout": "exhausted", "burntout": "exhausted", "stressedout": "stressed",
     "bad": "unhappy", "awful": "unhappy", "terrible": "unhappy", "horrible": "unhappy",
-    "lousy": "unhappy", "crappy": "unhappy", "well": "fine", "overwhelmed": "stressed",
+    "lousy": "unhappy", "crappy": "unhappy", "well": "good", "overwhelmed": "stressed",
+    "better": "good", "best": "great", "worse": "unhappy", "worst": "unhappy",
     "motivated": "energetic", "hyper": "excited", "romantic": "love", "partying": "festive",
     "party": "festive", "lazy": "drowsy", "nostalgia": "homesick",
 }
@@ -114,6 +119,18 @@ EMOJI: dict[str, str] = {
     "😡": "angry", "😠": "angry", "🤬": "furious", "😤": "frustrated", "👿": "angry",
     "🤯": "stressed", "🤒": "unwell", "🤢": "disgusted", "🤮": "disgusted",
     "🙃": "meh", "😒": "annoyed", "🥲": "sad", "🔥": "energetic", "⚡": "energetic",
+    "🎉": "festive", "🎊": "festive", "🪩": "festive", "🕺": "festive", "💃": "festive",
+    "😅": "nervous", "😓": "stressed", "😳": "embarrassed", "🥵": "exhausted",
+    "🥶": "tense", "😵": "exhausted", "🤕": "unwell", "🤧": "unwell", "😷": "unwell",
+    "🤗": "happy", "😘": "love", "😻": "love", "💕": "love", "💖": "love", "💗": "love",
+    "😋": "happy", "🤪": "giddy", "😜": "fun", "😝": "fun", "😛": "fun", "🙌": "joyful",
+    "✨": "happy", "🌞": "cheerful", "☀": "cheerful", "🌈": "hopeful", "💪": "strong",
+    "🚀": "excited", "😮": "surprised", "😲": "surprised", "😯": "surprised",
+    "😦": "anxious", "😧": "distressed", "😿": "sad", "🖤": "gloomy", "🌧": "gloomy",
+    "☔": "gloomy", "💤": "drowsy", "😮‍💨": "relieved", "🫠": "exhausted", "🥹": "grateful",
+    "🤔": "curious", "🫤": "meh", "😏": "good", "🤤": "dreamy",
+    # 💀 "skull": in chat it means "I'm dying (of laughter)", so it reads as joyful.
+    "💀": "joyful", "☠": "joyful",
 }
 
 #: Modifier words -> factor on the distance from the neutral middle.
@@ -138,16 +155,35 @@ FILLER = frozenset({"i", "im", "i'm", "am", "are", "is", "was", "be", "been", "b
                     "with", "to", "it", "its", "bit"})
 #: Two-word moods, read as one word.
 PHRASES = {"fed up": "fedup", "burned out": "burnedout", "burnt out": "burntout",
-           "stressed out": "stressedout", "worn out": "worn", "easy going": "easygoing"}
-_SHOWN = {joined: phrase for phrase, joined in PHRASES.items()}
+           "stressed out": "stressedout", "worn out": "worn", "easy going": "easygoing",
+           "so-so": "soso"}
+#: Idioms whose "never"/"not" doesn't negate ("never been better") -> the word they mean;
+#: each is read as one word (its letters joined) that borrows that word's entry.
+IDIOMS = {"never been better": "great", "never felt better": "great", "never better": "great",
+          "couldn't be better": "great", "could not be better": "great",
+          "couldn't be worse": "unhappy", "could not be worse": "unhappy",
+          "could be better": "meh", "could be worse": "neutral"}
+for _idiom, _word in IDIOMS.items():
+    _joined = re.sub(r"[^a-z]", "", _idiom)
+    PHRASES[_idiom.replace("n't", " nt")] = _joined  # as _tokens spells it
+    SYNONYMS[_joined] = _word
+_SHOWN = {joined: phrase.replace(" nt", "n't") for phrase, joined in PHRASES.items()}
 _WORD = re.compile(r"[a-z']+|\S")
 _TYPO_CUTOFF = 0.8
 MAX_LABEL = 40
 
 
 class BadMood(MoosicError):
-    user_message = ("Tell me how you feel in a word or two (happy, calm, angry, tired, a bit "
-                    "sad, 😌 …) or as a number from 0 (sad) to 1 (happy), e.g. /mood 0.7")
+    user_message = ("Tell me how you feel in an English word or two (happy, calm, angry, "
+                    "tired, a bit sad, 😌 …) or as a number from 0 (sad) to 1 (happy), "
+                    "e.g. /mood 0.7")
+
+
+class MoodOutOfRange(BadMood):
+    """A number outside 0..1 (``150%``, ``1.5``, ``11/10``, ``-1``)."""
+
+    user_message = ("Use a number from 0 (sad) to 1 (happy), e.g. /mood 0.7 — or 70%, or "
+                    "7/10 — or tell me how you feel in a word or two.")
 
 
 @dataclass(frozen=True)
@@ -192,9 +228,11 @@ def _canonical(token: str) -> str | None:
 
 def _tokens(text: str) -> list[str]:
     cleaned = without_emoji_modifiers(unicodedata.normalize("NFC", text)).lower()
-    cleaned = cleaned.replace("’", "'").replace("n't", " nt").replace("-", " ")
-    for phrase, joined in PHRASES.items():
-        cleaned = cleaned.replace(phrase, joined)
+    cleaned = cleaned.replace("’", "'").replace("n't", " nt")
+    for phrase, joined in PHRASES.items():  # whole words only: "so so happy" stays
+        pattern = re.escape(phrase).replace("\\ ", "[ -]")  # "fed up" or "fed-up"
+        cleaned = re.sub(rf"(?<![\w-]){pattern}(?![\w-])", joined, cleaned)
+    cleaned = cleaned.replace("-", " ")
     return _WORD.findall(cleaned)
 
 
@@ -257,13 +295,16 @@ def parse_mood(text: str) -> MoodReading:
 
     Accepts mood words with modifiers and emoji (see the module docstring) and numbers from 0
     (sad) to 1 (happy) (``0.3``, ``0,3``, ``30%``, ``3/10``; no energy, no label). Raises
-    :class:`BadMood`, whose message tells the user what works, for anything else.
+    :class:`MoodOutOfRange` for a number outside 0..1 and :class:`BadMood`, whose message
+    tells the user what works, for anything else.
     """
     value = _number(text)
     if value is not None:
-        if not 0.0 <= value <= 1.0:
+        if not math.isfinite(value):  # "nan", "inf": not a mood anybody states
             raise BadMood()
-        return MoodReading(mood_score=value, source="stated")
+        if not 0.0 <= value <= 1.0:
+            raise MoodOutOfRange()
+        return MoodReading(mood_score=value + 0.0, source="stated")  # -0 reads as 0
     terms = _terms(text)
     if not terms:
         raise BadMood()
