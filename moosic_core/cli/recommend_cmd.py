@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json, publish_report
-from moosic_core.config import Config
+from moosic_core.cli.common import CommandTree, print_json, publish_report, whole_number
+from moosic_core.config import MAX_LIST_SIZE, Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.service import MoosicService, Suggestions
@@ -140,17 +140,6 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _split_count(text: str) -> int:
-    """``--splits``: a whole number from 1 to 100 (argparse reports anything else)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100")
-    return value
-
-
 def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
     taste = parser.add_mutually_exclusive_group()
     taste.add_argument("--playlist", help="an exported playlist CSV (Exportify format)")
@@ -165,9 +154,10 @@ def register(tree: CommandTree) -> None:
     source.add_argument("--mood", help="happy, sad, calm, ... or a number 0..1")
     add_taste_arguments(parser)
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
-    parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    parser.add_argument("-n", type=whole_number(1, MAX_LIST_SIZE), default=10,
+                        help=f"how many songs, 1-{MAX_LIST_SIZE} (default 10)")
     add_save_argument(parser)
     evaluate = tree.add("eval recommend", eval_recommend_command,
                         help="offline ranking quality on the example playlists; writes a report")
-    evaluate.add_argument("--splits", type=_split_count, metavar="N",
+    evaluate.add_argument("--splits", type=whole_number(1, 100), metavar="N",
                           help="random library splits per playlist, 1-100 (default 10)")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from moosic_core.cli.common import CommandTree, print_json, progress
+from moosic_core.cli.common import CommandTree, print_json, progress, whole_number
 from moosic_core.config import Config
 from moosic_core.errors import DataError, ModelMissing
 from moosic_core.types import LibraryTrack
@@ -101,7 +101,8 @@ def register(tree: CommandTree) -> None:
                              "playlists; needs an app with that access)")
     source.add_argument("--playlist", metavar="CSV", type=Path,
                         help="an exported playlist CSV (Exportify format)")
-    parser.add_argument("--top", type=int, default=5, help="how many top genres (default 5)")
-    parser.add_argument("--limit", type=int, help="use only the first N tracks")
-    parser.add_argument("--repeat", type=int, default=1,
+    parser.add_argument("--top", type=whole_number(1), default=5,
+                        help="how many top genres (default 5)")
+    parser.add_argument("--limit", type=whole_number(1), help="use only the first N tracks")
+    parser.add_argument("--repeat", type=whole_number(1), default=1,
                         help="also time N more profile builds and report the median")
