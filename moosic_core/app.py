@@ -35,6 +35,22 @@ def load_serving_catalog(config: Config) -> Catalog:
             f"{SPOTIFY_TRACKS.config_key}) with `make catalog`.") from None
 
 
+def load_tool_catalog(config: Config) -> Catalog:
+    """The catalog the CLI tools read (``taste``, ``catalog show``, ``eval ...``): the full
+    table ``moosic catalog build`` writes under ``paths.data_dir`` when it was built here, else
+    the packed serving catalog that ships with the code (a fresh clone: no dataset needed).
+
+    Both hold every track with the same columns; raises :class:`CatalogMissing` (how to restore
+    or rebuild) only when neither exists.
+    """
+    try:
+        return Catalog.load(config.paths.catalog_dir)
+    except CatalogMissing:
+        log.debug("no built catalog table under %s; reading the packed catalog %s",
+                  config.paths.catalog_dir, config.paths.packed_catalog)
+    return load_serving_catalog(config)
+
+
 @asynccontextmanager
 async def open_service(config: Config, metrics: Metrics | None = None
                        ) -> AsyncIterator[MoosicService]:

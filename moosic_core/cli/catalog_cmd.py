@@ -40,9 +40,9 @@ def build_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def show_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
 
-    rows = Catalog.load(config.paths.catalog_dir).show(args.genre, args.limit)
+    rows = load_tool_catalog(config).show(args.genre, args.limit)
     if args.format == "json" or args.json:
         print_json(rows.to_dict(orient="records"))
     else:

@@ -79,11 +79,11 @@ def group_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def eval_group_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.recommend.group_eval import evaluate_groups, load_members, report_markdown
     from moosic_core.songs.models import SongModels
 
-    catalog = Catalog.load(config.paths.catalog_dir)
+    catalog = load_tool_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if len(playlists) < 2:

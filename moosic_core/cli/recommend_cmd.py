@@ -124,11 +124,11 @@ def recommend_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.recommend.evaluate import SPLITS, evaluate_ranking, report_markdown
     from moosic_core.songs.models import SongModels
 
-    catalog = Catalog.load(config.paths.catalog_dir)
+    catalog = load_tool_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if not playlists:

@@ -33,7 +33,7 @@ async def _spotify_tracks(config: Config, user_ref: str) -> list[LibraryTrack]:
 
 
 def taste_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.songs.models import SongModels
     from moosic_core.taste.csv_import import read_playlist_csv
     from moosic_core.taste.profile import ProfileBuilder, profile_summary
@@ -43,7 +43,7 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
     builder: ProfileBuilder | None = None
     for step in progress(steps, desc="taste"):
         if step == "catalog":
-            catalog = Catalog.load(config.paths.catalog_dir)
+            catalog = load_tool_catalog(config)
             try:
                 models: SongModels | None = SongModels.load(config.paths.models_dir / "songs")
             except ModelMissing:
