@@ -58,7 +58,7 @@ def test_bare_clone_tools_read_the_packed_catalog(tmp_path) -> None:
 
     taste = moosic("taste", "--playlist", str(playlist), "--json")
     assert taste.returncode == 0, taste.stdout + taste.stderr[-2000:]
-    assert json.loads(taste.stdout)["tracks"] == 40
+    assert json.loads(taste.stdout)["tracks_total"] == 40
     shown = moosic("catalog", "show", "--limit", "3", "--json")
     assert shown.returncode == 0, shown.stdout + shown.stderr[-2000:]
     assert len(json.loads(shown.stdout)) == 3
