@@ -12,7 +12,7 @@ from moosic_core.datasets import SPOTIFY_TRACKS
 from moosic_core.errors import CatalogMissing
 from moosic_core.metrics import Metrics
 from moosic_core.mood.reader import FaceMoodReader, model_path
-from moosic_core.service import MoosicService
+from moosic_core.service import HintWords, MoosicService
 from moosic_core.songs.models import SongModels
 from moosic_core.store import Store
 
@@ -52,17 +52,18 @@ def load_tool_catalog(config: Config) -> Catalog:
 
 
 @asynccontextmanager
-async def open_service(config: Config, metrics: Metrics | None = None
-                       ) -> AsyncIterator[MoosicService]:
+async def open_service(config: Config, metrics: Metrics | None = None,
+                       hint_words: HintWords | None = None) -> AsyncIterator[MoosicService]:
     """The ready service; closes the thread pool and the database on exit.
 
-    ``metrics`` (one is made when None) is what a monitor endpoint already serves."""
+    ``metrics`` (one is made when None) is what a monitor endpoint already serves;
+    ``hint_words`` word the lists' hints in the caller's commands (None: no hints)."""
     catalog = load_serving_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     faces = FaceMoodReader(model_path(config.paths.models_dir))
     store = Store.from_config(config)
     await store.open()
-    service = MoosicService(config, catalog, faces, store, models, metrics)
+    service = MoosicService(config, catalog, faces, store, models, metrics, hint_words)
     log.info("service ready: %d tracks, database %s", len(catalog), store.name)
     try:
         yield service

@@ -37,3 +37,19 @@ def test_a_valid_count_is_honoured(moosic) -> None:
     code, data, stderr = moosic("recommend", "--mood", "happy", "-n", "3", "--json")
     assert code == 0, stderr
     assert len(data["tracks"]) == 3
+
+
+def test_cli_hints_name_cli_options_not_chat_commands(moosic) -> None:
+    code, data, stderr = moosic("recommend", "--mood", "0.1", "--json")
+    assert code == 0, stderr
+    hints = " ".join(data["hints"])
+    assert "--mode lift" in hints and "--playlist" in hints
+    assert "/lift" not in hints and "/link" not in hints
+
+
+async def test_chat_hints_stay_chat_commands(service) -> None:
+    from moosic_core.types import UserRef
+
+    result = await service.recommend(UserRef("console", "hints"), service.stated_mood("0.1"))
+    hints = " ".join(result.hints)
+    assert "/lift" in hints and "/link spotify" in hints and "--mode" not in hints

@@ -15,7 +15,7 @@ from moosic_core.cli.common import CommandTree, print_json, publish_report, whol
 from moosic_core.config import MAX_LIST_SIZE, Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
-from moosic_core.service import MoosicService, Suggestions
+from moosic_core.service import HintWords, MoosicService, Suggestions
 from moosic_core.taste.csv_export import IMPORT_HINT, playlist_csv
 from moosic_core.types import MoodReading, Recommendation, UserRef
 
@@ -61,13 +61,23 @@ async def load_taste(service: MoosicService, user: UserRef, args: argparse.Names
         await service.link_spotify_user(user, args.spotify_user)
 
 
+#: The service's hints in this command's own options.
+CLI_HINTS = HintWords(
+    link_taste="Add --playlist CSV (an Exportify export) or --spotify-user ID and I'll pick "
+               "from the genres you love.",
+    try_lift="Want to feel better? Try --mode lift: songs that start where you are and get "
+             "happier step by step.",
+)
+
+
 async def _recommend(args: argparse.Namespace, config: Config) -> Suggestions:
     from moosic_core.app import open_service
 
     with tempfile.TemporaryDirectory(prefix="moosic-cli-") as tmp:
         # A throw-away database: one command is one session.
         paths = dataclasses.replace(config.paths, database=Path(tmp) / "cli.sqlite3")
-        async with open_service(dataclasses.replace(config, paths=paths)) as service:
+        async with open_service(dataclasses.replace(config, paths=paths),
+                                hint_words=CLI_HINTS) as service:
             await load_taste(service, CLI_USER, args)
             if args.selfie:
                 path = Path(args.selfie)
