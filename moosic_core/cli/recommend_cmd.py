@@ -56,7 +56,9 @@ async def load_taste(service: MoosicService, user: UserRef, args: argparse.Names
         path = Path(args.playlist)
         if not path.is_file():
             raise DataError(f"Playlist file not found: {path}")
-        await service.import_playlist(user, path.read_bytes(), path.name)
+        profile = await service.import_playlist(user, path.read_bytes(), path.name)
+        for note in profile.notes:  # a library read in part: say so
+            print(note, file=sys.stderr)
     elif args.spotify_user:
         await service.link_spotify_user(user, args.spotify_user)
 

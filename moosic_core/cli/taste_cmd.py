@@ -35,11 +35,12 @@ async def _spotify_tracks(config: Config, user_ref: str) -> list[LibraryTrack]:
 def taste_command(args: argparse.Namespace, config: Config) -> int:
     from moosic_core.app import load_tool_catalog
     from moosic_core.songs.models import SongModels
-    from moosic_core.taste.csv_import import read_playlist_csv
+    from moosic_core.taste.csv_import import read_playlist_export
     from moosic_core.taste.profile import ProfileBuilder, profile_summary
 
     steps = ["catalog", "tracks", "profile"]
     tracks: list[LibraryTrack] = []
+    note: str | None = None
     builder: ProfileBuilder | None = None
     for step in progress(steps, desc="taste"):
         if step == "catalog":
@@ -56,7 +57,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
                     data = Path(args.playlist).read_bytes()
                 except OSError as exc:
                     raise DataError(f"Cannot read {args.playlist}: {exc.strerror}") from None
-                tracks = read_playlist_csv(data, Path(args.playlist).name)
+                export = read_playlist_export(data, Path(args.playlist).name)
+                tracks, note = export.tracks, export.note
             else:
                 tracks = asyncio.run(_spotify_tracks(config, args.spotify_user))
         else:
@@ -65,6 +67,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
                 tracks = tracks[: args.limit]
             profile = builder.build(tracks)
     summary = profile_summary(profile, top=args.top)
+    if note:
+        summary["note"] = note
     if args.repeat > 1:
         summary["build_seconds"] = _time_builds(builder, tracks, args.repeat)
     if args.json:
@@ -74,6 +78,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
               f"({summary['coverage']:.0%}); {summary['artists']} artists", file=sys.stdout)
         print("top genres: " + ", ".join(profile.top_genres(args.top)))
         print("understood by: " + ", ".join(f"{k} {v}" for k, v in profile.sources.items()))
+        if note:
+            print(note)
     return 0
 
 
