@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.conversation import Conversation
 from bot.frontends import ConsoleFrontEnd, FrontEnd, serve
+from bot.hints import CHAT_HINTS
 from bot.monitor import Monitor
 from moosic_core.app import open_service
 from moosic_core.cli.common import CommandTree
@@ -67,7 +68,7 @@ async def run_front_ends(config: Config, names: list[str],
     if config.monitor.listen:
         await monitor.start(*listen_address(config.monitor.listen))
     try:
-        async with open_service(config, monitor.metrics) as service:
+        async with open_service(config, monitor.metrics, CHAT_HINTS) as service:
             monitor.service = service
             conversation = Conversation(service)
             front_ends = [FRONT_ENDS[name](conversation, config) for name in names]

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from moosic_core.errors import ConfigError
 from moosic_core.metrics import CONTENT_TYPE, Metrics
 from moosic_core.service import MoosicService
 
@@ -79,14 +80,24 @@ class Monitor:
                             headers={"Content-Type": CONTENT_TYPE})
 
     async def start(self, host: str, port: int) -> None:
-        """Listen on host:port (port 0 picks a free one, see :attr:`port`)."""
+        """Listen on host:port (port 0 picks a free one, see :attr:`port`).
+
+        Raises :class:`ConfigError` naming ``monitor.listen`` when the address cannot be
+        listened on (the port is in use, the host is not this machine's, no permission)."""
         app = web.Application()
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_page)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            reason = exc.strerror or str(exc)
+            raise ConfigError(f"Config key monitor.listen: cannot listen on {host}:{port} "
+                              f"({reason}); another program may use that port. Pick a free "
+                              "port or stop the other program.") from None
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port

@@ -121,6 +121,7 @@ def taste_text(profile: TasteProfile | None) -> str:
             f"{count(len(profile.artists), 'artist')}.")
     if profile.artist_weights:
         text += f"\nYou play most: {', '.join(profile.top_artists(5))}."
+    text += "".join("\n" + note for note in profile.notes)  # e.g. a library read in part
     return text
 
 

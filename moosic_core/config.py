@@ -6,6 +6,7 @@ root. Loaded and validated once; errors raise :class:`ConfigError` with a clear 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from moosic_core import PROJECT_ROOT
 from moosic_core.errors import ConfigError
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+#: The most songs one list may hold (``service.recommendations``, the CLI's ``-n``).
+MAX_LIST_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,12 @@ class SpotifyConfig:
     authorize_url: str = "https://accounts.spotify.com/authorize"
     redirect_uri: str = "http://127.0.0.1:8765/callback"
     callback_host: str = "127.0.0.1"
-    callback_port: int = 8765
-    max_retry_wait_s: float = 30.0
-    request_timeout_s: float = 10.0
-    track_cap: int = 3000
-    cache_ttl_s: int = 86400
+    callback_port: int = field(default=8765, metadata={"min": 1, "max": 65535})
+    max_retry_wait_s: float = field(default=30.0, metadata={"min": 0})
+    request_timeout_s: float = field(default=10.0, metadata={"above": 0})
+    track_cap: int = field(default=3000, metadata={"min": 1})
+    #: 0 = fetch the library again every time.
+    cache_ttl_s: int = field(default=86400, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -84,28 +88,30 @@ class TelegramConfig:
     api_url: str = "https://api.telegram.org/bot"
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
+    webhook_port: int = field(default=8443, metadata={"min": 1, "max": 65535})
 
 
 @dataclass(frozen=True)
 class DiscordConfig:
     token: str = ""
-    test_guild_id: int = 0
+    #: 0 = sync slash commands globally.
+    test_guild_id: int = field(default=0, metadata={"min": 0})
     api_url: str = ""
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    workers: int = 2
+    workers: int = field(default=2, metadata={"min": 1, "max": 256})
     #: Selfies wait at most this long (expected) for the CPU pool; past it they get "busy".
-    max_queue_wait_s: float = 5.0
-    recommendations: int = 10
-    group_round_s: int = 180
-    selfies_per_minute: int = 6
+    max_queue_wait_s: float = field(default=5.0, metadata={"above": 0})
+    recommendations: int = field(default=10, metadata={"min": 1, "max": MAX_LIST_SIZE})
+    group_round_s: int = field(default=180, metadata={"min": 1})
+    #: 0 = no limit.
+    selfies_per_minute: int = field(default=6, metadata={"min": 0})
     #: A photo waiting for the user's consent is dropped after this many minutes...
-    pending_photo_minutes: float = 10.0
+    pending_photo_minutes: float = field(default=10.0, metadata={"above": 0})
     #: ...and all waiting photos together hold at most this many MB (the oldest goes first).
-    pending_photos_max_mb: int = 64
+    pending_photos_max_mb: int = field(default=64, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,8 @@ class MonitorConfig:
 class StartupConfig:
     """Retrying the chat platforms while the network is down at start."""
 
-    retry_for_s: float = 600.0
-    max_backoff_s: float = 60.0
+    retry_for_s: float = field(default=600.0, metadata={"min": 0})
+    max_backoff_s: float = field(default=60.0, metadata={"above": 0})
 
 
 @dataclass(frozen=True)
@@ -154,32 +160,88 @@ SECRET_KEYS = frozenset(
 S = TypeVar("S")
 
 
-def _coerce(value: Any, kind: Any, where: str, base: Path) -> Any:
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _convert(value: Any, kind: Any) -> Any:
+    """``value`` (from TOML or an environment variable) as ``kind``; ValueError in words.
+
+    Strict: a bool is never a number, a fraction never a whole number, and a bool key takes
+    true/false (1/0, yes/no, on/off as text)."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ValueError(f"{value!r} is not true or false")
+    if kind in (int, float) and isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if kind is int:
+        if isinstance(value, float) or (isinstance(value, str) and not value.strip().lstrip(
+                "+-").isdigit()):
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    if kind is float:
+        if not isinstance(value, int | float | str):
+            raise ValueError(f"{value!r} is not a number")
+        return float(value)
+    return kind(value)
+
+
+def _range_problem(value: Any, limits: Mapping[str, Any]) -> str | None:
+    """Why a number is outside ``limits`` (``min``, ``max``: inclusive; ``above``: exclusive)."""
+    if "above" in limits and not value > limits["above"]:
+        return f"must be more than {limits['above']}, not {value}"
+    low, high = limits.get("min"), limits.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            return f"must be {low} or more, not {value}"
+        return f"must be from {low} to {high}, not {value}"
+    return None
+
+
+def _coerce(value: Any, kind: Any, where: str, base: Path,
+            limits: Mapping[str, Any] | None = None) -> Any:
     try:
         if kind is Path:
             path = Path(str(value)).expanduser()
             return path if path.is_absolute() else (base / path).resolve()
-        if kind is bool:
-            if isinstance(value, str):
-                return value.strip().lower() in {"1", "true", "yes", "on"}
-            return bool(value)
-        return kind(value)
+        converted = _convert(value, kind)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Config key {where} has an invalid value: {exc}") from None
+    problem = _range_problem(converted, limits) if limits else None
+    if problem:
+        raise ConfigError(f"Config key {where} {problem}.")
+    return converted
 
 
-def _build_section(cls: type[S], values: Mapping[str, Any], section: str, base: Path) -> S:
+def _build_section(cls: type[S], values: Mapping[str, Any], section: str, base: Path,
+                   problems: list[str]) -> S:
+    """The section's dataclass from ``values``; each bad value's message goes to ``problems``."""
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = set(values) - known
+    by_name = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(values) - set(by_name)
     if unknown:
-        raise ConfigError(f"Unknown config key(s) in [{section}]: {', '.join(sorted(unknown))}")
-    updates = {k: _coerce(v, hints[k], f"{section}.{k}", base) for k, v in values.items()}
+        problems.append(f"Unknown config key(s) in [{section}]: {', '.join(sorted(unknown))}")
+    updates = {}
+    for key, value in values.items():
+        if key in unknown:
+            continue
+        try:
+            updates[key] = _coerce(value, hints[key], f"{section}.{key}", base,
+                                   by_name[key].metadata)
+        except ConfigError as exc:
+            problems.append(str(exc))
     return replace(cls(), **updates)  # type: ignore[type-var]
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Load the configuration from a TOML file (optional) and ``MOOSIC_*`` variables."""
+    """Load the configuration from a TOML file (optional) and ``MOOSIC_*`` variables.
+
+    Raises :class:`ConfigError` naming every bad key at once: unknown keys, values of the
+    wrong type (a bool or fraction for a whole number) and numbers outside their range.
+    """
     env = os.environ if env is None else env
     if path is None and env.get("MOOSIC_CONFIG"):
         path = Path(env["MOOSIC_CONFIG"])
@@ -200,6 +262,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     if unknown:
         raise ConfigError(f"Unknown config section(s): {', '.join(sorted(unknown))}")
     built: dict[str, Any] = {}
+    problems: list[str] = []
     for name, fdef in sections.items():
         cls = get_type_hints(Config)[name]
         values = dict(raw.get(name, {}))
@@ -208,7 +271,11 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             if env_value is not None:
                 values[key] = env_value
         del fdef
-        built[name] = _build_section(cls, values, name, base)
+        built[name] = _build_section(cls, values, name, base, problems)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} config problems: " + " ".join(problems))
     return Config(**built)
 
 
@@ -218,14 +285,31 @@ def secret_values(config: Config) -> list[str]:
             if getattr(getattr(config, section), key)]
 
 
-def describe(config: Config) -> dict[str, dict[str, str]]:
-    """The configuration as strings, with secrets masked (safe to log or print)."""
-    out: dict[str, dict[str, str]] = {}
+ConfigValue = str | int | float | bool
+
+
+def describe(config: Config) -> dict[str, dict[str, ConfigValue]]:
+    """The configuration with secrets masked (safe to log or print): numbers and bools keep
+    their types, paths become strings, a set secret is ``"***"`` (empty: ``""``)."""
+    out: dict[str, dict[str, ConfigValue]] = {}
     for sec in fields(config):
         section = getattr(config, sec.name)
         out[sec.name] = {}
         for f in fields(section):
             value = getattr(section, f.name)
-            secret = (sec.name, f.name) in SECRET_KEYS
-            out[sec.name][f.name] = ("***" if value else "") if secret else str(value)
+            if (sec.name, f.name) in SECRET_KEYS:
+                out[sec.name][f.name] = "***" if value else ""
+            elif isinstance(value, bool | int | float):
+                out[sec.name][f.name] = value
+            else:
+                out[sec.name][f.name] = str(value)
     return out
+
+
+def toml_value(value: ConfigValue) -> str:
+    """One value as TOML writes it (``true``, ``8765``, ``"text"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)

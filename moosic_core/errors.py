@@ -24,6 +24,12 @@ class ConfigError(MoosicError):
     user_message = "The bot's configuration is invalid."
 
 
+class UsageError(MoosicError):
+    """A command line the CLI cannot parse (unknown option, missing or out-of-range value)."""
+
+    user_message = "The command line is not valid (see --help)."
+
+
 class PlatformUnreachable(MoosicError):
     """A chat platform stayed unreachable through the start-up retries.
 

@@ -23,6 +23,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Libraries whose INFO lines repeat request URLs (httpx logs the Telegram URL, with the token).
 QUIET_LOGGERS = ("httpx", "httpcore", "discord.http", "aiohttp.access")
+#: Libraries whose DEBUG/INFO lines carry stored values (SQL statements with their parameters,
+#: result rows): never below WARNING, not even with ``-v`` (see PRIVACY.md).
+SILENT_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg")
 
 
 class JsonFormatter(logging.Formatter):
@@ -109,3 +112,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | None 
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in SILENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -61,8 +61,20 @@ class FaceReader(Protocol):
 
 
 @dataclass(frozen=True)
+class HintWords:
+    """How a front-end words the service's one-line hints, in its own commands (a chat's
+    ``/lift``, the CLI's ``--mode lift``): the caller's context, never the core's."""
+
+    #: No taste linked: how to add one (chat: /link spotify or a playlist file).
+    link_taste: str
+    #: A sad mood matched: how to ask for a list that lifts it.
+    try_lift: str
+
+
+@dataclass(frozen=True)
 class Suggestions:
-    """A ranked, explained list for one user, with one-line hints for the adapters."""
+    """A ranked, explained list for one user, with one-line hints worded by the caller's
+    :class:`HintWords` (none when the service was given no words)."""
 
     mood: MoodReading
     mode: Mode
@@ -79,8 +91,11 @@ class MoosicService:
     """Holds the models, the catalog and the store; safe for many concurrent chats."""
 
     def __init__(self, config: Config, catalog: Catalog, faces: FaceReader, store: Store,
-                 models: SongModels | None = None, metrics: Metrics | None = None) -> None:
+                 models: SongModels | None = None, metrics: Metrics | None = None,
+                 hint_words: HintWords | None = None) -> None:
         self.config = config
+        #: How hints are worded for the front-end that made this service (None: no hints).
+        self.hint_words = hint_words
         self.metrics = metrics or Metrics()
         self.catalog = catalog
         self.ranker = Ranker(catalog)
@@ -156,12 +171,11 @@ class MoosicService:
         items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
         await self.store.record_suggestions(user, mood, mode, [r.track.track_id for r in items])
         hints = []
-        if profile is None:
-            hints.append("Link your music with /link spotify (or send a playlist CSV) "
-                         "and I'll pick from the genres you love.")
-        if mode == "match" and mood.mood_score < SAD_THRESHOLD:
-            hints.append("Want to feel better? Try \"lift my mood\" (/lift): songs that start "
-                         "where you are and get happier step by step.")
+        words = self.hint_words
+        if words is not None and profile is None:
+            hints.append(words.link_taste)
+        if words is not None and mode == "match" and mood.mood_score < SAD_THRESHOLD:
+            hints.append(words.try_lift)
         return Suggestions(mood, mode, tuple(items), profile is not None, tuple(hints))
 
     async def discovery(self, user: UserRef) -> str:

@@ -102,6 +102,9 @@ class TasteProfile:
     artist_weights: dict[str, float] = field(default_factory=dict)
     similar_artists: dict[str, SimilarArtist] = field(default_factory=dict)
     known_songs: frozenset[str] = frozenset()
+    #: What the user should know about how the library was read, in user words ("I used the
+    #: first 20,000 songs ..."); set at import only, not cached.
+    notes: tuple[str, ...] = ()
 
     @property
     def coverage(self) -> float:

@@ -84,6 +84,7 @@ async def service(config: Config, catalog: Catalog, song_models, face_reader, tm
     """The real service over a fresh SQLite file (models and catalog shared across tests)."""
     import dataclasses
 
+    from bot.hints import CHAT_HINTS
     from moosic_core.service import MoosicService
     from moosic_core.store import Store
 
@@ -91,7 +92,7 @@ async def service(config: Config, catalog: Catalog, song_models, face_reader, tm
     cfg = dataclasses.replace(config, paths=paths)
     store = Store(paths.database)
     await store.open()
-    svc = MoosicService(cfg, catalog, face_reader, store, song_models)
+    svc = MoosicService(cfg, catalog, face_reader, store, song_models, hint_words=CHAT_HINTS)
     yield svc
     await svc.close()
     await store.close()

@@ -148,3 +148,49 @@ async def test_backup_commands_on_postgresql_point_to_pg_dump(tmp_path) -> None:
         assert "pg_dump" in proc.stderr and "Traceback" not in proc.stderr
         assert "pw-123" not in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+async def test_backup_refuses_to_overwrite_guess_folders_or_copy_onto_the_live_database(
+        tmp_path) -> None:
+    path = tmp_path / "moosic.sqlite3"
+    async with Store(path) as store:
+        await store.ensure_user(ANA)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    with pytest.raises(DataError, match=r"already exists.*--force"):
+        backup(path, notes)
+    assert notes.read_text() == "my notes"  # nothing lost
+    assert backup(path, notes, force=True).users == 1  # the operator asked for it
+    with pytest.raises(DataError, match="does not exist; create it first"):
+        backup(path, tmp_path / "missing" / "x.sqlite3")
+    assert not (tmp_path / "missing").exists()  # never created silently
+    with pytest.raises(DataError, match="does not exist"):
+        backup(path, str(tmp_path / "newdir") + "/")  # a trailing "/" means a folder
+    assert not (tmp_path / "newdir").exists()
+    (tmp_path / "dir").mkdir()
+    dated = backup(path, str(tmp_path / "dir") + "/")
+    assert dated.path.parent == tmp_path / "dir" and dated.path.name.startswith("moosic-")
+    for live in (path, tmp_path / "." / "moosic.sqlite3", path.with_name("moosic.sqlite3-wal")):
+        with pytest.raises(DataError, match="live database"):
+            backup(path, live, force=True)
+    assert inspect(path).users == 1
+    with pytest.raises(DataError, match="is a folder"):
+        restore(tmp_path / "dir", path)
+    with pytest.raises(DataError, match="live database"):
+        restore(path, path)
+
+
+async def test_db_backup_command_refuses_in_words(tmp_path) -> None:
+    path = tmp_path / "moosic.sqlite3"
+    async with Store(path) as store:
+        await store.ensure_user(ANA)
+    env = {"MOOSIC_PATHS_DATABASE": str(path)}
+    kept = tmp_path / "mine.csv"
+    kept.write_text("a,b\n")
+    refused = moosic("db", "backup", str(kept), "--json", env=env)
+    assert refused.returncode == 2 and json.loads(refused.stdout)["kind"] == "DataError"
+    assert kept.read_text() == "a,b\n"
+    forced = moosic("db", "backup", str(kept), "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+    live = moosic("db", "backup", str(path), "--force", env=env)
+    assert live.returncode == 2 and "live database" in live.stderr

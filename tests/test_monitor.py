@@ -9,7 +9,7 @@ import pytest
 
 from bot.conversation import Conversation
 from bot.monitor import Monitor
-from moosic_core.errors import Busy, SpotifyNotConfigured, SpotifyRateLimited
+from moosic_core.errors import Busy, ConfigError, SpotifyNotConfigured, SpotifyRateLimited
 from moosic_core.metrics import Metrics
 from moosic_core.types import UserRef
 
@@ -118,3 +118,21 @@ def test_spotify_errors_are_counted_but_a_missing_spotify_set_up_is_not() -> Non
     assert sample(text, "moosic_spotify_errors_total", kind="SpotifyRateLimited") == 1
     assert sample(text, "moosic_spotify_errors_total", kind="SpotifyNotConfigured") == 0
     assert sample(text, "moosic_errors_total", kind="SpotifyNotConfigured") == 1
+
+
+async def test_a_port_in_use_is_an_operator_error_naming_monitor_listen(moosic) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        mon = Monitor()
+        with pytest.raises(ConfigError, match=r"monitor\.listen: cannot listen on"):
+            await mon.start("127.0.0.1", port)
+        await mon.stop()
+        code, _, stderr = moosic("run", env={"MOOSIC_MONITOR_LISTEN": f"127.0.0.1:{port}",
+                                             "MOOSIC_TELEGRAM_TOKEN": "",
+                                             "MOOSIC_DISCORD_TOKEN": ""})
+    assert code == 2, stderr
+    assert "monitor.listen" in stderr and "internal error" not in stderr

@@ -95,8 +95,9 @@ def test_report_shows_every_method_with_its_spread(evaluated) -> None:
 def test_splits_option_takes_1_to_100() -> None:
     import argparse
 
-    from moosic_core.cli.recommend_cmd import _split_count
+    from moosic_core.cli.common import whole_number
 
+    _split_count = whole_number(1, 100)  # what --splits takes
     assert _split_count("10") == 10 and _split_count("1") == 1
     for bad in ("0", "101", "ten", "2.5"):
         with pytest.raises(argparse.ArgumentTypeError):

@@ -7,8 +7,9 @@ import importlib
 import logging
 import sys
 
-from moosic_core.cli.common import CommandTree, report_error
+from moosic_core.cli.common import CommandTree, ContractParser, print_json, report_error
 from moosic_core.config import load_config, secret_values
+from moosic_core.errors import UsageError
 from moosic_core.logs import LOG_FORMATS, install_secret_redaction, setup_logging
 
 # Modules that register subcommands (each has ``register(tree: CommandTree)``).
@@ -25,7 +26,7 @@ COMMAND_MODULES = (
 
 
 def build_parser(extra_modules: tuple[str, ...] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moosic", description="Moo-Sic: music for your mood.")
+    parser = ContractParser(prog="moosic", description="Moo-Sic: music for your mood.")
     parser.add_argument("--config", help="path to a config TOML file (default: config.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--log-format", choices=LOG_FORMATS,
@@ -39,7 +40,11 @@ def build_parser(extra_modules: tuple[str, ...] = ()) -> argparse.ArgumentParser
 def main(argv: list[str] | None = None, extra_modules: tuple[str, ...] = ()) -> int:
     """Run the CLI; ``extra_modules`` add commands from outside the core (the chat bots)."""
     parser = build_parser(extra_modules)
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        args = parser.parse_args(words)
+    except UsageError as exc:  # under --json too, the {"error", "kind"} contract (exit 2)
+        return report_usage_error(exc, "--json" in words)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     as_json = bool(getattr(args, "json", False))
@@ -53,6 +58,17 @@ def main(argv: list[str] | None = None, extra_modules: tuple[str, ...] = ()) -> 
         return 130
     except Exception as exc:  # the CLI's contract: no traceback, a clear message
         return report_error(exc, as_json)
+
+
+def report_usage_error(exc: UsageError, as_json: bool) -> int:
+    """A command line argparse refused: ``{"error", "kind": "UsageError"}`` under ``--json``,
+    else argparse's usage line and message on stderr. Returns exit code 2."""
+    if as_json:
+        print_json({"error": str(exc), "kind": exc.kind})
+    else:
+        sys.stderr.write(getattr(exc, "usage", ""))
+        sys.stderr.write(f"{getattr(exc, 'prog', 'moosic')}: error: {exc}\n")
+    return 2
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from moosic_core.cli.common import CommandTree, print_json
+from moosic_core.cli.common import CommandTree, print_json, whole_number
 from moosic_core.config import Config
 from moosic_core.errors import ConfigError
 
@@ -40,9 +40,9 @@ def build_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def show_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
 
-    rows = Catalog.load(config.paths.catalog_dir).show(args.genre, args.limit)
+    rows = load_tool_catalog(config).show(args.genre, args.limit)
     if args.format == "json" or args.json:
         print_json(rows.to_dict(orient="records"))
     else:
@@ -57,5 +57,6 @@ def register(tree: CommandTree) -> None:
                         help="dataset CSV (default: config data.catalog_source)")
     parser = tree.add("catalog show", show_command, help="print catalog rows")
     parser.add_argument("--genre", help="only tracks listed under this genre")
-    parser.add_argument("--limit", type=int, default=20, help="at most this many rows (default 20)")
+    parser.add_argument("--limit", type=whole_number(1), default=20,
+                        help="at most this many rows (default 20)")
     parser.add_argument("--format", choices=("csv", "json"), default="csv")

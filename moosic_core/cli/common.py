@@ -12,12 +12,12 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from tqdm import tqdm
 
 from moosic_core.config import Config
-from moosic_core.errors import DataError, MoosicError
+from moosic_core.errors import DataError, MoosicError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,48 @@ T = TypeVar("T")
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
+
+
+class ContractParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors raise :class:`UsageError` (carrying the usage line)
+    instead of exiting, so ``main`` can report them in the ``--json`` contract."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`UsageError` with argparse's message; ``.usage`` holds the usage line."""
+        error = UsageError(message)
+        error.usage = self.format_usage()  # type: ignore[attr-defined]
+        error.prog = self.prog  # type: ignore[attr-defined]
+        raise error
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high`` (inclusive; no upper
+    bound when None); anything else is reported in words ("'-3' is not a whole number from 1
+    to 100")."""
+    span = f"from {low} to {high}" if high is not None else f"of {low} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number {span}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse ``type``: a number above 0 ("'-1' is not a number above 0")."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value
 
 
 class CommandTree:

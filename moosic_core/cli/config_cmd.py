@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from moosic_core.cli.common import CommandTree, print_json
-from moosic_core.config import Config, describe
+from moosic_core.config import Config, describe, toml_value
 
 
 def show_config(args: argparse.Namespace, config: Config) -> int:
@@ -16,7 +16,7 @@ def show_config(args: argparse.Namespace, config: Config) -> int:
         for section, values in described.items():
             print(f"[{section}]")
             for key, value in values.items():
-                print(f"{key} = {value!r}")
+                print(f"{key} = {toml_value(value)}")
     return 0
 
 

@@ -45,7 +45,7 @@ def _sqlite_only(config: Config) -> None:
 
 def backup_command(args: argparse.Namespace, config: Config) -> int:
     _sqlite_only(config)
-    info = backup(config.paths.database, Path(args.path).expanduser())
+    info = backup(config.paths.database, args.path, force=args.force)
     if args.json:
         print_json(_info(info))
     else:
@@ -108,7 +108,9 @@ def rotate_keys_command(args: argparse.Namespace, config: Config) -> int:
 def register(tree: CommandTree) -> None:
     p = tree.add("db backup", backup_command,
                  help="copy the database safely while the bot runs (SQLite online backup)")
-    p.add_argument("path", help="the backup file, or a directory for a time-stamped one")
+    p.add_argument("path", help="the backup file (must not exist yet), or an existing folder "
+                   "(or a path ending in /) for a time-stamped file inside it")
+    p.add_argument("--force", action="store_true", help="replace an existing backup file")
     p = tree.add("db restore", restore_command,
                  help="replace the database by a backup (stop the bot first)")
     p.add_argument("path", help="a file written by `moosic db backup`")

@@ -13,7 +13,9 @@ from moosic_core.cli.common import (
     EXIT_USER_ERROR,
     CommandTree,
     describe_error,
+    positive_number,
     print_json,
+    whole_number,
 )
 from moosic_core.config import Config
 from moosic_core.errors import DataError
@@ -213,38 +215,40 @@ def register(tree: CommandTree) -> None:
                    help="the served ensemble: comma-separated "
                    "ARCH:SEED[:EPOCHS+FINETUNE_EPOCHS[+AVERAGE_EPOCHS]], "
                    f"ARCH one of {', '.join(ARCH_LABELS)} (default {DEFAULT_MEMBERS})")
-    p.add_argument("--epochs", type=int, help="stage 1 epochs from scratch, for every member "
+    p.add_argument("--epochs", type=whole_number(1),
+                   help="stage 1 epochs from scratch, for every member "
                    f"(default: the member's own, else {DEFAULT_SCHEDULE[0]})")
-    p.add_argument("--finetune-epochs", type=int,
+    p.add_argument("--finetune-epochs", type=whole_number(0),
                    help="stage 2 epochs with the happy-vs-sad term, for every member (0 skips "
                    f"it; default: the member's own, else {DEFAULT_SCHEDULE[1]})")
-    p.add_argument("--finetune-lr", type=float, default=1e-3, help="stage 2 peak learning rate")
+    p.add_argument("--finetune-lr", type=positive_number, default=1e-3,
+                   help="stage 2 peak learning rate")
     p.add_argument("--pair-weight", type=float, default=1.0,
                    help="weight of the happy-vs-sad term in stage 2's loss")
     p.add_argument("--reuse", action="store_true",
                    help="keep the members an earlier run finished (same architecture, seed and "
                    "epochs), resume an unfinished one from its last epoch and train the others")
-    p.add_argument("--time-budget", type=float, metavar="MINUTES",
+    p.add_argument("--time-budget", type=positive_number, metavar="MINUTES",
                    help="stop at the last epoch that fits in this many minutes, saving the "
                    "state (continue later with --reuse)")
     p.add_argument("--selection-key", choices=SELECTION_KEY_NAMES, default=SELECTION_KEY_NAMES[0],
                    help="how greedy selection compares ensembles on validation: happy-vs-sad "
                    "then 7-class accuracy, or the 7-class log-loss (see `moosic eval "
                    "face-selection`)")
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--batch", type=whole_number(1), default=128)
     p.add_argument("--compare", action="store_true",
                    help="also train the comparison architectures (briefly)")
     p.add_argument("--compare-only", action="store_true",
                    help="only train the comparison architectures")
-    p.add_argument("--compare-epochs", type=int, default=5)
-    p.add_argument("--compare-n-train", type=int, default=0,
+    p.add_argument("--compare-epochs", type=whole_number(1), default=5)
+    p.add_argument("--compare-n-train", type=whole_number(0), default=0,
                    help="training images (random subset) for each comparison network; 0: all")
 
     p = tree.add("train face-frontier", train_face_frontier,
                  help="serve the selected members and test-time views on the accuracy/latency "
                  "frontier: measured on validation, chosen within the latency budget, exported "
                  "to models/face/mood.tflite through the release gate (no training)")
-    p.add_argument("--budget-ms", type=float, default=LATENCY_BUDGET_MS,
+    p.add_argument("--budget-ms", type=positive_number, default=LATENCY_BUDGET_MS,
                    help="the served model's time per face on one thread, in ms "
                    f"(default {LATENCY_BUDGET_MS:g})")
     p.add_argument("--key", choices=SELECTION_KEY_NAMES, default=FRONTIER_KEY,
@@ -254,8 +258,9 @@ def register(tree: CommandTree) -> None:
     p = tree.add("eval face-selection", eval_face_selection,
                  help="which selection key chooses the better ensemble: choose on half of "
                  "validation, score on the other half (test is not read)")
-    p.add_argument("--rounds", type=int, default=300, help="random halvings of validation")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=whole_number(1), default=300,
+                   help="random halvings of validation")
+    p.add_argument("--seed", type=whole_number(0), default=0)
     p.add_argument("--save", action="store_true",
                    help="record the result in models/face/metrics.json and the model card")
 
@@ -265,5 +270,6 @@ def register(tree: CommandTree) -> None:
 
     p = tree.add("eval face-detector", eval_face_detector,
                  help="measure the face detector (recall, false detections, time)")
-    p.add_argument("--n", type=int, default=500, help="FER-2013 test faces to place in photos")
+    p.add_argument("--n", type=whole_number(1), default=500,
+                   help="FER-2013 test faces to place in photos")
     p.add_argument("--save", action="store_true", help="store the numbers for the model card")

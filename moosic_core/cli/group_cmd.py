@@ -9,7 +9,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json, publish_report, read_playlist_file
+from moosic_core.cli.common import (
+    CommandTree,
+    print_json,
+    publish_report,
+    read_playlist_file,
+    whole_number,
+)
 from moosic_core.cli.recommend_cmd import (
     add_save_argument,
     mood_to_dict,
@@ -17,7 +23,7 @@ from moosic_core.cli.recommend_cmd import (
     save_csv,
     tracks_to_dicts,
 )
-from moosic_core.config import Config
+from moosic_core.config import MAX_LIST_SIZE, Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
 from moosic_core.recommend.group import GroupList
@@ -77,11 +83,11 @@ def group_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def eval_group_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.recommend.group_eval import evaluate_groups, load_members, report_markdown
     from moosic_core.songs.models import SongModels
 
-    catalog = Catalog.load(config.paths.catalog_dir)
+    catalog = load_tool_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if len(playlists) < 2:
@@ -101,7 +107,8 @@ def register(tree: CommandTree) -> None:
     source.add_argument("--selfie", help="a photo: every face counts for the group's mood")
     source.add_argument("--mood", help="happy, sad, calm, ... or a number 0..1")
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
-    parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    parser.add_argument("-n", type=whole_number(1, MAX_LIST_SIZE), default=10,
+                        help=f"how many songs, 1-{MAX_LIST_SIZE} (default 10)")
     add_save_argument(parser)
     tree.add("eval group", eval_group_command,
              help="fairness of group lists on the example playlists; writes a report")

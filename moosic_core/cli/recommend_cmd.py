@@ -11,11 +11,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from moosic_core.cli.common import CommandTree, print_json, publish_report, read_playlist_file
-from moosic_core.config import Config
+from moosic_core.cli.common import (
+    CommandTree,
+    print_json,
+    publish_report,
+    read_playlist_file,
+    whole_number,
+)
+from moosic_core.config import MAX_LIST_SIZE, Config
 from moosic_core.datasets import PLAYLISTS, dataset_missing
 from moosic_core.errors import DataError
-from moosic_core.service import MoosicService, Suggestions
+from moosic_core.service import HintWords, MoosicService, Suggestions
 from moosic_core.taste.csv_export import IMPORT_HINT, playlist_csv
 from moosic_core.types import MoodReading, Recommendation, UserRef
 
@@ -54,9 +60,20 @@ async def load_taste(service: MoosicService, user: UserRef, args: argparse.Names
     """Attach the taste source named on the command line (a CSV or a Spotify user)."""
     if args.playlist:
         path = Path(args.playlist)
-        await service.import_playlist(user, read_playlist_file(path), path.name)
+        profile = await service.import_playlist(user, read_playlist_file(path), path.name)
+        for note in profile.notes:  # a library read in part: say so
+            print(note, file=sys.stderr)
     elif args.spotify_user:
         await service.link_spotify_user(user, args.spotify_user)
+
+
+#: The service's hints in this command's own options.
+CLI_HINTS = HintWords(
+    link_taste="Add --playlist CSV (an Exportify export) or --spotify-user ID and I'll pick "
+               "from the genres you love.",
+    try_lift="Want to feel better? Try --mode lift: songs that start where you are and get "
+             "happier step by step.",
+)
 
 
 async def _recommend(args: argparse.Namespace, config: Config) -> Suggestions:
@@ -65,7 +82,8 @@ async def _recommend(args: argparse.Namespace, config: Config) -> Suggestions:
     with tempfile.TemporaryDirectory(prefix="moosic-cli-") as tmp:
         # A throw-away database: one command is one session.
         paths = dataclasses.replace(config.paths, database=Path(tmp) / "cli.sqlite3")
-        async with open_service(dataclasses.replace(config, paths=paths)) as service:
+        async with open_service(dataclasses.replace(config, paths=paths),
+                                hint_words=CLI_HINTS) as service:
             await load_taste(service, CLI_USER, args)
             if args.selfie:
                 path = Path(args.selfie)
@@ -122,11 +140,11 @@ def recommend_command(args: argparse.Namespace, config: Config) -> int:
 
 
 def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.recommend.evaluate import SPLITS, evaluate_ranking, report_markdown
     from moosic_core.songs.models import SongModels
 
-    catalog = Catalog.load(config.paths.catalog_dir)
+    catalog = load_tool_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     playlists = sorted(config.data.playlists_dir.glob("*.csv"))
     if not playlists:
@@ -136,17 +154,6 @@ def eval_recommend_command(args: argparse.Namespace, config: Config) -> int:
     publish_report(config.paths.models_dir / "recommend" / "REPORT.md", report_markdown(result),
                    result, args.json)
     return 0
-
-
-def _split_count(text: str) -> int:
-    """``--splits``: a whole number from 1 to 100 (argparse reports anything else)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 100")
-    return value
 
 
 def add_taste_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,9 +170,10 @@ def register(tree: CommandTree) -> None:
     source.add_argument("--mood", help="happy, sad, calm, ... or a number 0..1")
     add_taste_arguments(parser)
     parser.add_argument("--mode", choices=("match", "lift"), default="match")
-    parser.add_argument("-n", type=int, default=10, help="how many songs (default 10)")
+    parser.add_argument("-n", type=whole_number(1, MAX_LIST_SIZE), default=10,
+                        help=f"how many songs, 1-{MAX_LIST_SIZE} (default 10)")
     add_save_argument(parser)
     evaluate = tree.add("eval recommend", eval_recommend_command,
                         help="offline ranking quality on the example playlists; writes a report")
-    evaluate.add_argument("--splits", type=_split_count, metavar="N",
+    evaluate.add_argument("--splits", type=whole_number(1, 100), metavar="N",
                           help="random library splits per playlist, 1-100 (default 10)")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from moosic_core.cli.common import CommandTree, print_json, progress
+from moosic_core.cli.common import CommandTree, print_json, progress, whole_number
 from moosic_core.config import Config
 from moosic_core.errors import DataError, ModelMissing
 from moosic_core.types import LibraryTrack
@@ -33,17 +33,18 @@ async def _spotify_tracks(config: Config, user_ref: str) -> list[LibraryTrack]:
 
 
 def taste_command(args: argparse.Namespace, config: Config) -> int:
-    from moosic_core.catalog.store import Catalog
+    from moosic_core.app import load_tool_catalog
     from moosic_core.songs.models import SongModels
-    from moosic_core.taste.csv_import import read_playlist_csv
+    from moosic_core.taste.csv_import import read_playlist_export
     from moosic_core.taste.profile import ProfileBuilder, profile_summary
 
     steps = ["catalog", "tracks", "profile"]
     tracks: list[LibraryTrack] = []
+    note: str | None = None
     builder: ProfileBuilder | None = None
     for step in progress(steps, desc="taste"):
         if step == "catalog":
-            catalog = Catalog.load(config.paths.catalog_dir)
+            catalog = load_tool_catalog(config)
             try:
                 models: SongModels | None = SongModels.load(config.paths.models_dir / "songs")
             except ModelMissing:
@@ -56,7 +57,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
                     data = Path(args.playlist).read_bytes()
                 except OSError as exc:
                     raise DataError(f"Cannot read {args.playlist}: {exc.strerror}") from None
-                tracks = read_playlist_csv(data, Path(args.playlist).name)
+                export = read_playlist_export(data, Path(args.playlist).name)
+                tracks, note = export.tracks, export.note
             else:
                 tracks = asyncio.run(_spotify_tracks(config, args.spotify_user))
         else:
@@ -65,6 +67,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
                 tracks = tracks[: args.limit]
             profile = builder.build(tracks)
     summary = profile_summary(profile, top=args.top)
+    if note:
+        summary["note"] = note
     if args.repeat > 1:
         summary["build_seconds"] = _time_builds(builder, tracks, args.repeat)
     if args.json:
@@ -74,6 +78,8 @@ def taste_command(args: argparse.Namespace, config: Config) -> int:
               f"({summary['coverage']:.0%}); {summary['artists']} artists", file=sys.stdout)
         print("top genres: " + ", ".join(profile.top_genres(args.top)))
         print("understood by: " + ", ".join(f"{k} {v}" for k, v in profile.sources.items()))
+        if note:
+            print(note)
     return 0
 
 
@@ -101,7 +107,8 @@ def register(tree: CommandTree) -> None:
                              "playlists; needs an app with that access)")
     source.add_argument("--playlist", metavar="CSV", type=Path,
                         help="an exported playlist CSV (Exportify format)")
-    parser.add_argument("--top", type=int, default=5, help="how many top genres (default 5)")
-    parser.add_argument("--limit", type=int, help="use only the first N tracks")
-    parser.add_argument("--repeat", type=int, default=1,
+    parser.add_argument("--top", type=whole_number(1), default=5,
+                        help="how many top genres (default 5)")
+    parser.add_argument("--limit", type=whole_number(1), help="use only the first N tracks")
+    parser.add_argument("--repeat", type=whole_number(1), default=1,
                         help="also time N more profile builds and report the median")

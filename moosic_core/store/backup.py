@@ -64,15 +64,56 @@ def inspect(path: Path) -> BackupInfo:
     return BackupInfo(path, path.stat().st_size, schema, users)
 
 
-def backup(database: Path, target: Path) -> BackupInfo:
-    """Write a consistent copy of ``database`` to ``target`` (a file, or a directory to put a
-    time-stamped ``moosic-YYYYmmdd-HHMMSS.sqlite3`` in). Safe while the bot runs."""
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through links, ``..`` or hard links)."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _is_live_database(path: Path, database: Path) -> bool:
+    """Whether ``path`` is the live database or one of its companion files (-wal, -shm, .lock)."""
+    companions = [database] + [database.with_name(database.name + suffix)
+                               for suffix in ("-wal", "-shm", "-journal", ".lock")]
+    return any(_same_file(path, other) for other in companions)
+
+
+def backup_target(database: Path, target: str | Path, force: bool = False) -> Path:
+    """Where ``moosic db backup TARGET`` writes: ``target`` itself, or a dated
+    ``moosic-YYYYmmdd-HHMMSS.sqlite3`` inside it when it is an existing folder or ends in "/".
+
+    Raises :class:`DataError` (in words, nothing written) when the folder does not exist (it is
+    never created silently), when the file exists and ``force`` is False, or when the target is
+    the live database or one of its companion files.
+    """
+    text = str(target)
+    path = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        if not path.is_dir():
+            raise DataError(f"The folder {path} does not exist; create it first "
+                            f"(mkdir -p {path}) or give another one.")
+        path = path / time.strftime("moosic-%Y%m%d-%H%M%S.sqlite3")
+    if not path.parent.is_dir():
+        raise DataError(f"The folder {path.parent} does not exist; create it first "
+                        f"(mkdir -p {path.parent}) or give another one.")
+    if _is_live_database(path, database):
+        raise DataError(f"{path} is the live database itself (config paths.database); give "
+                        "another file or folder for the backup.")
+    if path.exists() and not force:
+        raise DataError(f"{path} already exists; give a new file name or a folder, or add "
+                        "--force to replace it.")
+    return path
+
+
+def backup(database: Path, target: str | Path, force: bool = False) -> BackupInfo:
+    """Write a consistent copy of ``database`` to ``target`` (see :func:`backup_target`: a file,
+    or an existing folder for a time-stamped one). Safe while the bot runs.
+
+    Raises :class:`DataError` when there is no database, or the target is refused."""
     if not database.is_file():
         raise DataError(f"No database at {database} (config paths.database); nothing to back up.")
-    if target.is_dir():
-        target = target / time.strftime("moosic-%Y%m%d-%H%M%S.sqlite3")
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
+    path = backup_target(database, target, force)
+    partial = path.with_name(f".{path.name}.partial")
     partial.unlink(missing_ok=True)
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY, 0o600))
     source = sqlite3.connect(database, timeout=30)
@@ -88,8 +129,8 @@ def backup(database: Path, target: Path) -> BackupInfo:
         raise DataError(f"The backup of {database} failed: {exc}") from None
     finally:
         source.close()
-    os.replace(partial, target)
-    return inspect(target)
+    os.replace(partial, path)
+    return inspect(path)
 
 
 def restore(source: Path, database: Path) -> tuple[BackupInfo, Path | None]:
@@ -99,6 +140,12 @@ def restore(source: Path, database: Path) -> tuple[BackupInfo, Path | None]:
     there was no database). Raises :class:`DataError` when the backup is unusable or the
     database is open in another process (stop the bot first).
     """
+    if source.is_dir():
+        raise DataError(f"{source} is a folder; give the backup file inside it "
+                        "(written by `moosic db backup`).")
+    if source.exists() and _is_live_database(source, database):
+        raise DataError(f"{source} is the live database itself (config paths.database); give "
+                        "a backup file written by `moosic db backup`.")
     inspect(source)  # refuse a damaged or newer backup before touching anything
     create_private(database)
     try:

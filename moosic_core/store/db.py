@@ -41,6 +41,9 @@ from moosic_core.errors import Busy, ConfigError, DataError
 from moosic_core.store.migrations import upgrade
 
 log = logging.getLogger(__name__)
+#: SQL parameters (users' stored values) never appear in logs or error messages; SQLAlchemy's
+#: own statement logging is kept off too (no ``echo``; see ``moosic_core.logs.SILENT_LOGGERS``).
+HIDE_PARAMETERS = True
 T = TypeVar("T")
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
@@ -142,7 +145,7 @@ class Database:
     def _sqlite_engine(self, path: Path, *, writer: bool) -> AsyncEngine:
         engine = create_async_engine(
             URL.create("sqlite+aiosqlite", database=str(path)),
-            connect_args={"timeout": self.busy_timeout_s},
+            connect_args={"timeout": self.busy_timeout_s}, hide_parameters=HIDE_PARAMETERS,
             pool_size=1 if writer else 4, max_overflow=0,
             # Each round trip to aiosqlite's thread costs ~0.1 ms; two per operation are saved.
             # The writer: every use is `engine.begin()`, which ends its transaction itself
@@ -190,7 +193,8 @@ class Database:
             reader = self._sqlite_engine(self.path, writer=False)
         else:
             writer = reader = create_async_engine(self.url, pool_size=POSTGRES_POOL_SIZE,
-                                                  pool_pre_ping=True)
+                                                  pool_pre_ping=True,
+                                                  hide_parameters=HIDE_PARAMETERS)
         self._writer, self._reader = writer, reader
         try:
             await self.transaction(

@@ -46,7 +46,12 @@ from moosic_core.types import LibraryTrack
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 8 * 1024 * 1024
-MAX_ROWS = 20_000
+#: The most different songs read from one file; a larger library is read in part (the first
+#: this many, in file order) rather than refused.
+MAX_TRACKS = 20_000
+#: The most data rows read (repeats included): with :data:`MAX_BYTES` it keeps the time and
+#: memory of one file bounded however many repeats it holds.
+MAX_ROWS = 200_000
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_CHARS = 16_384
 #: Code pages Excel writes CSV in (Western, Japanese, Cyrillic, Simplified and Traditional
@@ -78,6 +83,8 @@ class PlaylistExport:
     the data rows read, ``duplicates`` the rows dropped as repeats and ``skipped`` the rows
     without a track name or artist. ``columns`` maps each understood meaning to the header it
     was found under; ``language`` is the Exportify language of the headers ("" when unknown).
+    ``partial`` is True when reading stopped at :data:`MAX_TRACKS` different songs or
+    :data:`MAX_ROWS` rows with more left in the file (:attr:`note` says so in user words).
     """
 
     tracks: list[LibraryTrack]
@@ -88,6 +95,16 @@ class PlaylistExport:
     language: str = ""
     delimiter: str = ","
     encoding: str = "utf-8"
+    partial: bool = False
+    filename: str = "playlist.csv"
+
+    @property
+    def note(self) -> str | None:
+        """What was left unread, in user words; None when the whole file was read."""
+        if not self.partial:
+            return None
+        return (f"{self.filename} is bigger than I read at once: I used its first "
+                f"{len(self.tracks):,} different songs ({self.rows:,} rows) and left the rest.")
 
 
 def _decode(data: bytes, filename: str) -> tuple[str, str]:
@@ -307,7 +324,8 @@ def read_playlist_export(data: bytes, filename: str = "playlist.csv", *,
     ``known_artist(name)`` tells whether an artist is known (the catalog), used to rejoin names
     that hold commas. Raises :class:`DataError` for a binary, empty, too large or unreadable
     file, one without title and artist columns (the message names them in the file's language),
-    more than :data:`MAX_ROWS` rows, or no track at all.
+    or no track at all. A file with more than :data:`MAX_TRACKS` different songs (or
+    :data:`MAX_ROWS` rows) is read in part: see :attr:`PlaylistExport.partial`.
     """
     text, encoding = _decode(data, filename)
     reader, header, delimiter = _open(text, filename)
@@ -319,6 +337,7 @@ def read_playlist_export(data: bytes, filename: str = "playlist.csv", *,
     tracks: list[LibraryTrack] = []
     seen: set[str] = set()
     rows = duplicates = skipped = 0
+    partial = False
 
     def cell(row: list[str], meaning: str) -> str:
         i = columns.get(meaning)
@@ -328,10 +347,10 @@ def read_playlist_export(data: bytes, filename: str = "playlist.csv", *,
         for row in reader:
             if not any(c.strip() for c in row):
                 continue
+            if rows == MAX_ROWS:
+                partial = True
+                break
             rows += 1
-            if rows > MAX_ROWS:
-                raise DataError(f"{filename} has more than {MAX_ROWS} tracks; send a smaller "
-                                "playlist.")
             name = cell(row, "track_name").strip()
             artists = split_artists(cell(row, "artist_names"),
                                     cell(row, "artist_uris") if "artist_uris" in columns
@@ -355,6 +374,10 @@ def read_playlist_export(data: bytes, filename: str = "playlist.csv", *,
             if any(k in seen for k in keys):
                 duplicates += 1
                 continue
+            if len(tracks) == MAX_TRACKS:
+                partial = True
+                rows -= 1  # this row is left unread
+                break
             seen.update(keys)
             tracks.append(track)
     except csv.Error as exc:
@@ -363,9 +386,11 @@ def read_playlist_export(data: bytes, filename: str = "playlist.csv", *,
         raise DataError(f"{filename} has no tracks in it.")
     if duplicates:
         log.info("playlist file: %d rows, %d duplicates dropped", rows, duplicates)
+    if partial:
+        log.info("playlist file read in part: the first %d songs (%d rows)", len(tracks), rows)
     return PlaylistExport(tracks=tracks, rows=rows, duplicates=duplicates, skipped=skipped,
                           columns=names, language=language, delimiter=delimiter,
-                          encoding=encoding)
+                          encoding=encoding, partial=partial, filename=filename)
 
 
 def read_playlist_csv(data: bytes, filename: str = "playlist.csv", *,

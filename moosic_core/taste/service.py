@@ -9,6 +9,7 @@ sentence the user sees.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import secrets
@@ -52,7 +53,7 @@ from moosic_core.spotify.library import (
 from moosic_core.spotify.playlists import SavedPlaylist, create_private_playlist
 from moosic_core.store import CachedProfile, Link, Store
 from moosic_core.store.store import LINK_KINDS
-from moosic_core.taste.csv_import import read_playlist_csv
+from moosic_core.taste.csv_import import read_playlist_export
 from moosic_core.taste.profile import ProfileBuilder, profile_from_json, profile_to_json
 from moosic_core.text import count
 from moosic_core.types import LibraryTrack, TasteProfile, UserRef
@@ -347,13 +348,17 @@ class TasteService:
 
     # --- playlist CSV --------------------------------------------------------------------
     async def import_playlist(self, user: UserRef, data: bytes, filename: str) -> TasteProfile:
-        """Make an exported playlist file the user's taste source; returns the new profile."""
-        tracks = await self._run_cpu(lambda: read_playlist_csv(
+        """Make an exported playlist file the user's taste source; returns the new profile.
+
+        A file over the import's limits is read in part; the profile's ``notes`` say so."""
+        export = await self._run_cpu(lambda: read_playlist_export(
             data, filename, known_artist=lambda name: self.catalog.rows_by_artist(name).size > 0))
+        tracks = export.tracks
         async with self._lock(user):
             await self.store.set_link(user, Link(kind="playlist_csv", source_name=filename),
                                       tracks)
-            return await self._build(user, tracks)
+            profile = await self._build(user, tracks)
+        return dataclasses.replace(profile, notes=(export.note,)) if export.note else profile
 
     # --- the profile ---------------------------------------------------------------------
     async def profile(self, user: UserRef) -> TasteProfile | None:
