@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -101,8 +102,21 @@ async def test_bad_images_through_the_service(service, no_face) -> None:
         await service.read_photo(ALICE, no_face)
 
 
+class _SlowReader:
+    """The real face reader, made to take at least 0.5 s a photo: the first selfie is still
+    being read when the others ask to be admitted, however fast the machine."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+
+    def read(self, image: bytes, timer) -> list:
+        time.sleep(0.5)
+        return self.reader.read(image, timer)
+
+
 async def test_busy_service_refuses_selfies_instead_of_queueing(service, selfie) -> None:
     service.admission = AdmissionControl(service.config.service.workers, max_queue_wait_s=0.0)
+    service.faces = _SlowReader(service.faces)
     users = [UserRef("test", f"u{i}") for i in range(8)]
     for user in users:
         await service.give_consent(user)

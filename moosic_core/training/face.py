@@ -22,11 +22,13 @@ the served members are chosen, in :mod:`moosic_core.training.ensemble`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -275,10 +277,13 @@ def _fit(arch: str, data: dict[str, tuple[Any, Any]], epochs: int, batch: int, l
         saver = SaveEachEpoch(checkpoint, state, epochs, budget)
         if state.epochs_done:  # a resumed stage draws a new order of batches
             keras.utils.set_random_seed(seed + state.epochs_done)
-        trainer.fit(model_input(x), _targets(y, len(EMOTIONS), smoothing), batch_size=batch,
-                    epochs=epochs, initial_epoch=state.epochs_done, shuffle=True,
-                    callbacks=[select, saver],
-                    verbose=2 if log.isEnabledFor(logging.INFO) else 0)
+        # Keras prints its per-epoch lines on stdout; they go to stderr with the logs, so that
+        # stdout carries only the command's result (one JSON document with --json).
+        with contextlib.redirect_stdout(sys.stderr):
+            trainer.fit(model_input(x), _targets(y, len(EMOTIONS), smoothing), batch_size=batch,
+                        epochs=epochs, initial_epoch=state.epochs_done, shuffle=True,
+                        callbacks=[select, saver],
+                        verbose=2 if log.isEnabledFor(logging.INFO) else 0)
         if saver.paused:
             raise _paused(state, epochs, checkpoint)
     model.set_weights(state.best_weights)
