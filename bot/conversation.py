@@ -317,15 +317,19 @@ class Conversation:
         return Reply(f"I don't know /{shown}. " + replies.HELP.splitlines()[0])
 
     async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
+        if not await self.service.has_consent(user):
+            # In memory only, until the user answers; a newer photo replaces the waiting one
+            # (one question, however many photos arrive first; none is read, none is counted).
+            asked = self._open_question(user) == "consent"
+            self._pending_photo.put(user.key, image, where)
+            if asked:
+                return Reply(replies.CONSENT_NEWER_PHOTO, CONSENT_BUTTONS)
+            self._ask(user, "consent")
+            return Reply(replies.CONSENT, CONSENT_BUTTONS)
         wait = self.photo_limit.wait_s(user.key)
         if wait > 0:
             return Reply(f"That's more than {count(self.photo_limit.limit, 'selfie')} in a "
                          f"minute. Please wait {math.ceil(wait)} s and send it again.")
-        if not await self.service.has_consent(user):
-            # In memory only, until the user answers.
-            self._pending_photo.put(user.key, image, where)
-            self._ask(user, "consent")
-            return Reply(replies.CONSENT, CONSENT_BUTTONS)
         return await self._read_and_answer(user, image, where)
 
     async def _read_and_answer(self, user: UserRef, image: bytes, where: Where) -> Reply:
@@ -361,7 +365,7 @@ class Conversation:
             return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
                                        f"{reply.text}")
         assert first_error is not None
-        return Reply(f"I looked at all {n} photos in your album. {first_error.user_message}")
+        return Reply(replies.album_unread_text(n, first_error))
 
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:

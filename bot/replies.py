@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moosic_core.errors import MoosicError, NoFaceFound
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
@@ -56,6 +57,21 @@ never logged, and only to suggest music. Face-based emotion reading is imperfect
 as a playful guess. Do you agree? (yes or no)"""
 
 CONSENT_THANKS = "Thanks! Send me a selfie whenever you like."
+
+#: A photo sent while the consent question waits: it replaces the one waiting.
+CONSENT_NEWER_PHOTO = ("Got it: once you answer the question above, I'll read this newest "
+                       "photo.")
+
+
+def album_unread_text(photos: int, first_error: MoosicError) -> str:
+    """The answer for an album none of whose photos could be read (``first_error``: the first
+    photo's reason)."""
+    if isinstance(first_error, NoFaceFound):
+        return (f"I looked at all {photos} photos in your album and couldn't find a face in any "
+                "of them. Try a well-lit selfie, face to the camera.")
+    return f"I looked at all {photos} photos in your album. {first_error.user_message}"
+
+
 CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."
 FORGET_QUESTION = ("This deletes everything I know about you: your links, taste, feedback and "
                    "history. Are you sure? (yes or no)")

@@ -95,7 +95,7 @@ async def test_an_album_without_a_face_says_so_once(tg, fake, no_face, service) 
     [answer] = await fake.replies(ANA)
     await settle(fake, 1.5)
     assert len(fake.sent("sendMessage", ANA)) == 1
-    assert "all 2 photos" in answer.text and "couldn't find a face" in answer.text
+    assert "all 2 photos" in answer.text and "couldn't find a face in any of them" in answer.text
 
 
 async def test_an_album_before_consent_asks_once(tg, fake, selfie) -> None:

@@ -181,3 +181,14 @@ async def test_unlink_keeps_the_playlist_and_says_what_remains(tg, fake, config,
     assert "nothing changed" in (await say(fake, "/unlink all")).text
     assert "/unlink playlist" in (await say(fake, "/unlink everything please")).text
     assert "/unlink playlist" in (await say(fake, "/help")).text
+
+
+async def test_photos_sent_before_consent_get_one_question_and_the_newest_is_read(
+        tg, fake, selfie, no_face) -> None:
+    question = await send_selfie(fake, no_face)
+    assert "Do you agree?" in question.text
+    for _ in range(7):  # more than the selfie limit: none of them is read or counted yet
+        again = await send_selfie(fake, selfie)
+        assert "Do you agree?" not in again.text and "newest photo" in again.text
+        assert "consent:yes" in str(again.params)  # the buttons come with it
+    assert (await say(fake, "yes")).text.startswith("You look")  # the newest photo, with a face
