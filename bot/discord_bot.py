@@ -24,6 +24,7 @@ from discord import app_commands
 
 from bot import replies
 from bot.conversation import Button, Conversation, Reply, Where
+from bot.hints import BUTTONS_ONLY
 from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig, StartupConfig
@@ -96,7 +97,8 @@ def reply_embed(reply: Reply) -> discord.Embed:
     """The reply as an embed: a mood headline and ranked songs, or the plain text."""
     s = reply.suggestions
     if s is None:
-        embed = discord.Embed(description=reply.text[:EMBED_LIMIT], colour=COLOUR)
+        embed = discord.Embed(description=BUTTONS_ONLY.apply(reply.text)[:EMBED_LIMIT],
+                              colour=COLOUR)
         if reply.link_url:
             embed.title = "Sign in with Spotify"
             embed.url = reply.link_url
@@ -119,7 +121,7 @@ def reply_embed(reply: Reply) -> discord.Embed:
         description += line + "\n"
     embed = discord.Embed(title=headline[:256], description=description, colour=COLOUR)
     if s.hints:
-        embed.set_footer(text="\n".join(s.hints)[:2048])
+        embed.set_footer(text=BUTTONS_ONLY.apply("\n".join(s.hints))[:2048])
     return embed
 
 
