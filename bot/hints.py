@@ -33,6 +33,11 @@ class PlatformWords:
     #: How to add a playlist file as one's taste (two forms, as the texts use them).
     send_playlist: str = "send a playlist CSV"
     send_me_playlist: str = "send me a playlist CSV"
+    #: How to send a selfie (two forms, as the texts use them).
+    send_me_selfie: str = "Send me a selfie"
+    send_selfie: str = "Send a selfie"
+    #: Where to paste the address the Spotify sign-in ends on.
+    paste_here: str = "paste it here"
     #: How to join an open group round.
     join_round: str = ("reply to the round message with a selfie (or a group photo) or \"I'm in\", "
                        "press 🙋 I'm in, or use /mood <how you feel>")
@@ -54,6 +59,17 @@ BUTTONS_ONLY = PlatformWords(
     answer_again="Please press one of the buttons.",
     send_playlist="/link playlist file:<csv>",
     send_me_playlist="use /link playlist file:<csv>",
+    send_me_selfie="Send me a selfie with /mood selfie:",
+    send_selfie="Send a selfie with /mood selfie:",
+    paste_here="paste it with /link spotify address:…",
     join_round="press 🙋 I'm in, or use /mood feeling:<how you feel> or "
                "/mood selfie:<photo>",
+)
+#: The console: one user typing; files are paths typed at the prompt.
+CONSOLE = PlatformWords(
+    send_playlist="type the path of a playlist CSV",
+    send_me_playlist="type the path of a playlist CSV",
+    send_me_selfie="Type the path of a selfie",
+    send_selfie="Type the path of a selfie",
+    join_round="type \"I'm in\" or use /mood <how you feel>; others can't join here",
 )
