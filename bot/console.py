@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from bot import replies
 from bot.conversation import Conversation, Reply, ReplyFile, Where
+from bot.hints import CONSOLE
 from moosic_core.attachments import (
     HEAD_BYTES,
     IMAGE_SUFFIXES,
@@ -253,7 +254,7 @@ def save_path(text: str) -> Path:
 
 def render(reply: Reply) -> str:
     """A reply as console text, with its link and buttons."""
-    lines = [reply.text]
+    lines = [CONSOLE.apply(reply.text)]
     if reply.link_url:
         lines.append(reply.link_url)
     actions = [b for row in reply.buttons for b in row if not b.action.startswith("fb:")]

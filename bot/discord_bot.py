@@ -24,6 +24,7 @@ from discord import app_commands
 
 from bot import replies
 from bot.conversation import Button, Conversation, Reply, Where
+from bot.hints import BUTTONS_ONLY
 from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig, StartupConfig
@@ -96,7 +97,8 @@ def reply_embed(reply: Reply) -> discord.Embed:
     """The reply as an embed: a mood headline and ranked songs, or the plain text."""
     s = reply.suggestions
     if s is None:
-        embed = discord.Embed(description=reply.text[:EMBED_LIMIT], colour=COLOUR)
+        embed = discord.Embed(description=BUTTONS_ONLY.apply(reply.text)[:EMBED_LIMIT],
+                              colour=COLOUR)
         if reply.link_url:
             embed.title = "Sign in with Spotify"
             embed.url = reply.link_url
@@ -119,7 +121,7 @@ def reply_embed(reply: Reply) -> discord.Embed:
         description += line + "\n"
     embed = discord.Embed(title=headline[:256], description=description, colour=COLOUR)
     if s.hints:
-        embed.set_footer(text="\n".join(s.hints)[:2048])
+        embed.set_footer(text=BUTTONS_ONLY.apply("\n".join(s.hints))[:2048])
     return embed
 
 
@@ -142,6 +144,11 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?
                              item: discord.ui.Item[Any], match: re.Match[str], /
                              ) -> ActionButton:
         return cls(match["action"], getattr(item, "label", None) or "…")
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        client = interaction.client
+        return not isinstance(client, MoosicDiscordBot) or await client.first_delivery(
+            interaction)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         client = interaction.client
@@ -184,6 +191,7 @@ class MoosicDiscordBot(discord.Client):
         self.test_guild_id = test_guild_id
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_command_error  # type: ignore[method-assign]
+        self.tree.interaction_check = self.first_delivery  # type: ignore[method-assign]
         for command in _commands():
             self.tree.add_command(command)
 
@@ -221,6 +229,20 @@ class MoosicDiscordBot(discord.Client):
                 await interaction.delete_original_response()
         await interaction.followup.send(ephemeral=reply.private or bool(thinking_private),
                                         **kwargs)
+
+    async def first_delivery(self, interaction: discord.Interaction[Any], /) -> bool:
+        """False for an interaction seen before (Discord may deliver one twice, e.g. around a
+        gateway resume), so it is answered once. The store's claim table, shared with
+        Telegram's update ids, decides, so this holds across bot processes too. Discord takes
+        one acknowledgement within 3 s, so a claimed interaction is marked done at once: a
+        retry after a crash could not answer it anyway."""
+        service = self.conversation.service
+        if not await service.claim_update(PLATFORM, interaction.id):
+            log.info("Discord interaction %d was delivered again; not answering it twice",
+                     interaction.id)
+            return False
+        await service.finish_update(PLATFORM, interaction.id)
+        return True
 
     async def run_command(self, interaction: discord.Interaction[Any], name: str,
                           arg: str = "", *, private: bool = False, footer: str = "") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.hints import TYPED
 from moosic_core.errors import MoosicError, NoFaceFound
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
@@ -32,7 +33,7 @@ send a playlist CSV (Exportify export) — use it as your taste
 /discover more|less|default — more songs by new artists, or more by the artists you play
 /unlink — disconnect Spotify   /unlink playlist — drop your playlist   /unlink all — both
 /forget — delete everything about you
-In a group: /group (or /blend) starts a group round: join with a selfie, /mood or "I'm in";
+In a group: /group (or /blend) starts a group round: to join, """ + TYPED.join_round + """;
 /group done closes it, /group leave leaves it, /group lift starts one that lifts the mood."""
 
 CONSOLE_HELP = """\
@@ -54,7 +55,7 @@ Questions (yes/no) take a plain yes or no; buttons show as [label] (/press actio
 CONSENT = """\
 Before I read the mood on your face: your photo is analysed in memory only, never stored and \
 never logged, and only to suggest music. Face-based emotion reading is imperfect, so treat it \
-as a playful guess. Do you agree? (yes or no)"""
+as a playful guess. Do you agree? """ + TYPED.yes_or_no
 
 CONSENT_THANKS = "Thanks! Send me a selfie whenever you like."
 
@@ -74,10 +75,10 @@ def album_unread_text(photos: int, first_error: MoosicError) -> str:
 
 CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."
 FORGET_QUESTION = ("This deletes everything I know about you: your links, taste, feedback and "
-                   "history. Are you sure? (yes or no)")
+                   f"history. Are you sure? {TYPED.yes_or_no}")
 FORGET_KEPT = "Nothing was deleted."
 #: Before a question asked again: the answer was neither yes nor no ("maybe").
-YES_OR_NO = "Please answer yes or no (or press a button)."
+YES_OR_NO = TYPED.answer_again
 
 
 def mood_headline(s: Suggestions) -> str:
@@ -196,8 +197,8 @@ FILE_TOO_LARGE = "That file is larger than 20 MB, the most a chat bot may receiv
 def group_open_text(round_s: float, mode: Mode) -> str:
     minutes = f"{round_s / 60:.0f} min" if round_s >= 60 else f"{round_s:.0f} s"
     lift = " I'll lift the group's mood step by step." if mode == "lift" else ""
-    return (f"🎧 Group round open for {minutes}!{lift} Join with a selfie (or a group photo), "
-            "/mood <how you feel>, or \"I'm in\" (your taste only). /group done closes it.")
+    return (f"🎧 Group round open for {minutes}!{lift} To join, {TYPED.join_round}. "
+            "\"I'm in\" uses your taste only; /group done closes it.")
 
 
 def _people(n: int) -> str:

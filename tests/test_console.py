@@ -183,3 +183,15 @@ def test_console_mode_keeps_info_logs_off_the_terminal_unless_verbose(
         assert root.level == level
     finally:
         root.setLevel(before)
+
+
+async def test_texts_say_what_to_type_at_the_console(chat) -> None:
+    """The console reads typed lines, files as typed paths: no text asks to send anything."""
+    songs = await chat.send("/mood sad")
+    assert "type the path of a playlist CSV" in songs
+    opened = await chat.send("/group")
+    assert "type \"I'm in\"" in opened and "reply to" not in opened
+    forget = await chat.send("/forget")
+    assert "(yes or no)" in forget
+    for text in (songs, opened, forget):
+        assert "send a playlist" not in text.lower() and "send me a" not in text.lower()

@@ -300,6 +300,42 @@ async def test_a_button_from_an_older_message_still_gets_an_answer(bot, fake) ->
     assert "expired" in answer.text
 
 
+async def test_texts_ask_for_buttons_and_slash_commands_not_typing(bot, fake, selfie) -> None:
+    """The bot reads no typed messages on Discord: no text asks to type an answer or to send
+    a file as a message."""
+    typed = ("yes or no", "send a playlist", "send me a playlist", "reply to the round message")
+    consent = await ask(fake, _selfie(fake, selfie))
+    assert "Do you agree? (press a button)" in consent.text
+    forget = await ask(fake, fake.slash("forget", user_id=BOB))
+    assert "Are you sure? (press a button)" in forget.text
+    songs = await ask(fake, _mood(fake, "sad", user=BOB))
+    footer = songs.embed["footer"]["text"]
+    assert "/link playlist file:<csv>" in footer
+    unlinked = await ask(fake, fake.slash("unlink", {"what": "all"}, user_id=BOB))
+    opened = await ask(fake, fake.slash("group", user_id=BOB))
+    assert "press 🙋 I'm in" in opened.text and "/mood feeling:" in opened.text
+    for answer in (consent, forget, songs, unlinked, opened):
+        assert not any(phrase in (answer.text + footer).lower() for phrase in typed), answer.text
+
+
+async def test_an_interaction_delivered_twice_is_answered_once(bot, fake) -> None:
+    """Discord may deliver one interaction twice (same id): the bot answers the first only."""
+    payload = _mood(fake, "happy")
+    answer = await ask(fake, payload)
+    press = fake.press("more", answer.followups[0], user_id=ANN)
+    more = await ask(fake, press)
+    await fake.interact(payload)
+    await fake.interact(press)
+    later = await ask(fake, _mood(fake, "sad"))  # answered after the two repeats were read
+    assert later.embed["title"].startswith("Songs for feeling sad")
+    for first in (payload, press):
+        assert len([r for r in fake.requests
+                    if r.path.startswith(f"/interactions/{first['id']}/")]) == 1
+        assert len([r for r in fake.requests if r.method == "POST"
+                    and r.path.endswith(str(first["token"]))]) == 1
+    assert more.followups
+
+
 # --- layout ---------------------------------------------------------------------------------
 def test_layout_fits_twenty_feedback_buttons_and_the_mode_row() -> None:
     from bot.conversation import Button

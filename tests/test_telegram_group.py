@@ -4,7 +4,7 @@ server (tests/fakes/telegram.py), over the real service, models and SQLite store
 from __future__ import annotations
 
 from moosic_core.types import UserRef
-from tests.fakes.telegram import FakeTelegram, group_chat, private_chat, user
+from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
 from tests.test_group_round import two_faces  # noqa: F401  (a fixture)
 from tests.test_telegram import fake, tg  # noqa: F401  (fixtures)
 
@@ -101,3 +101,21 @@ async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:  # noqa: F811
     assert there.startswith("🎶 For the 2 of you (Ben, Dee): the group's mood is happy")
     assert "already a happy mood, so I kept it there" in there  # nothing to lift
     assert "step 10 of 10" not in there
+
+
+async def test_replies_to_the_round_message_join(tg, fake, service, selfie) -> None:  # noqa: F811
+    """With privacy mode a group bot sees only commands and replies to its own messages: the
+    round says to reply to it, and a reply with "I'm in" or a caption-less selfie joins."""
+    await service.give_consent(UserRef("telegram", str(CY)))
+    opened = await in_group(fake, GROUP, ANA, "/group")
+    assert "reply to the round message with a selfie" in opened and "\"I'm in\"" in opened
+    sent = fake.sent("sendMessage", GROUP)[-1]
+    round_message = {"message_id": 900, "date": 0, "chat": group_chat(GROUP),
+                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "Moo-Sic"},
+                     "text": sent.text}
+    joined = await in_group(fake, GROUP, BEN, "I'm in", reply_to=round_message)
+    assert joined == "Ben is in. 2 people in the round."
+    before = len(fake.sent("sendMessage", GROUP))
+    fake.push_message(group_chat(GROUP), who(CY), photo=selfie, reply_to=round_message)
+    cy = (await fake.replies(GROUP, before + 1))[before].text
+    assert cy.startswith("Cy is in") and cy.endswith("3 people in the round.")
