@@ -133,7 +133,7 @@ MAX_SHOWN_COMMAND = 32
 OWNED_KINDS = {"consent", "forget", "more", "mode", "discover"}
 QUESTION_KINDS = {"consent", "forget"}
 
-#: A second 💾 Save of the same list by the same user this soon is not sent again.
+#: A 💾 Save of the list the same user saved last, this soon after, is not sent again.
 SAVE_REPEAT_S = 60.0
 
 #: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
@@ -201,9 +201,9 @@ class Conversation:
         self._latest: dict[str, tuple[int, str]] = {}
         self._kept = 0
         self._pending_save: dict[str, str] = {}
-        # Names as chats show them (for "This question is for Ben."), and recent saves.
+        # Names as chats show them (for "This question is for Ben."); each user's last save.
         self._names: OrderedDict[str, str] = OrderedDict()
-        self._saved_at: dict[tuple[str, str], float] = {}
+        self._last_saved: dict[str, tuple[str, float]] = {}
 
     def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open."""
@@ -267,7 +267,7 @@ class Conversation:
         I/O, so an adapter can answer the press with it at once (a pop-up, an ephemeral)."""
         where = where or Where()
         kind = action.partition(":")[0]
-        bare, at, owner = action.rpartition("@")
+        at, owner = action.rpartition("@")[1:]
         if at and owner != user.user_id:
             name = self._names.get(UserRef(user.platform, owner).key)
             return Reply(replies.not_yours_text(name, question=kind in QUESTION_KINDS),
@@ -277,8 +277,10 @@ class Conversation:
             if round_ is not None and user.key in round_.members:
                 return Reply(replies.ALREADY_IN, notice=True)
         if kind == "save":
-            saved = self._saved_at.get((user.key, (bare if at else action)))
-            if saved is not None and self._clock() - saved < SAVE_REPEAT_S:
+            list_id = action.split(":")[1] if action.count(":") else ""
+            last = self._last_saved.get(user.key)
+            if last is not None and last[0] == list_id \
+                    and self._clock() - last[1] < SAVE_REPEAT_S:
                 return Reply(replies.JUST_SAVED, private=True, notice=True)
         return None
 
@@ -591,9 +593,7 @@ class Conversation:
                          private=True, link_url=result.sign_in_url)
         file = None if result.csv is None else ReplyFile(result.filename, result.csv,
                                                          replies.IMPORT_HINT)
-        self._saved_at = {k: t for k, t in self._saved_at.items()
-                          if self._clock() - t < SAVE_REPEAT_S}
-        self._saved_at[(user.key, list_id)] = self._clock()
+        self._last_saved[user.key] = (list_id, self._clock())
         return Reply(replies.saved_text(songs, result), private=True, file=file)
 
     async def _more(self, user: UserRef) -> Reply:
