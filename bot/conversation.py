@@ -60,6 +60,9 @@ class Reply:
     private: bool = False
     link_url: str | None = None
     file: ReplyFile | None = None
+    #: Only for the one who pressed a button (a Telegram alert, a Discord ephemeral reply);
+    #: the message with the button stays as it is.
+    notice: bool = False
 
 
 CONSENT_BUTTONS = ((Button("✅ I agree", "consent:yes"), Button("No thanks", "consent:no")),)
@@ -124,6 +127,15 @@ def with_save_button(rows: tuple[tuple[Button, ...], ...], list_id: str
 #: An unknown command is echoed back at most this long (a pasted wall of text stays out).
 MAX_SHOWN_COMMAND = 32
 
+#: Buttons that act for one user (their question, their list): in a shared chat their action
+#: carries ``@<owner's user id>`` (Telegram's callback data holds 64 bytes: the longest,
+#: "discover:default@" and a 20-digit id, is 37).
+OWNED_KINDS = {"consent", "forget", "more", "mode", "discover"}
+QUESTION_KINDS = {"consent", "forget"}
+
+#: A 💾 Save of the list the same user saved last, this soon after, is not sent again.
+SAVE_REPEAT_S = 60.0
+
 #: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
 KEPT_LISTS = 5000
 
@@ -145,6 +157,8 @@ class Where:
 
     chat: str | None = None
     name: str | None = None
+    #: Whether others can see (and press) what is posted there: a group, a server channel.
+    shared: bool = False
 
     def chat_of(self, user: UserRef) -> str:
         """The round key: a platform's chat, or the user's private chat when unknown."""
@@ -187,6 +201,9 @@ class Conversation:
         self._latest: dict[str, tuple[int, str]] = {}
         self._kept = 0
         self._pending_save: dict[str, str] = {}
+        # Names as chats show them (for "This question is for Ben."); each user's last save.
+        self._names: OrderedDict[str, str] = OrderedDict()
+        self._last_saved: dict[str, tuple[str, float]] = {}
 
     def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open."""
@@ -211,28 +228,87 @@ class Conversation:
     # --- entry points ----------------------------------------------------------------------
     async def command(self, user: UserRef, name: str, arg: str = "",
                       where: Where | None = None) -> Reply:
-        return await self._safely(self._command(user, name.lower().lstrip("/"), arg.strip(),
-                                                where or Where()))
+        where = self._seen(user, where)
+        return self._owned(user, where, await self._safely(
+            self._command(user, name.lower().lstrip("/"), arg.strip(), where)))
 
     async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
-        return await self._safely(self._photo(user, image, where or Where()))
+        where = self._seen(user, where)
+        return self._owned(user, where, await self._safely(self._photo(user, image, where)))
 
     async def album(self, user: UserRef, images: list[bytes],
                     where: Where | None = None) -> Reply:
         """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
         (one selfie for the rate limit; before consent, the first photo waits)."""
-        return await self._safely(self._album(user, images, where or Where()))
+        where = self._seen(user, where)
+        return self._owned(user, where, await self._safely(self._album(user, images, where)))
 
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
-        return await self._safely(self._document(user, data, filename, where or Where()))
+        where = self._seen(user, where)
+        return self._owned(user, where, await self._safely(
+            self._document(user, data, filename, where)))
 
     async def button(self, user: UserRef, action: str, where: Where | None = None) -> Reply:
-        return await self._safely(self._button(user, action, where or Where()))
+        """A button press. A button that belongs to someone else, or a repeat press, gets
+        :meth:`quick_answer`'s reply (``notice``) and changes nothing."""
+        where = self._seen(user, where)
+        quick = self.quick_answer(user, action, where)
+        if quick is not None:
+            return quick
+        action = action.rpartition("@")[0] if "@" in action else action
+        return self._owned(user, where, await self._safely(self._button(user, action, where)))
+
+    def quick_answer(self, user: UserRef, action: str, where: Where | None = None
+                     ) -> Reply | None:
+        """The answer to a press that must not act, None for one that may: a question or list
+        of another user ("This question is for Ben."), a second 🙋 of a member ("You're
+        already in."), a 💾 Save of the list this user saved moments ago. Cheap and without
+        I/O, so an adapter can answer the press with it at once (a pop-up, an ephemeral)."""
+        where = where or Where()
+        kind = action.partition(":")[0]
+        at, owner = action.rpartition("@")[1:]
+        if at and owner != user.user_id:
+            name = self._names.get(UserRef(user.platform, owner).key)
+            return Reply(replies.not_yours_text(name, question=kind in QUESTION_KINDS),
+                         private=True, notice=True)
+        if action in {"group:join", "group:in"}:
+            round_ = self.groups.get(where.chat_of(user))
+            if round_ is not None and user.key in round_.members:
+                return Reply(replies.ALREADY_IN, notice=True)
+        if kind == "save":
+            list_id = action.split(":")[1] if action.count(":") else ""
+            last = self._last_saved.get(user.key)
+            if last is not None and last[0] == list_id \
+                    and self._clock() - last[1] < SAVE_REPEAT_S:
+                return Reply(replies.JUST_SAVED, private=True, notice=True)
+        return None
+
+    def _seen(self, user: UserRef, where: Where | None) -> Where:
+        """Remember the user's name as this chat shows it (for answers about their buttons)."""
+        where = where or Where()
+        if where.name:
+            self._names[user.key] = where.name
+            self._names.move_to_end(user.key)
+            while len(self._names) > KEPT_LISTS:
+                self._names.popitem(last=False)
+        return where
+
+    @staticmethod
+    def _owned(user: UserRef, where: Where, reply: Reply) -> Reply:
+        """In a shared chat, the reply's buttons that act for ``user`` carry their id (a
+        private reply's buttons are seen by the user alone)."""
+        if not where.shared or reply.private or not reply.buttons:
+            return reply
+        rows = tuple(tuple(replace(b, action=f"{b.action}@{user.user_id}")
+                           if b.action.partition(":")[0] in OWNED_KINDS else b for b in row)
+                     for row in reply.buttons)
+        return replace(reply, buttons=rows)
 
     async def text(self, user: UserRef, text: str, where: Where | None = None) -> Reply | None:
         """Plain text: the answer to an open yes/no question, or a pasted Spotify redirect URL
         (completes sign-in); else None (the adapter shows its hint)."""
+        where = self._seen(user, where)
         question = self._open_question(user)
         answer = yes_or_no(text) if question else None
         if question is not None and answer is not None:
@@ -243,7 +319,7 @@ class Conversation:
         if "code=" in text and "state=" in text:
             return await self._safely(self._complete_link(user, text))
         if question is not None:  # "maybe", "sure thing?": ask again, with the buttons
-            return self._ask_again(user, question)
+            return self._owned(user, where, self._ask_again(user, question))
         return None
 
     # --- yes/no questions ------------------------------------------------------------------
@@ -432,6 +508,11 @@ class Conversation:
         return Reply(replies.group_open_text(self.groups.round_s, mode), GROUP_BUTTONS)
 
     def _join(self, user: UserRef, where: Where, mood: MoodReading | None) -> Reply:
+        """Add the user to the chat's round (a mood updates theirs); a bare second join only
+        says "You're already in."."""
+        round_ = self.groups.get(where.chat_of(user))
+        if mood is None and round_ is not None and user.key in round_.members:
+            return Reply(replies.ALREADY_IN)
         round_ = self.groups.join(where.chat_of(user), user, where.name_of(user), mood)
         return Reply(replies.joined_text(where.name_of(user), mood, len(round_.members)))
 
@@ -516,6 +597,7 @@ class Conversation:
                          private=True, link_url=result.sign_in_url)
         file = None if result.csv is None else ReplyFile(result.filename, result.csv,
                                                          replies.IMPORT_HINT)
+        self._last_saved[user.key] = (list_id, self._clock())
         return Reply(replies.saved_text(songs, result), private=True, file=file)
 
     async def _more(self, user: UserRef) -> Reply:

@@ -176,7 +176,8 @@ def user_of(interaction: discord.Interaction[Any]) -> UserRef:
 def where_of(interaction: discord.Interaction[Any]) -> Where:
     """The channel and the sender's display name (how the server already knows them)."""
     channel = interaction.channel_id
-    return Where(str(channel) if channel else None, interaction.user.display_name)
+    return Where(str(channel) if channel else None, interaction.user.display_name,
+                 shared=interaction.guild_id is not None)
 
 
 class MoosicDiscordBot(discord.Client):
@@ -287,7 +288,13 @@ class MoosicDiscordBot(discord.Client):
         await self.send(interaction, reply, thinking_private=playlist)
 
     async def on_action(self, interaction: discord.Interaction[Any], action: str) -> None:
-        """A button press: acknowledge at once, then answer with a follow-up."""
+        """A button press: acknowledge at once, then answer with a follow-up; another's
+        button or a repeat press gets an ephemeral answer at once."""
+        quick = self.conversation.quick_answer(user_of(interaction), action,
+                                               where_of(interaction))
+        if quick is not None:
+            await interaction.response.send_message(quick.text, ephemeral=True)
+            return
         await interaction.response.defer()
         await self.send(interaction, await self.conversation.button(
             user_of(interaction), action, where_of(interaction)))

@@ -221,6 +221,17 @@ def joined_text(name: str, mood: MoodReading | None, members: int) -> str:
     return f"{who}{how}. {_people(members)} in the round."
 
 
+ALREADY_IN = "You're already in."
+
+
+def not_yours_text(owner: str | None, *, question: bool) -> str:
+    """The private answer to a press on another user's question or list."""
+    if question:
+        return f"This question is for {owner or 'someone else'}."
+    whose = f"That's {owner}'s list" if owner else "That list is someone else's"
+    return f"{whose} — use /mood for your own."
+
+
 def group_photo_text(faces: int, members: int) -> str:
     return (f"Got a group photo: {count(faces, 'face')} count for the group's mood (I don't "
             f"tell who is who). {_people(members)} in the round.")
@@ -267,6 +278,9 @@ SAVE_SIGN_IN = ("To save lists in your Spotify I need one more permission: makin
                 "playlists (I still only read your music otherwise). Open this link and approve "
                 "— I'll save the list right after. If your browser ends on a page that doesn't "
                 "load, copy its address and paste it here.")
+
+
+JUST_SAVED = "I've just sent you that list."
 
 
 def saved_text(songs: SongList, result: SaveResult) -> str:

@@ -62,7 +62,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import Conversation, Reply, Where
+from bot.conversation import QUESTION_KINDS, Conversation, Reply, Where
 from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import StartupConfig, TelegramConfig
@@ -164,7 +164,8 @@ def user_of(update: Update) -> UserRef:
 def where_of(update: Update) -> Where:
     """The chat and the sender's first name (how the group already knows them)."""
     chat, sender = update.effective_chat, update.effective_user
-    return Where(str(chat.id) if chat else None, sender.first_name if sender else None)
+    return Where(str(chat.id) if chat else None, sender.first_name if sender else None,
+                 shared=chat is not None and not _is_private(chat))
 
 
 def _with_note(reply: Reply, note: str) -> Reply:
@@ -424,6 +425,10 @@ class TelegramBot:
         if query is None:
             return
         action = query.data or ""
+        quick = self.conversation.quick_answer(user_of(update), action, where_of(update))
+        if quick is not None:  # another's button, or a repeat: a pop-up, the message stays
+            await query.answer(quick.text[:200], show_alert=True)
+            return
         feedback = action.startswith("fb:")
         answered = False
         try:
@@ -439,7 +444,7 @@ class TelegramBot:
             if message is None:
                 await send_reply(context.bot, query.from_user.id, reply)
                 return
-            question = action.partition(":")[0] in {"consent", "forget"}
+            question = action.partition(":")[0] in QUESTION_KINDS
             if question and not (reply.private and not _is_private(message.chat)):
                 # the question is answered: replace it (and its buttons) by the answer
                 await query.edit_message_text(reply_text(reply), reply_markup=keyboard(reply))

@@ -159,24 +159,25 @@ async def test_mood_list_buttons_feedback_more_and_lift(bot, fake) -> None:
     ids = answer.custom_ids
     assert sum(i.startswith("fb:+:") for i in ids) == 10
     assert sum(i.startswith("fb:-:") for i in ids) == 10
-    assert {"more", "mode:lift"} <= set(ids)
+    assert {f"more@{ANN}", f"mode:lift@{ANN}"} <= set(ids)  # Ann's, in a server channel
 
     first_like = next(i for i in ids if i.startswith("fb:+:"))
     liked = await ask(fake, fake.press(first_like, answer.followups[0], user_id=ANN))
     assert liked.callback.body == {"type": 6}  # deferred update, no "thinking" message
     assert liked.ephemeral and "noted:" in liked.text
 
-    more = await ask(fake, fake.press("more", answer.followups[0], user_id=ANN))
+    more = await ask(fake, fake.press(f"more@{ANN}", answer.followups[0], user_id=ANN))
     assert not more.ephemeral
-    new_ids = set(more.custom_ids) - {"more", "mode:lift"}
+    new_ids = set(more.custom_ids) - {f"more@{ANN}", f"mode:lift@{ANN}"}
     assert new_ids and not new_ids & set(ids)  # new songs, not the same list again
 
-    lifted = await ask(fake, fake.press("mode:lift", answer.followups[0], user_id=ANN))
+    lifted = await ask(fake, fake.press(f"mode:lift@{ANN}", answer.followups[0],
+                                        user_id=ANN))
     assert "nothing to lift" in lifted.text  # happy already
     sad = await ask(fake, _mood(fake, "sad"))
-    lifted = await ask(fake, fake.press("mode:lift", sad.followups[0], user_id=ANN))
+    lifted = await ask(fake, fake.press(f"mode:lift@{ANN}", sad.followups[0], user_id=ANN))
     assert "Lifting your mood" in lifted.embed["title"]
-    assert "mode:match" in lifted.custom_ids
+    assert f"mode:match@{ANN}" in lifted.custom_ids
     assert "step 1 of 10" in lifted.embed["description"]
 
 
@@ -195,7 +196,9 @@ async def test_selfie_asks_consent_then_reads_the_face(bot, fake, selfie) -> Non
 
 async def test_failures_get_the_same_clear_replies(bot, fake, no_face) -> None:
     consent = await ask(fake, _selfie(fake, no_face, user=BOB))
-    answer = await ask(fake, fake.press("consent:yes", consent.followups[0], user_id=BOB))
+    assert consent.custom_ids == [f"consent:yes@{BOB}", f"consent:no@{BOB}"]  # Bob's
+    answer = await ask(fake, fake.press(consent.custom_ids[0], consent.followups[0],
+                                        user_id=BOB))
     assert "couldn't find a face" in answer.text
     broken = await ask(fake, _selfie(fake, b"\xff\xd8\xff\xe0 truncated", user=BOB))
     assert "damaged" in broken.text

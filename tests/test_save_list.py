@@ -192,6 +192,16 @@ async def test_any_member_saves_a_group_list_and_gets_it_privately(tg, tg_fake) 
     shown = re.findall(r"open\.spotify\.com/track/(\w{22})", listed.text)
     assert [t.track_id for t in read_playlist_csv(sent.upload[1])] == shown
     assert tg_fake.sent("sendDocument", group["id"]) == []  # not posted to the group
+    # Ben presses it again at once: a pop-up, not the same message and file twice.
+    alerts = len(tg_fake.sent("answerCallbackQuery"))
+    messages = len(tg_fake.sent("sendMessage", BEN))
+    tg_fake.push_button(group, user(BEN, "Ben"), save_action(listed))
+    await tg_fake.wait_for(lambda f: any(
+        c.text == "I've just sent you that list." for c in f.sent("answerCallbackQuery")[alerts:]))
+    assert len(tg_fake.sent("sendDocument", BEN)) == 1
+    assert len(tg_fake.sent("sendMessage", BEN)) == messages
+    await press(tg_fake, save_action(listed), ANA, chat=group)  # Ana still gets hers
+    assert read_back(await document(tg_fake, ANA)) == shown
 
 
 async def test_an_unknown_or_forgotten_list_gets_a_clear_answer(tg, tg_fake) -> None:

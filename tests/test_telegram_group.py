@@ -119,3 +119,52 @@ async def test_replies_to_the_round_message_join(tg, fake, service, selfie) -> N
     fake.push_message(group_chat(GROUP), who(CY), photo=selfie, reply_to=round_message)
     cy = (await fake.replies(GROUP, before + 1))[before].text
     assert cy.startswith("Cy is in") and cy.endswith("3 people in the round.")
+async def alert(server: FakeTelegram, chat: int, uid: int, action: str) -> dict:
+    """Press a button; the pop-up the presser gets (answerCallbackQuery's params)."""
+    before = len(server.sent("answerCallbackQuery"))
+    server.push_button(group_chat(chat), who(uid), action)
+    await server.wait_for(lambda s: len(s.sent("answerCallbackQuery")) > before)
+    return server.sent("answerCallbackQuery")[before].params
+
+
+async def test_a_question_or_list_of_someone_else_is_not_theirs_to_press(
+        tg, fake) -> None:  # noqa: F811
+    """Zed pressing Ben's consent buttons or Ana's "more"/"lift": a private pop-up, nothing
+    posted, nothing edited, nothing recorded; the owners' buttons still work."""
+    assert "Do you agree?" in await in_group(fake, GROUP, BEN, "/agree")
+    question = fake.sent("sendMessage", GROUP)[-1]
+    assert question.actions() == [f"consent:yes@{BEN}", f"consent:no@{BEN}"]
+    assert all(len(a.encode()) <= 64 for a in question.actions())  # Telegram's limit
+    posted = len(fake.sent("sendMessage", GROUP))
+    for action in question.actions():
+        shown = await alert(fake, GROUP, CY, action)
+        assert shown["text"] == "This question is for Ben." and shown["show_alert"] in (
+            True, "true")
+    assert not fake.sent("editMessageText") and len(fake.sent("sendMessage", GROUP)) == posted
+    assert not await tg.conversation.service.has_consent(UserRef("telegram", str(CY)))
+    fake.push_button(group_chat(GROUP), who(BEN), question.actions()[0])
+    await fake.wait_for(lambda s: bool(s.sent("editMessageText")))
+    assert "Thanks!" in fake.sent("editMessageText")[-1].text  # Ben's answer, on Ben's question
+    assert await tg.conversation.service.has_consent(UserRef("telegram", str(BEN)))
+
+    assert "Songs for feeling sad" in await in_group(fake, GROUP, ANA, "/mood sad")
+    songs = fake.sent("sendMessage", GROUP)[-1]
+    assert {f"more@{ANA}", f"mode:lift@{ANA}"} <= set(songs.actions())
+    posted = len(fake.sent("sendMessage", GROUP))
+    for action in (f"more@{ANA}", f"mode:lift@{ANA}"):
+        shown = await alert(fake, GROUP, CY, action)
+        assert shown["text"] == "That's Ana's list — use /mood for your own."
+    assert len(fake.sent("sendMessage", GROUP)) == posted
+    assert "Lifting your mood" in await press(fake, GROUP, ANA, f"mode:lift@{ANA}")
+    like = next(a for a in songs.actions() if a.startswith("fb:+:"))
+    assert "noted" in (await alert(fake, GROUP, CY, like))["text"]  # 👍 is for everyone
+
+
+async def test_a_second_join_does_not_announce_again(tg, fake) -> None:  # noqa: F811
+    await in_group(fake, GROUP, ANA, "/group")
+    assert await press(fake, GROUP, BEN, "group:join") == "Ben is in. 2 people in the round."
+    posted = len(fake.sent("sendMessage", GROUP))
+    assert (await alert(fake, GROUP, BEN, "group:join"))["text"] == "You're already in."
+    assert (await alert(fake, GROUP, ANA, "group:join"))["text"] == "You're already in."
+    assert len(fake.sent("sendMessage", GROUP)) == posted
+    assert await in_group(fake, GROUP, BEN, "/group join") == "You're already in."
