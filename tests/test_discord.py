@@ -325,7 +325,7 @@ async def test_an_interaction_delivered_twice_is_answered_once(bot, fake) -> Non
     """Discord may deliver one interaction twice (same id): the bot answers the first only."""
     payload = _mood(fake, "happy")
     answer = await ask(fake, payload)
-    press = fake.press("more", answer.followups[0], user_id=ANN)
+    press = fake.press(f"more@{ANN}", answer.followups[0], user_id=ANN)  # in a server: Ann's
     more = await ask(fake, press)
     await fake.interact(payload)
     await fake.interact(press)
