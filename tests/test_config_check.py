@@ -21,6 +21,9 @@ from moosic_core.types import UserRef
 KEY = Fernet.generate_key().decode()
 ANA = UserRef("console", "ana")
 NOT_AVAILABLE = "Spotify linking isn't available on this bot; send me a playlist CSV instead"
+#: The same words as the console says them (each front-end words how to send a file).
+NOT_AVAILABLE_IN_CONSOLE = ("Spotify linking isn't available on this bot; type the path of a "
+                            "playlist CSV instead")
 
 
 def _config(client_id: str = "", token_key: str = "", redirect_uri: str | None = None,
@@ -90,7 +93,7 @@ def test_console_with_a_spotify_id_but_no_key(tmp_path) -> None:
                 env={"MOOSIC_SPOTIFY_CLIENT_ID": "0123456789abcdef",
                      "MOOSIC_PATHS_DATABASE": str(tmp_path / "db.sqlite3")})
     assert proc.returncode == 0, proc.stderr
-    assert NOT_AVAILABLE in proc.stdout
+    assert NOT_AVAILABLE_IN_CONSOLE in proc.stdout
     assert "token_key" not in proc.stdout and "Fernet" not in proc.stdout
     log_lines = proc.stderr.splitlines()
     assert sum("security.token_key" in line for line in log_lines) == 1, proc.stderr

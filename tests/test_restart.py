@@ -11,6 +11,9 @@ from pathlib import Path
 
 from moosic_core import PROJECT_ROOT
 
+#: /more with no list to continue, as the console words it (a selfie is a path there).
+NOTHING_TO_CONTINUE = "Type the path of a selfie or use /mood first."
+
 TRACK_LINK = re.compile(r"open\.spotify\.com/track/(\w+)")
 
 
@@ -48,13 +51,13 @@ def test_more_and_numbered_ratings_continue_after_a_restart(store_target: Path |
     assert "👍" in like and second_song.group(1) in like, like  # song 2 of the list before
     more_ids = TRACK_LINK.findall(more)
     assert len(more_ids) >= 3 and not set(more_ids) & set(first_ids), more
-    assert "Send me a selfie" not in more and "Send me a selfie" not in lift
+    assert NOTHING_TO_CONTINUE not in more and NOTHING_TO_CONTINUE not in lift
     assert TRACK_LINK.findall(lift), lift  # the mood of the first run, lifted
     if not isinstance(store_target, Path):
         assert not (tmp_path / "unused").exists()  # PostgreSQL only: no SQLite file made
 
     _question, forgotten, after = _chat(["/forget", "yes", "/more"], env)
     assert "deleted everything" in forgotten
-    assert after == "Send me a selfie or use /mood first."
+    assert after == NOTHING_TO_CONTINUE
     (after_restart,) = _chat(["/more"], env)  # and it stays forgotten in the next process
-    assert after_restart.startswith("Send me a selfie or use /mood first.")
+    assert after_restart.startswith(NOTHING_TO_CONTINUE)
