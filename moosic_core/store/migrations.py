@@ -35,7 +35,8 @@ _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
                                 "feedback", "recommendations", "user_settings", "links",
-                                "last_lists")
+                                "last_lists", "group_members", "rate_events", "user_state",
+                                "song_lists")
 
 
 def shipped_revisions() -> list[str]:
