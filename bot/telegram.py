@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -119,6 +121,18 @@ def _worth_retrying(exc: BaseException) -> bool:
     """Network trouble and flood control pass; a refused token or a bad request does not."""
     return isinstance(exc, RetryAfter) or (isinstance(exc, NetworkError)
                                            and not isinstance(exc, BadRequest))
+
+
+def webhook_secret(config: TelegramConfig) -> str:
+    """The webhook's secret token: ``telegram.webhook_secret``, or when empty one derived from
+    the bot token (hex HMAC-SHA256, 64 characters), so N replicas of one bot agree on it.
+
+    Telegram sends it in ``X-Telegram-Bot-Api-Secret-Token`` with every webhook call
+    (Bot API, setWebhook ``secret_token``: 1-256 characters of ``A-Za-z0-9_-``).
+    """
+    if config.webhook_secret:
+        return config.webhook_secret
+    return hmac.new(config.token.encode(), b"moosic telegram webhook", hashlib.sha256).hexdigest()
 
 
 def file_url_for(api_url: str) -> str:
@@ -540,7 +554,7 @@ class TelegramBot:
             await updater.start_webhook(
                 listen=self.config.webhook_listen, port=self.config.webhook_port,
                 url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
-                webhook_url=self.config.webhook_url, secret_token=secrets.token_urlsafe(32),
+                webhook_url=self.config.webhook_url, secret_token=webhook_secret(self.config),
                 allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=BOOTSTRAP_RETRIES)
             log.info("Telegram: webhook on %s as @%s (listening on %s:%d)",
                      self.config.webhook_url, app.bot.username, self.config.webhook_listen,

@@ -89,6 +89,9 @@ class TelegramConfig:
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = field(default=8443, metadata={"min": 1, "max": 65535})
+    #: Telegram's X-Telegram-Bot-Api-Secret-Token for the webhook; empty = derived from the
+    #: token, so every replica of one bot agrees on it without another secret to share.
+    webhook_secret: str = ""
 
 
 @dataclass(frozen=True)

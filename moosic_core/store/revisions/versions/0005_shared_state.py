@@ -29,7 +29,7 @@ branch_labels = None
 depends_on = None
 
 
-def _user_id(primary_key: bool = False, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
+def _user_id(primary_key: bool = False, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg,unused-ignore]
     return sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"),
                      primary_key=primary_key, nullable=nullable, autoincrement=False)
 
