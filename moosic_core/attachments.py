@@ -132,9 +132,14 @@ def kind_of(data: bytes, name: str | None = None, mime: str | None = None) -> Ki
 
     The bytes decide: an image signature makes it a photo whatever its name or type; text makes
     it a playlist unless the name or type claimed a photo (text called ``me.jpg`` is neither).
+    An empty (or blank) file is what its name or type claims, so the user hears that their
+    playlist or photo is empty rather than that it is neither.
     """
     if image_format(data) is not None:
         return "image"
+    if not data[:HEAD_BYTES].strip():
+        claim = claimed_kind(name, mime)
+        return claim if claim in ("image", "playlist") else None
     if looks_like_text(data) and claimed_kind(name, mime) != "image":
         return "playlist"
     return None

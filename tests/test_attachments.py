@@ -81,3 +81,11 @@ def test_text_is_a_playlist_unless_it_claims_to_be_a_photo() -> None:
     assert kind_of(csv, "me.jpg", "image/jpeg") is None  # text called a photo: neither
     assert kind_of(b"\x00\x01\x02binary", "blob", None) is None
     assert not looks_like_text(b"   \n")
+
+
+def test_an_empty_file_is_what_it_claims_so_the_answer_says_it_is_empty() -> None:
+    assert kind_of(b"", "liked.csv", None) == "playlist"
+    assert kind_of(b"  \r\n", "export", "text/csv") == "playlist"
+    assert kind_of(b"", "me.jpg", None) == "image"
+    assert kind_of(b"", "blob", "application/octet-stream") is None
+    assert kind_of(b"", "clip.mp4", "video/mp4") is None

@@ -131,7 +131,7 @@ def test_home_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     ("IMG_1.HEIC", b"\x00\x00\x00\x18ftypheic", "photo"), ("a.jpg", b"broken", None),
     ("list.csv", b"Track Name,Artist Name(s)\nA,B\n", "playlist"),
     ("export", b"\xef\xbb\xbfTrack Name;Artist\n", "playlist"),
-    ("cv.pdf", b"%PDF-1.4\n", None), ("empty.csv", b"", None),
+    ("cv.pdf", b"%PDF-1.4\n", None), ("empty.csv", b"", "playlist"),
     # every dialect the adapters take: cp1252, ";" and "|" separated, TSV, UTF-16
     ("win.csv", "Track Name,Artist Name(s)\nHalo,Beyonc\xe9\n".encode("cp1252"), "playlist"),
     ("semi.csv", "Titel;K\xfcnstler\nA;B\n".encode("cp1252"), "playlist"),

@@ -171,6 +171,13 @@ async def test_files_that_are_neither_are_refused_in_user_words(tg, fake) -> Non
     assert not [c for c in fake.sent("getFile") if c.params["file_id"] == huge["file_id"]]
 
 
+async def test_an_empty_playlist_file_is_called_empty_not_neither(tg, fake) -> None:
+    empty = fake.document(b"", "liked.csv", "text/csv")
+    fake.push_message(private_chat(ANA), user(ANA), document=empty)
+    [answer] = await fake.replies(ANA)
+    assert "empty" in answer.text and "neither" not in answer.text, answer.text
+
+
 async def test_a_spanish_exportify_csv_sent_without_a_type(tg, fake) -> None:
     header = "URI de la canción;Nombre de la canción;URI(s) del artista;Nombre(s) del artista\n"
     rows = "".join(f"spotify:track:{i:022d};Canción {i};spotify:artist:a;Grupo {i % 3}\n"
