@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.hints import TYPED
-from moosic_core.errors import MoosicError, NoFaceFound
+from moosic_core.errors import SELFIE_TIP, MoosicError, NoFaceFound
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
@@ -69,7 +69,7 @@ def album_unread_text(photos: int, first_error: MoosicError) -> str:
     photo's reason)."""
     if isinstance(first_error, NoFaceFound):
         return (f"I looked at all {photos} photos in your album and couldn't find a face in any "
-                "of them. Try a well-lit selfie, face to the camera.")
+                f"of them. {SELFIE_TIP}")
     return f"I looked at all {photos} photos in your album. {first_error.user_message}"
 
 

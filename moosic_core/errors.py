@@ -79,10 +79,14 @@ class ImageTooLarge(ImageRejected):
     user_message = "That image is too large for me. Please send a normal phone photo (under 50 MP)."
 
 
+#: How to take a photo the bot reads: also for a face too far away to be found at all (a
+#: face of 50 px in a 12-megapixel photo is below what the detector sees).
+SELFIE_TIP = ("Try a well-lit selfie, face to the camera, close enough that your face fills "
+              "a good part of the photo.")
+
+
 class NoFaceFound(MoosicError):
-    user_message = (
-        "I couldn't find a face in that photo. Try a well-lit selfie, face to the camera."
-    )
+    user_message = f"I couldn't find a face in that photo. {SELFIE_TIP}"
 
 
 class FaceTooSmall(NoFaceFound):
