@@ -15,14 +15,17 @@ extends its lease, posts the list through ``on_timeout(chat, result)`` (the chat
 notifier), then deletes the round with a ``DELETE`` naming its lease. A replica that dies while
 holding the lease leaves the round to the others: it is taken again once the lease expires.
 
-**The remaining window** (a list posted twice): only when the holder dies after its post went
-out and before its ``DELETE`` committed, i.e. one single-statement transaction after the
-notifier returned (milliseconds); another replica then posts the list again ``lease_s`` seconds
-later. A post is bounded to half the lease, and the lease is confirmed just before it, so a
-slow but living holder never overlaps a taker. A post that fails is not retried (the round is
-deleted), as before rounds were shared. A ``/group done`` answers only after its ``DELETE``
-committed: dying before that leaves the round to the sweepers (it is due at once), dying after
-it loses that one reply, never doubles it.
+**The remaining window** (a list posted twice): only when the holder dies after the platform
+accepted its post and before its ``DELETE`` committed, i.e. the post's HTTP response on its way
+back plus one single-statement transaction (milliseconds); another replica then posts the list
+again when the lease (``lease_s``, 60 s) expires. Nothing else can double it: the lease is
+confirmed and extended just before the post, and the post is cut off at half the lease, so a
+slow but living holder deletes the round while its lease still holds and never overlaps a
+taker; a holder whose lease was taken over (it stalled longer than the lease while ranking)
+posts nothing. A post that fails is not retried (the round is deleted), as before rounds were
+shared. A ``/group done`` answers only after its ``DELETE`` committed: a replica dying before
+that leaves the round to the sweepers (it is due at once, taken when the lease expires);
+dying after it loses that one reply, never doubles it.
 """
 
 from __future__ import annotations
@@ -206,23 +209,28 @@ class GroupRounds:
             await asyncio.gather(*list(self._closing), return_exceptions=True)
 
     async def _close_taken(self, taken: TakenRound) -> None:
+        """Rank, confirm the lease, post, delete: see the module's note on the one window."""
         chat = taken.round.chat
         try:
-            result = await self._rank(taken.round)
-        except Exception:
-            log.exception("ranking a group round closed by its timer failed")
-            await self.store.finish_round(chat, taken.lease)
-            return
-        lease = await self.store.renew_lease(chat, taken.lease, self.lease_s)
-        if lease is None:
-            log.warning("a group round's lease expired while ranking; another replica took it")
-            return
-        try:
-            if self.on_timeout is not None:
-                await asyncio.wait_for(self.on_timeout(chat, result), self.lease_s / 2)
-        except Exception:
-            log.exception("posting a group round closed by its timer failed")
-        await self.store.finish_round(chat, lease)
+            try:
+                result = await self._rank(taken.round)
+            except Exception:
+                log.exception("ranking a group round closed by its timer failed")
+                await self.store.finish_round(chat, taken.lease)
+                return
+            lease = await self.store.renew_lease(chat, taken.lease, self.lease_s)
+            if lease is None:
+                log.warning("a group round's lease expired while ranking; another replica "
+                            "took it over")
+                return
+            try:
+                if self.on_timeout is not None:
+                    await asyncio.wait_for(self.on_timeout(chat, result), self.lease_s / 2)
+            except Exception:
+                log.exception("posting a group round closed by its timer failed")
+            await self.store.finish_round(chat, lease)
+        except Exception:  # the store failed: a sweeper retries when the lease expires
+            log.exception("closing a group round on its timer failed")
 
     async def _sweep_forever(self) -> None:
         wake = self._wake
