@@ -73,10 +73,13 @@ async def run_front_ends(config: Config, names: list[str],
             conversation = Conversation(service)
             front_ends = [FRONT_ENDS[name](conversation, config) for name in names]
             monitor.front_ends = front_ends
+            # This process's group-round sweeper: rounds opened before a restart or on another
+            # replica close on their timers here too (they live in the store).
+            conversation.groups.start_sweeper()
             try:
                 await serve(front_ends)
             finally:
-                await conversation.groups.close_all()  # open rounds' timers end with the bots
+                await conversation.groups.close_all()  # stops the sweeper; rounds stay stored
     finally:
         await monitor.stop()
 

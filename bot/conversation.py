@@ -184,8 +184,10 @@ class Conversation:
 
     def __init__(self, service: MoosicService, photo_limit: RateLimiter | None = None) -> None:
         self.service = service
-        self.groups = GroupRounds(service, on_timeout=self._group_timed_out)
         self._notifiers: dict[str, Notify] = {}
+        # In the store (any replica's); this process's sweeper closes only rounds it can post.
+        self.groups = GroupRounds(service, on_timeout=self._group_timed_out,
+                                  platforms=self._notifiers.keys)
         # Selfies per user: enough for retries, not enough to use the bot as a face reader.
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
@@ -205,9 +207,9 @@ class Conversation:
         self._names: OrderedDict[str, str] = OrderedDict()
         self._last_saved: dict[str, tuple[str, float]] = {}
 
-    def round_open(self, platform: str, chat: str) -> bool:
-        """Whether a chat of this platform has a group round open."""
-        return self.groups.get(f"{platform}:{chat}") is not None
+    async def round_open(self, platform: str, chat: str) -> bool:
+        """Whether a chat of this platform has a group round open (on any replica)."""
+        return await self.groups.is_open(f"{platform}:{chat}")
 
     def set_notifier(self, platform: str, notify: Notify) -> None:
         """How an adapter posts to its chats when no message is being answered (timers)."""
@@ -253,18 +255,19 @@ class Conversation:
         """A button press. A button that belongs to someone else, or a repeat press, gets
         :meth:`quick_answer`'s reply (``notice``) and changes nothing."""
         where = self._seen(user, where)
-        quick = self.quick_answer(user, action, where)
+        quick = await self.quick_answer(user, action, where)
         if quick is not None:
             return quick
         action = action.rpartition("@")[0] if "@" in action else action
         return self._owned(user, where, await self._safely(self._button(user, action, where)))
 
-    def quick_answer(self, user: UserRef, action: str, where: Where | None = None
-                     ) -> Reply | None:
+    async def quick_answer(self, user: UserRef, action: str, where: Where | None = None
+                           ) -> Reply | None:
         """The answer to a press that must not act, None for one that may: a question or list
         of another user ("This question is for Ben."), a second 🙋 of a member ("You're
         already in."), a 💾 Save of the list this user saved moments ago. Cheap and without
-        I/O, so an adapter can answer the press with it at once (a pop-up, an ephemeral)."""
+        I/O but one store read for a 🙋, so an adapter can answer the press with it at once (a
+        pop-up, an ephemeral)."""
         where = where or Where()
         kind = action.partition(":")[0]
         at, owner = action.rpartition("@")[1:]
@@ -273,7 +276,7 @@ class Conversation:
             return Reply(replies.not_yours_text(name, question=kind in QUESTION_KINDS),
                          private=True, notice=True)
         if action in {"group:join", "group:in"}:
-            round_ = self.groups.get(where.chat_of(user))
+            round_ = await self.groups.get(where.chat_of(user))
             if round_ is not None and user.key in round_.members:
                 return Reply(replies.ALREADY_IN, notice=True)
         if kind == "save":
@@ -313,8 +316,8 @@ class Conversation:
         answer = yes_or_no(text) if question else None
         if question is not None and answer is not None:
             return await self.button(user, f"{question}:{'yes' if answer else 'no'}", where)
-        if where is not None and self.groups.get(where.chat_of(user)) is not None \
-                and words_of(text) in JOIN_PHRASES:  # the round's "I'm in", typed
+        if where is not None and words_of(text) in JOIN_PHRASES \
+                and await self.groups.is_open(where.chat_of(user)):  # its "I'm in", typed
             return await self._safely(self._group_command(user, "join", where))
         if "code=" in text and "state=" in text:
             return await self._safely(self._complete_link(user, text))
@@ -366,8 +369,8 @@ class Conversation:
             if not arg:
                 return Reply("Tell me how you feel, e.g. /mood happy or /mood 0.3 — or send "
                              "a selfie.")
-            if self.groups.get(where.chat_of(user)) is not None:
-                return self._join(user, where, self.service.stated_mood(arg))
+            if await self.groups.is_open(where.chat_of(user)):
+                return await self._join(user, where, self.service.stated_mood(arg))
             return await self._suggest(user, self.service.stated_mood(arg), "match")
         if name == "more":
             return await self._more(user)
@@ -411,13 +414,13 @@ class Conversation:
     async def _read_and_answer(self, user: UserRef, image: bytes, where: Where) -> Reply:
         """Personal songs; or, while the chat has a round, a join (one face) or a group photo."""
         mood = await self.service.read_photo(user, image)
-        if self.groups.get(where.chat_of(user)) is None:
+        if not await self.groups.is_open(where.chat_of(user)):
             return await self._suggest(user, mood, "match")
         if len(mood.faces) < 2:
-            return self._join(user, where, mood)
+            return await self._join(user, where, mood)
         faces = [MoodReading(f.mood_score, f.arousal, "face") for f in mood.faces]
-        round_ = self.groups.add_group_photo(where.chat_of(user), user, where.name_of(user),
-                                             faces)
+        round_ = await self.groups.add_group_photo(where.chat_of(user), user,
+                                                   where.name_of(user), faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
 
     async def _album(self, user: UserRef, images: list[bytes], where: Where) -> Reply:
@@ -488,32 +491,33 @@ class Conversation:
         """/group [lift], /group done, /group leave, /group join (and the round's buttons)."""
         chat, word = where.chat_of(user), arg.lower()
         if word in {"done", "close", "end"}:
-            round_ = self.groups.get(chat)
+            round_ = await self.groups.get(chat)
             if round_ is not None and not round_.members:  # everybody left
                 await self.groups.close(chat)
                 return Reply(replies.EMPTY_ROUND_CLOSED)
             result = await self.groups.close(chat)
             return self._group_list_reply(chat, result)
         if word == "leave":
-            left = self.groups.leave(chat, user)
+            left = await self.groups.leave(chat, user)
             return Reply(replies.left_text(where.name_of(user)) if left
                          else "You weren't in this round.")
         if word in {"join", "in"}:
-            return self._join(user, where, None)
+            return await self._join(user, where, None)
         if word not in {"", "start", "match", "lift"}:
             return Reply("Use /group to start a round (/group lift to lift the mood), "
                          "/group done to close it, /group leave to leave it.")
         mode: Mode = "lift" if word == "lift" else "match"
-        self.groups.start(chat, user, where.name_of(user), mode)
+        await self.groups.start(chat, user, where.name_of(user), mode)
         return Reply(replies.group_open_text(self.groups.round_s, mode), GROUP_BUTTONS)
 
-    def _join(self, user: UserRef, where: Where, mood: MoodReading | None) -> Reply:
+    async def _join(self, user: UserRef, where: Where, mood: MoodReading | None) -> Reply:
         """Add the user to the chat's round (a mood updates theirs); a bare second join only
         says "You're already in."."""
-        round_ = self.groups.get(where.chat_of(user))
-        if mood is None and round_ is not None and user.key in round_.members:
-            return Reply(replies.ALREADY_IN)
-        round_ = self.groups.join(where.chat_of(user), user, where.name_of(user), mood)
+        if mood is None:
+            round_ = await self.groups.get(where.chat_of(user))
+            if round_ is not None and user.key in round_.members:
+                return Reply(replies.ALREADY_IN)
+        round_ = await self.groups.join(where.chat_of(user), user, where.name_of(user), mood)
         return Reply(replies.joined_text(where.name_of(user), mood, len(round_.members)))
 
     async def _group_timed_out(self, chat: str, result: GroupList) -> None:

@@ -262,16 +262,17 @@ class TelegramBot:
                                                       message.parse_caption_entities(
                                                           [MessageEntity.MENTION]).values())
 
-    def _file_is_for_us(self, message: Message, bot: TgBot) -> bool:
+    async def _file_is_for_us(self, message: Message, bot: TgBot) -> bool:
         """Private chats: every file. Groups: a /mood caption, a mention, a reply to us, or any
-        photo while the group has a round open (Telegram delivers it when privacy mode is off)."""
-        if _is_private(message.chat) or self.conversation.round_open(
-                "telegram", str(message.chat_id)):
+        photo while the group has a round open (Telegram delivers it when privacy mode is off;
+        the round may live on another replica: one store read)."""
+        if _is_private(message.chat):
             return True
         command = _command_of(message.caption or "", message.caption_entities)
         if command is not None and not self._for_another_bot(command[1], bot):
             return True
-        return self._mentions_or_replies_to_bot(message, bot)
+        return self._mentions_or_replies_to_bot(message, bot) or \
+            await self.conversation.round_open("telegram", str(message.chat_id))
 
     # --- handlers --------------------------------------------------------------------------
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -331,7 +332,7 @@ class TelegramBot:
         if message.media_group_id:
             await self._collect_album(message, update, context)
             return
-        if not self._file_is_for_us(message, context.bot):
+        if not await self._file_is_for_us(message, context.bot):
             return
         await self._answer_files([message], update, context)
 
@@ -357,8 +358,10 @@ class TelegramBot:
         finally:
             del self._albums[key], self._album_seen[key]
         parts.sort(key=lambda m: m.message_id)
-        if any(self._file_is_for_us(m, context.bot) for m in parts):
-            await self._answer_files(parts, update, context)
+        for part in parts:
+            if await self._file_is_for_us(part, context.bot):
+                await self._answer_files(parts, update, context)
+                return
 
     async def _answer_files(self, messages: Sequence[Message], update: Update,
                             context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -439,7 +442,8 @@ class TelegramBot:
         if query is None:
             return
         action = query.data or ""
-        quick = self.conversation.quick_answer(user_of(update), action, where_of(update))
+        quick = await self.conversation.quick_answer(user_of(update), action,
+                                                     where_of(update))
         if quick is not None:  # another's button, or a repeat: a pop-up, the message stays
             await query.answer(quick.text[:200], show_alert=True)
             return

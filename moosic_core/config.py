@@ -109,6 +109,9 @@ class ServiceConfig:
     max_queue_wait_s: float = field(default=5.0, metadata={"above": 0})
     recommendations: int = field(default=10, metadata={"min": 1, "max": MAX_LIST_SIZE})
     group_round_s: int = field(default=180, metadata={"min": 1})
+    #: Each process's group-round sweeper looks for rounds due (opened on any replica) at
+    #: least this often (seconds); a round opened in this process wakes it on time anyway.
+    group_sweep_s: float = field(default=1.0, metadata={"above": 0})
     #: 0 = no limit.
     selfies_per_minute: int = field(default=6, metadata={"min": 0})
     #: A photo waiting for the user's consent is dropped after this many minutes...

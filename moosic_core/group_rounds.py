@@ -1,27 +1,55 @@
 """Group rounds: who is in a chat's round, with which mood, until it closes (timer or asked).
 
-Rounds are keyed by chat id, so rounds in different chats are independent. Members join with
-a mood (a selfie or a stated mood) or with their taste only; a group photo adds one anonymous
-reading per face (faces are never linked to members). When the timer fires, the round closes
-and ``on_timeout(chat, result)`` posts the result.
+Rounds live in the store (:mod:`moosic_core.store.group_store`), keyed by chat, so every bot
+replica over one database sees the same rounds and a restarted bot keeps them: one round per
+chat, joined on any replica. Members join with a mood (a selfie or a stated mood) or with their
+taste only; a group photo adds one anonymous reading per face (faces are never linked to
+members, and only the readings' numbers are stored).
+
+The closing timer, across replicas: each round has a ``closes_at``; each process runs ONE
+sweeper task (:meth:`GroupRounds.start_sweeper`) that wakes when the next round it knows of is
+due, and at least every ``service.group_sweep_s`` seconds (one indexed read), to pick up rounds
+opened elsewhere. A due round is taken with a lease (``closing_until``; on PostgreSQL the pick
+is ``SELECT ... FOR UPDATE SKIP LOCKED``); the holder computes the group list, confirms and
+extends its lease, posts the list through ``on_timeout(chat, result)`` (the chat platform's
+notifier), then deletes the round with a ``DELETE`` naming its lease. A replica that dies while
+holding the lease leaves the round to the others: it is taken again once the lease expires.
+
+**The remaining window** (a list posted twice): only when the holder dies after the platform
+accepted its post and before its ``DELETE`` committed, i.e. the post's HTTP response on its way
+back plus one single-statement transaction (milliseconds); another replica then posts the list
+again when the lease (``lease_s``, 60 s) expires. Nothing else can double it: the lease is
+confirmed and extended just before the post, and the post is cut off at half the lease, so a
+slow but living holder deletes the round while its lease still holds and never overlaps a
+taker; a holder whose lease was taken over (it stalled longer than the lease while ranking)
+posts nothing. A post that fails is not retried (the round is deleted), as before rounds were
+shared. A ``/group done`` answers only after its ``DELETE`` committed: a replica dying before
+that leaves the round to the sweepers (it is due at once, taken when the lease expires);
+dying after it loses that one reply, never doubles it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from moosic_core.errors import MoosicError
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
 from moosic_core.service import MoosicService
+from moosic_core.store.group_store import Member, Round, TakenRound
 from moosic_core.types import MoodReading, UserRef
 
 log = logging.getLogger(__name__)
 
 OnTimeout = Callable[[str, GroupList], Awaitable[None]]
+
+#: How long a replica closing a round holds it (seconds): enough to rank and post the list.
+ROUND_LEASE_S = 60.0
+#: The sweeper never loops faster than this (a due round another replica just took).
+MIN_SWEEP_S = 0.02
 
 
 class NoRound(MoosicError):
@@ -32,105 +60,210 @@ class RoundOpen(MoosicError):
     user_message = "A group round is already open here: join it, or close it with /group done."
 
 
-@dataclass
-class Member:
-    user: UserRef
-    name: str
-    mood: MoodReading | None = None
-
-
-@dataclass
-class Round:
-    """One chat's open round."""
-
-    chat: str
-    mode: Mode
-    members: dict[str, Member] = field(default_factory=dict)
-    photo_readings: list[MoodReading] = field(default_factory=list)
-    timer: asyncio.Task[None] | None = None
-
-    @property
-    def readings(self) -> list[MoodReading]:
-        return [m.mood for m in self.members.values() if m.mood is not None] + \
-            self.photo_readings
-
-
 class GroupRounds:
-    """The open rounds of every chat; closing one asks the service for the group list."""
+    """The open rounds of every chat (in the store); closing one asks the service for the list.
+
+    ``round_s``: a round's length (default ``service.group_round_s``; 0 or less: no timer).
+    ``on_timeout(chat, result)`` posts a list closed by the timer. ``platforms()`` names the
+    platforms this process can post to (the chat key's prefix); the sweeper takes only their
+    rounds, leaving the others to replicas that serve them (None: every platform).
+    """
 
     def __init__(self, service: MoosicService, round_s: float | None = None,
-                 on_timeout: OnTimeout | None = None) -> None:
+                 on_timeout: OnTimeout | None = None, *, sweep_s: float | None = None,
+                 lease_s: float = ROUND_LEASE_S,
+                 platforms: Callable[[], Collection[str]] | None = None) -> None:
         self.service = service
+        self.store = service.store
         self.round_s = service.config.service.group_round_s if round_s is None else round_s
+        self.sweep_s = service.config.service.group_sweep_s if sweep_s is None else sweep_s
+        self.lease_s = lease_s
         self.on_timeout = on_timeout
-        self._rounds: dict[str, Round] = {}
+        self.platforms = platforms
+        self._sweeper: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._closing: set[asyncio.Task[None]] = set()
 
-    def get(self, chat: str) -> Round | None:
-        return self._rounds.get(chat)
+    # --- the rounds ------------------------------------------------------------------------
+    async def get(self, chat: str) -> Round | None:
+        """The chat's open round (None: none, or it is being closed)."""
+        return await self.store.group_round(chat)
 
-    def start(self, chat: str, user: UserRef, name: str, mode: Mode = "match") -> Round:
-        """Open a round (the starter is in it, taste only) and start its timer."""
-        if chat in self._rounds:
+    async def is_open(self, chat: str) -> bool:
+        """Whether the chat has an open round (cheaper than :meth:`get`)."""
+        return await self.store.round_is_open(chat)
+
+    async def start(self, chat: str, user: UserRef, name: str, mode: Mode = "match") -> Round:
+        """Open a round (the starter is in it, taste only) closing in ``round_s`` seconds.
+
+        Raises :class:`RoundOpen` when the chat has one (on any replica)."""
+        round_ = await self.store.open_round(chat, user, name, mode,
+                                             self.round_s if self.round_s > 0 else None)
+        if round_ is None:
             raise RoundOpen()
-        round_ = Round(chat, mode)
-        round_.members[user.key] = Member(user, name)
-        self._rounds[chat] = round_
-        if self.round_s > 0:
-            round_.timer = asyncio.get_running_loop().create_task(self._expire(chat, round_))
-        log.info("group round opened in a chat (%d s)", self.round_s)
+        if round_.closes_at is not None:
+            self.start_sweeper()
+            self._poke()
+        log.info("group round opened in a chat (%s s)", self.round_s)
         return round_
 
-    def join(self, chat: str, user: UserRef, name: str, mood: MoodReading | None = None
-             ) -> Round:
-        """Join (or update one's mood in) the chat's round; ``None`` keeps a mood already given."""
-        round_ = self._open(chat)
-        member = round_.members.setdefault(user.key, Member(user, name))
-        member.name = name
-        if mood is not None:
-            member.mood = mood
-        return round_
+    async def join(self, chat: str, user: UserRef, name: str, mood: MoodReading | None = None
+                   ) -> Round:
+        """Join (or update one's mood in) the chat's round; ``None`` keeps a mood already given.
 
-    def add_group_photo(self, chat: str, user: UserRef, name: str,
-                        faces: Sequence[MoodReading]) -> Round:
-        """The sender joins; every face counts once for the mood, linked to nobody."""
-        round_ = self.join(chat, user, name)
-        round_.photo_readings.extend(faces)
-        return round_
-
-    def leave(self, chat: str, user: UserRef) -> bool:
-        round_ = self._open(chat)
-        return round_.members.pop(user.key, None) is not None
-
-    async def close(self, chat: str) -> GroupList:
-        """Close the round and rank for whoever is in it."""
-        round_ = self._rounds.pop(chat, None)
+        Raises :class:`NoRound` when the chat has no open round."""
+        round_ = await self.store.join_round(chat, user, name, mood)
         if round_ is None:
             raise NoRound()
-        if round_.timer is not None and round_.timer is not asyncio.current_task():
-            round_.timer.cancel()
+        return round_
+
+    async def add_group_photo(self, chat: str, user: UserRef, name: str,
+                              faces: Sequence[MoodReading]) -> Round:
+        """The sender joins; every face counts once for the mood, linked to nobody.
+
+        Raises :class:`NoRound` when the chat has no open round."""
+        round_ = await self.store.join_round(chat, user, name, None, faces)
+        if round_ is None:
+            raise NoRound()
+        return round_
+
+    async def leave(self, chat: str, user: UserRef) -> bool:
+        """Whether the user was in the round (and is out now); :class:`NoRound` without one."""
+        left = await self.store.leave_round(chat, user)
+        if left is None:
+            raise NoRound()
+        return left
+
+    async def close(self, chat: str) -> GroupList:
+        """Close the round now (``/group done``) and rank for whoever is in it.
+
+        Raises :class:`NoRound` when the chat has none, or another replica is closing it."""
+        taken = await self.store.take_round(chat, self.lease_s)
+        if taken is None:
+            raise NoRound()
+        try:
+            result = await self._rank(taken.round)
+        finally:  # a failed ranking closes the round too (the user is told), as it always did
+            finished = await self.store.finish_round(chat, taken.lease)
+        if not finished:  # too slow: the lease expired and a sweeper took the round over
+            log.warning("a group round closed by command was taken over; its list is posted "
+                        "by the replica that took it")
+            raise NoRound()
+        return result
+
+    async def _rank(self, round_: Round) -> GroupList:
         members = [(m.user, m.name) for m in round_.members.values()]
         return await self.service.recommend_group(members, round_.readings, round_.mode)
 
+    # --- the timer -------------------------------------------------------------------------
+    def start_sweeper(self) -> None:
+        """Start this process's one sweeper task (idempotent; needs a running event loop)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._wake = asyncio.Event()
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_forever(), name="group-round-sweeper")
+
     async def close_all(self) -> None:
-        """Cancel every timer (on shutdown); the rounds are dropped."""
-        for round_ in self._rounds.values():
-            if round_.timer is not None:
-                round_.timer.cancel()
-        self._rounds.clear()
+        """Stop the sweeper and any close it has under way (on shutdown). The rounds stay in
+        the store: this or another replica closes them on their timers; a close cut short here
+        is taken over when its lease expires."""
+        tasks = [t for t in (self._sweeper, *self._closing) if t is not None]
+        self._sweeper = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    def _open(self, chat: str) -> Round:
-        round_ = self._rounds.get(chat)
-        if round_ is None:
-            raise NoRound()
-        return round_
+    async def sweep(self) -> int:
+        """Take every round that is due (and nobody holds) and close it; the number taken.
+        Each taken round closes in its own task (:meth:`wait_closed` waits for them)."""
+        return (await self._sweep_once())[0]
 
-    async def _expire(self, chat: str, round_: Round) -> None:
-        await asyncio.sleep(self.round_s)
-        if self._rounds.get(chat) is not round_:
-            return
+    async def _sweep_once(self) -> tuple[int, float | None]:
+        """One sweep: (rounds taken, when the next round of ours becomes takeable or None).
+
+        One indexed read (rounds due within ``sweep_s``); writes only when one is due now."""
+        if not self._can_post_any():
+            return 0, None
+        now = self.store.clock()
+        times = [d.takeable_at() for d in await self.store.due_rounds(now + self.sweep_s)
+                 if self._ours(d.chat)]
+        later = [t for t in times if t > now]
+        if len(later) == len(times):
+            return 0, min(later, default=None)
+        taken = 0
+        while (round_ := await self.store.take_due_round(self.lease_s,
+                                                         self._platforms())) is not None:
+            taken += 1
+            task = asyncio.get_running_loop().create_task(self._close_taken(round_))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        # What this sweep took (or saw taken) is leased now: look again when a lease or the
+        # next round is due, at the latest after sweep_s.
+        return taken, min(later, default=None)
+
+    async def wait_closed(self) -> None:
+        """Wait for the closes the sweeper has under way (tests, shutdown)."""
+        while self._closing:
+            await asyncio.gather(*list(self._closing), return_exceptions=True)
+
+    async def _close_taken(self, taken: TakenRound) -> None:
+        """Rank, confirm the lease, post, delete: see the module's note on the one window."""
+        chat = taken.round.chat
         try:
-            result = await self.close(chat)
-            if self.on_timeout is not None:
-                await self.on_timeout(chat, result)
-        except Exception:
+            try:
+                result = await self._rank(taken.round)
+            except Exception:
+                log.exception("ranking a group round closed by its timer failed")
+                await self.store.finish_round(chat, taken.lease)
+                return
+            lease = await self.store.renew_lease(chat, taken.lease, self.lease_s)
+            if lease is None:
+                log.warning("a group round's lease expired while ranking; another replica "
+                            "took it over")
+                return
+            try:
+                if self.on_timeout is not None:
+                    await asyncio.wait_for(self.on_timeout(chat, result), self.lease_s / 2)
+            except Exception:
+                log.exception("posting a group round closed by its timer failed")
+            await self.store.finish_round(chat, lease)
+        except Exception:  # the store failed: a sweeper retries when the lease expires
             log.exception("closing a group round on its timer failed")
+
+    async def _sweep_forever(self) -> None:
+        wake = self._wake
+        assert wake is not None
+        while self.store.is_open:
+            wake.clear()
+            delay = self.sweep_s
+            try:
+                _, next_at = await self._sweep_once()
+                if next_at is not None:
+                    delay = min(delay, max(MIN_SWEEP_S, next_at - self.store.clock()))
+            except Exception:
+                if not self.store.is_open:  # the store closed under us: the process is ending
+                    return
+                log.exception("sweeping group rounds failed; trying again in %s s", delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+
+    def _poke(self) -> None:
+        """Wake the sweeper: a round opened here may close before its next wake."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def _platforms(self) -> Collection[str] | None:
+        return None if self.platforms is None else self.platforms()
+
+    def _can_post_any(self) -> bool:
+        platforms = self._platforms()
+        return platforms is None or bool(platforms)
+
+    def _ours(self, chat: str) -> bool:
+        platforms = self._platforms()
+        return platforms is None or chat.partition(":")[0] in platforms
+
+
+__all__ = ["GroupRounds", "Member", "NoRound", "OnTimeout", "Round", "RoundOpen"]

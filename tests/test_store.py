@@ -236,6 +236,11 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
         await store.add_recommendations(user, ["t2"])
         await store.record_suggestions(user, MoodReading(0.5), "match", ["t3"])
         await store.set_setting(user, "discovery", "more")
+    # Both in one group round (Alice opened it) and each in a round of their own.
+    assert await store.open_round("telegram:-1", ALICE, "Alice", "match", 60) is not None
+    assert await store.join_round("telegram:-1", BOB, "Bob", MoodReading(0.7)) is not None
+    for user in (ALICE, BOB):
+        assert await store.open_round(f"{user.key}:private", user, "me", "lift", 60)
     deleted = await store.forget(ALICE)
     assert deleted["users"] == 1 and deleted["links"] == 1 and deleted["feedback"] == 1
     assert await store.find_user(ALICE) is None
@@ -244,6 +249,12 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
     assert await store.last_list(ALICE) is None and deleted["last_lists"] == 1
     assert await store.setting(ALICE, "discovery") is None
     assert await store.setting(BOB, "discovery") == "more"
+    assert deleted["group_members"] == 2
+    # Alice's rounds stay open (without her) until they close, as when everybody leaves.
+    shared = await store.group_round("telegram:-1")
+    assert shared is not None and list(shared.members) == [BOB.key]
+    own = await store.group_round(f"{ALICE.key}:private")
+    assert own is not None and own.members == {}
     # Bob is untouched, and every remaining row of every user table is his.
     bob_id = await store.ensure_user(BOB)
     for table in USER_TABLES:
