@@ -290,8 +290,8 @@ class MoosicDiscordBot(discord.Client):
     async def on_action(self, interaction: discord.Interaction[Any], action: str) -> None:
         """A button press: acknowledge at once, then answer with a follow-up; another's
         button or a repeat press gets an ephemeral answer at once."""
-        quick = self.conversation.quick_answer(user_of(interaction), action,
-                                               where_of(interaction))
+        quick = await self.conversation.quick_answer(user_of(interaction), action,
+                                                     where_of(interaction))
         if quick is not None:
             await interaction.response.send_message(quick.text, ephemeral=True)
             return

@@ -439,7 +439,8 @@ class TelegramBot:
         if query is None:
             return
         action = query.data or ""
-        quick = self.conversation.quick_answer(user_of(update), action, where_of(update))
+        quick = await self.conversation.quick_answer(user_of(update), action,
+                                                     where_of(update))
         if quick is not None:  # another's button, or a repeat: a pop-up, the message stays
             await query.answer(quick.text[:200], show_alert=True)
             return
