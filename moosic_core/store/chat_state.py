@@ -84,10 +84,17 @@ class ChatStateStore(Database):
 
         async def body(conn: AsyncConnection) -> float:
             now = self.clock()
-            uid = await self._user_id(conn, user, now)
-            if lock:  # replicas counting for the same user wait here for each other
-                await conn.execute(text(f"SELECT id FROM users WHERE id = :uid{lock}"),
-                                   {"uid": uid})
+            # The user's row, locked: replicas counting for the same user wait here.
+            row = (await conn.execute(text(
+                "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"
+                f"{lock}"), {"platform": user.platform, "user": user.user_id})).first()
+            if row is not None:
+                uid = int(row[0])
+            else:  # a new user (normally they agreed to face reading first, so rare)
+                uid = await self._user_id(conn, user, now)
+                if lock:
+                    await conn.execute(text(f"SELECT id FROM users WHERE id = :uid{lock}"),
+                                       {"uid": uid})
             if now - self._rates_pruned_at > PRUNE_EVERY_S:
                 await execute(conn, "DELETE FROM rate_events WHERE at <= :old",
                               {"old": now - RATE_EVENTS_KEEP_S})
