@@ -136,8 +136,8 @@ PHOTO_WINDOW_S = 60.0
 QUESTION_TTL_S = 600.0
 
 #: ``user_state`` keys (see :mod:`moosic_core.store.chat_state`): the open yes/no question
-#: (its kind, stamped when asked), that a photo waits for consent (in one replica's memory;
-#: the value is empty, the stamp is when it arrived), the list waiting for Spotify's
+#: (its kind, stamped when asked), the photo waiting for consent (in one replica's memory;
+#: the value is a random token naming it, never the photo), the list waiting for Spotify's
 #: permission to be saved, the last list saved (stamped when), the name shared chats show.
 QUESTION_KEY, PHOTO_KEY, PENDING_SAVE_KEY, LAST_SAVED_KEY, NAME_KEY = (
     "question", "photo", "pending_save", "last_saved", "name")
@@ -189,7 +189,8 @@ class Conversation:
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         waiting = service.config.service
-        self._pending_photo: PendingPhotos[Where] = PendingPhotos(
+        # (where it came from, its token in the store's PHOTO_KEY) per waiting photo.
+        self._pending_photo: PendingPhotos[tuple[Where, str]] = PendingPhotos(
             waiting.pending_photo_minutes * 60, waiting.pending_photos_max_mb * 1_000_000)
         self.store: ChatStateStore = service.store
         # 💾 Save's lists are kept this long (seconds).
@@ -320,11 +321,11 @@ class Conversation:
         return None
 
     # --- yes/no questions ------------------------------------------------------------------
-    async def _ask(self, user: UserRef, kind: str, *, photo_waits: bool = False) -> None:
-        """Open a yes/no question (for every replica); ``photo_waits``: a photo waits in this
-        process's memory for its answer (another replica can then ask to send it again)."""
+    async def _ask(self, user: UserRef, kind: str, *, photo: str | None = None) -> None:
+        """Open a yes/no question (for every replica); ``photo``: the token of the photo that
+        waits in this process's memory for the answer (the newest photo's is the one kept)."""
         await self.store.set_user_state(
-            user, {QUESTION_KEY: kind, **({PHOTO_KEY: ""} if photo_waits else {})})
+            user, {QUESTION_KEY: kind, **({PHOTO_KEY: photo} if photo is not None else {})})
 
     def _ask_again(self, user: UserRef, question: str) -> Reply:
         """The open question once more, for an answer that was neither yes nor no."""
@@ -395,8 +396,9 @@ class Conversation:
             # In memory only, until the user answers; a newer photo replaces the waiting one
             # (one question, however many photos arrive first; none is read, none is counted).
             asked = await self._open_question(user) == "consent"
-            self._pending_photo.put(user.key, image, where)
-            await self._ask(user, "consent", photo_waits=True)
+            token = secrets.token_hex(8)
+            self._pending_photo.put(user.key, image, (where, token))
+            await self._ask(user, "consent", photo=token)
             return Reply(replies.CONSENT_NEWER_PHOTO if asked else replies.CONSENT,
                          CONSENT_BUTTONS)
         wait = await self.photo_limit.wait_s(self.store, user)
@@ -453,15 +455,19 @@ class Conversation:
             user, QUESTION_KEY, *((PHOTO_KEY,) if kind == "consent" else ())) \
             if kind in QUESTION_KINDS else {}
         if kind == "consent":
-            pending = self._pending_photo.take(user.key)
+            pending, waiting = self._pending_photo.take(user.key), answered.get(PHOTO_KEY)
             if rest != "yes":
                 return Reply(replies.CONSENT_DECLINED)
             await self.service.give_consent(user)
-            if pending.photo is None:  # gone, or waiting in another replica's memory
-                gone = pending.dropped or PHOTO_KEY in answered
+            photo = pending.photo
+            if photo is not None and (waiting is None or waiting.value != photo.where[1]):
+                # Since it came: declined, /forget or a newer photo, on another replica.
+                photo = None
+            if photo is None:  # gone, or waiting in another replica's memory
+                gone = pending.dropped or waiting is not None
                 return Reply(dropped_text(self._pending_photo.max_age_s) if gone
                              else replies.CONSENT_THANKS)
-            return await self._read_and_answer(user, pending.photo.image, pending.photo.where)
+            return await self._read_and_answer(user, photo.image, photo.where[0])
         if kind == "group":
             return await self._group_command(user, rest, where)
         if kind == "fb":

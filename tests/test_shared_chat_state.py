@@ -229,9 +229,28 @@ async def test_consent_given_where_the_photo_is_not_asks_to_send_it_again(
     typed = await b.chat.text(BEN, "yes")
     assert typed is not None and "Please send it again" in typed.text
     # On the replica that holds the photo, the answer reads it.
-    await b.chat.photo(UserRef("discord", "9"), selfie)
-    read = await b.chat.button(UserRef("discord", "9"), "consent:yes")
+    cy = UserRef("discord", "9")
+    await b.chat.photo(cy, selfie)
+    read = await b.chat.button(cy, "consent:yes")
     assert read.text.startswith("You look"), read.text
+
+
+async def test_a_photo_is_not_read_after_a_no_or_a_newer_photo_elsewhere(
+        replicas, selfie: bytes) -> None:
+    a, b = replicas
+    await a.chat.photo(ANA, selfie)
+    assert (await b.chat.button(ANA, "consent:no")).text == replies.CONSENT_DECLINED
+    later = await a.chat.button(ANA, "consent:yes")  # the old question's button, on A
+    assert later.text == replies.CONSENT_THANKS  # the photo she said no to is not read
+    await a.chat.photo(BEN, selfie)
+    newer = await b.chat.photo(BEN, selfie)  # a newer photo, on B: the one to read
+    assert newer.text == replies.CONSENT_NEWER_PHOTO
+    on_a = await a.chat.button(BEN, "consent:yes")
+    assert "Please send it again" in on_a.text  # not A's older photo
+    cy = UserRef("discord", "9")
+    await a.chat.photo(cy, selfie)
+    await b.chat.command(cy, "forget", "yes")  # /forget on B drops A's photo too
+    assert (await a.chat.button(cy, "consent:yes")).text == replies.CONSENT_THANKS
 
 
 async def test_a_save_button_from_before_a_restart_works_after_it(
