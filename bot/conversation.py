@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -28,9 +27,10 @@ from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.saving import SongList, list_title
 from moosic_core.service import MoosicService, Suggestions
+from moosic_core.store.chat_state import ChatStateStore
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
-from moosic_core.types import MoodReading, UserRef
+from moosic_core.types import MoodReading, Track, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -84,31 +84,22 @@ def suggestion_buttons(s: Suggestions) -> tuple[tuple[Button, ...], ...]:
     return tuple(rows)
 
 
+@dataclass(frozen=True)
 class RateLimiter:
-    """At most ``limit`` events per ``window_s`` seconds per key (sliding window, in memory).
-
-    A ``limit`` of 0 or less means no limit.
+    """At most ``limit`` events of ``kind`` per ``window_s`` seconds per user: a sliding window
+    counted in the store (:meth:`ChatStateStore.take_rate_slot`), so every replica over the
+    same database (and a restarted bot) shares it. A ``limit`` of 0 or less means no limit.
     """
 
-    def __init__(self, limit: int, window_s: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._clock = clock
-        self._events: dict[str, list[float]] = {}
+    limit: int
+    window_s: float
+    kind: str = "selfie"
 
-    def wait_s(self, key: str) -> float:
+    async def wait_s(self, store: ChatStateStore, user: UserRef) -> float:
         """0 and the event is counted when allowed; else the seconds until it would be."""
         if self.limit <= 0:
             return 0.0
-        now = self._clock()
-        recent = [t for t in self._events.get(key, []) if now - t < self.window_s]
-        if len(recent) >= self.limit:
-            self._events[key] = recent
-            return recent[0] + self.window_s - now if recent else self.window_s
-        recent.append(now)
-        self._events[key] = recent
-        return 0.0
+        return await store.take_rate_slot(user, self.kind, self.limit, self.window_s)
 
 
 def save_button(list_id: str) -> Button:
@@ -136,13 +127,20 @@ QUESTION_KINDS = {"consent", "forget"}
 #: A 💾 Save of the list the same user saved last, this soon after, is not sent again.
 SAVE_REPEAT_S = 60.0
 
-#: Song lists kept for their 💾 Save buttons (the oldest are dropped first; in memory only).
-KEPT_LISTS = 5000
+#: Names as chats show them, remembered per process so an unchanged name costs no write.
+KEPT_NAMES = 5000
 
 PHOTO_WINDOW_S = 60.0
 
 #: A yes/no question waits this long for a typed answer (its buttons work for ever).
 QUESTION_TTL_S = 600.0
+
+#: ``user_state`` keys (see :mod:`moosic_core.store.chat_state`): the open yes/no question
+#: (its kind, stamped when asked), the photo waiting for consent (in one replica's memory;
+#: the value is a random token naming it, never the photo), the list waiting for Spotify's
+#: permission to be saved, the last list saved (stamped when), the name shared chats show.
+QUESTION_KEY, PHOTO_KEY, PENDING_SAVE_KEY, LAST_SAVED_KEY, NAME_KEY = (
+    "question", "photo", "pending_save", "last_saved", "name")
 
 #: Posts a reply to a chat on its own (a group round closed by its timer): (chat id, reply).
 Notify = Callable[[str, Reply], Awaitable[None]]
@@ -180,7 +178,8 @@ UNLINK_NAMES = {"spotify": "Spotify account", "playlist": "playlist", "csv": "pl
 
 
 class Conversation:
-    """One per bot; keeps each user's last request so "more" and the mode buttons work."""
+    """One per bot process. What a chat needs between messages is in the store (shared by
+    every replica over the same database); only a photo waiting for consent stays in memory."""
 
     def __init__(self, service: MoosicService, photo_limit: RateLimiter | None = None) -> None:
         self.service = service
@@ -192,20 +191,14 @@ class Conversation:
         self.photo_limit = photo_limit or RateLimiter(
             service.config.service.selfies_per_minute, PHOTO_WINDOW_S)
         waiting = service.config.service
-        self._pending_photo: PendingPhotos[Where] = PendingPhotos(
+        # (where it came from, its token in the store's PHOTO_KEY) per waiting photo.
+        self._pending_photo: PendingPhotos[tuple[Where, str]] = PendingPhotos(
             waiting.pending_photo_minutes * 60, waiting.pending_photos_max_mb * 1_000_000)
-        # Open yes/no questions per user: (kind, asked at), answered by buttons or words.
-        self._asked: dict[str, tuple[str, float]] = {}
-        self._clock: Callable[[], float] = time.monotonic
-        # Lists by id, for their 💾 Save buttons; each user's and each chat's latest (/save);
-        # the list a user asked to save while Spotify waits for their permission.
-        self._lists: OrderedDict[str, SongList] = OrderedDict()
-        self._latest: dict[str, tuple[int, str]] = {}
-        self._kept = 0
-        self._pending_save: dict[str, str] = {}
-        # Names as chats show them (for "This question is for Ben."); each user's last save.
+        self.store: ChatStateStore = service.store
+        # 💾 Save's lists are kept this long (seconds).
+        self.keep_lists_s = waiting.saved_list_days * 86400.0
+        # Names as chats show them, as last written to the store by this process.
         self._names: OrderedDict[str, str] = OrderedDict()
-        self._last_saved: dict[str, tuple[str, float]] = {}
 
     async def round_open(self, platform: str, chat: str) -> bool:
         """Whether a chat of this platform has a group round open (on any replica)."""
@@ -230,31 +223,31 @@ class Conversation:
     # --- entry points ----------------------------------------------------------------------
     async def command(self, user: UserRef, name: str, arg: str = "",
                       where: Where | None = None) -> Reply:
-        where = self._seen(user, where)
+        where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(
             self._command(user, name.lower().lstrip("/"), arg.strip(), where)))
 
     async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
-        where = self._seen(user, where)
+        where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(self._photo(user, image, where)))
 
     async def album(self, user: UserRef, images: list[bytes],
                     where: Where | None = None) -> Reply:
         """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
         (one selfie for the rate limit; before consent, the first photo waits)."""
-        where = self._seen(user, where)
+        where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(self._album(user, images, where)))
 
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
-        where = self._seen(user, where)
+        where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(
             self._document(user, data, filename, where)))
 
     async def button(self, user: UserRef, action: str, where: Where | None = None) -> Reply:
         """A button press. A button that belongs to someone else, or a repeat press, gets
         :meth:`quick_answer`'s reply (``notice``) and changes nothing."""
-        where = self._seen(user, where)
+        where = await self._seen(user, where)
         quick = await self.quick_answer(user, action, where)
         if quick is not None:
             return quick
@@ -265,15 +258,16 @@ class Conversation:
                            ) -> Reply | None:
         """The answer to a press that must not act, None for one that may: a question or list
         of another user ("This question is for Ben."), a second 🙋 of a member ("You're
-        already in."), a 💾 Save of the list this user saved moments ago. Cheap and without
-        I/O but one store read for a 🙋, so an adapter can answer the press with it at once (a
-        pop-up, an ephemeral)."""
+        already in."), a 💾 Save of the list this user saved moments ago. Cheap (at most one
+        read of the store, none for most presses), so an adapter can answer the press with it
+        at once (a pop-up, an ephemeral)."""
         where = where or Where()
         kind = action.partition(":")[0]
         at, owner = action.rpartition("@")[1:]
         if at and owner != user.user_id:
-            name = self._names.get(UserRef(user.platform, owner).key)
-            return Reply(replies.not_yours_text(name, question=kind in QUESTION_KINDS),
+            shown = await self.store.user_state(UserRef(user.platform, owner), NAME_KEY)
+            return Reply(replies.not_yours_text(shown.value if shown else None,
+                                                question=kind in QUESTION_KINDS),
                          private=True, notice=True)
         if action in {"group:join", "group:in"}:
             round_ = await self.groups.get(where.chat_of(user))
@@ -281,19 +275,22 @@ class Conversation:
                 return Reply(replies.ALREADY_IN, notice=True)
         if kind == "save":
             list_id = action.split(":")[1] if action.count(":") else ""
-            last = self._last_saved.get(user.key)
-            if last is not None and last[0] == list_id \
-                    and self._clock() - last[1] < SAVE_REPEAT_S:
+            last = await self.store.user_state(user, LAST_SAVED_KEY)
+            if last is not None and last.value == list_id \
+                    and self.store.clock() - last.updated_at < SAVE_REPEAT_S:
                 return Reply(replies.JUST_SAVED, private=True, notice=True)
         return None
 
-    def _seen(self, user: UserRef, where: Where | None) -> Where:
-        """Remember the user's name as this chat shows it (for answers about their buttons)."""
+    async def _seen(self, user: UserRef, where: Where | None) -> Where:
+        """Remember the user's name as a shared chat shows it (for "This question is for
+        Ben." on any replica); written to the store only when it changed."""
         where = where or Where()
-        if where.name:
+        if where.name and where.shared:  # only in a shared chat may others press its buttons
+            if self._names.get(user.key) != where.name:
+                await self.store.set_user_state(user, {NAME_KEY: where.name})
             self._names[user.key] = where.name
             self._names.move_to_end(user.key)
-            while len(self._names) > KEPT_LISTS:
+            while len(self._names) > KEPT_NAMES:
                 self._names.popitem(last=False)
         return where
 
@@ -311,8 +308,8 @@ class Conversation:
     async def text(self, user: UserRef, text: str, where: Where | None = None) -> Reply | None:
         """Plain text: the answer to an open yes/no question, or a pasted Spotify redirect URL
         (completes sign-in); else None (the adapter shows its hint)."""
-        where = self._seen(user, where)
-        question = self._open_question(user)
+        where = await self._seen(user, where)
+        question = await self._open_question(user)
         answer = yes_or_no(text) if question else None
         if question is not None and answer is not None:
             return await self.button(user, f"{question}:{'yes' if answer else 'no'}", where)
@@ -326,8 +323,11 @@ class Conversation:
         return None
 
     # --- yes/no questions ------------------------------------------------------------------
-    def _ask(self, user: UserRef, kind: str) -> None:
-        self._asked[user.key] = (kind, self._clock())
+    async def _ask(self, user: UserRef, kind: str, *, photo: str | None = None) -> None:
+        """Open a yes/no question (for every replica); ``photo``: the token of the photo that
+        waits in this process's memory for the answer (the newest photo's is the one kept)."""
+        await self.store.set_user_state(
+            user, {QUESTION_KEY: kind, **({PHOTO_KEY: photo} if photo is not None else {})})
 
     def _ask_again(self, user: UserRef, question: str) -> Reply:
         """The open question once more, for an answer that was neither yes nor no."""
@@ -336,15 +336,13 @@ class Conversation:
         return Reply(f"{replies.YES_OR_NO}\n\n{replies.FORGET_QUESTION}", FORGET_BUTTONS,
                      private=True)
 
-    def _open_question(self, user: UserRef) -> str | None:
-        """The kind of the question waiting for this user's answer ("consent", "forget")."""
-        asked = self._asked.get(user.key)
-        if asked is None:
+    async def _open_question(self, user: UserRef) -> str | None:
+        """The kind of the question waiting for this user's typed answer ("consent",
+        "forget"); None when there is none or it was asked over :data:`QUESTION_TTL_S` ago."""
+        asked = await self.store.user_state(user, QUESTION_KEY)
+        if asked is None or self.store.clock() - asked.updated_at > QUESTION_TTL_S:
             return None
-        if self._clock() - asked[1] > QUESTION_TTL_S:
-            self._asked.pop(user.key, None)
-            return None
-        return asked[0]
+        return asked.value
 
     # --- handlers --------------------------------------------------------------------------
     async def _command(self, user: UserRef, name: str, arg: str, where: Where) -> Reply:
@@ -353,13 +351,13 @@ class Conversation:
         if name in {"start", "help"}:
             return Reply(replies.HELP)
         if name == "agree":
-            if self._open_question(user) != "consent" \
+            if await self._open_question(user) != "consent" \
                     and not await self.service.has_consent(user):  # agree to what was shown
-                self._ask(user, "consent")
+                await self._ask(user, "consent")
                 return Reply(replies.CONSENT, CONSENT_BUTTONS)
             return await self._button(user, "consent:yes", where)
         if name in {"yes", "no"}:
-            question = self._open_question(user)
+            question = await self._open_question(user)
             if question is None:
                 return Reply("There's no question waiting for your answer right now.")
             return await self._button(user, f"{question}:{name}", where)
@@ -390,7 +388,7 @@ class Conversation:
         if name == "forget":
             if arg.lower() in {"yes", "confirm"}:
                 return await self._forget(user)
-            self._ask(user, "forget")
+            await self._ask(user, "forget")
             return Reply(replies.FORGET_QUESTION, FORGET_BUTTONS, private=True)
         shown = name if len(name) <= MAX_SHOWN_COMMAND else name[:MAX_SHOWN_COMMAND] + "…"
         return Reply(f"I don't know /{shown}. " + replies.HELP.splitlines()[0])
@@ -399,13 +397,13 @@ class Conversation:
         if not await self.service.has_consent(user):
             # In memory only, until the user answers; a newer photo replaces the waiting one
             # (one question, however many photos arrive first; none is read, none is counted).
-            asked = self._open_question(user) == "consent"
-            self._pending_photo.put(user.key, image, where)
-            if asked:
-                return Reply(replies.CONSENT_NEWER_PHOTO, CONSENT_BUTTONS)
-            self._ask(user, "consent")
-            return Reply(replies.CONSENT, CONSENT_BUTTONS)
-        wait = self.photo_limit.wait_s(user.key)
+            asked = await self._open_question(user) == "consent"
+            token = secrets.token_hex(8)
+            self._pending_photo.put(user.key, image, (where, token))
+            await self._ask(user, "consent", photo=token)
+            return Reply(replies.CONSENT_NEWER_PHOTO if asked else replies.CONSENT,
+                         CONSENT_BUTTONS)
+        wait = await self.photo_limit.wait_s(self.store, user)
         if wait > 0:
             return Reply(f"That's more than {count(self.photo_limit.limit, 'selfie')} in a "
                          f"minute. Please wait {math.ceil(wait)} s and send it again.")
@@ -426,7 +424,7 @@ class Conversation:
     async def _album(self, user: UserRef, images: list[bytes], where: Where) -> Reply:
         n = len(images)
         if n == 1 or not await self.service.has_consent(user) \
-                or self.photo_limit.wait_s(user.key) > 0:  # counted once, for the album
+                or await self.photo_limit.wait_s(self.store, user) > 0:  # once, for the album
             reply = await self._photo(user, images[0], where)
             if n > 1 and reply.buttons == CONSENT_BUTTONS:
                 reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
@@ -455,17 +453,23 @@ class Conversation:
 
     async def _button(self, user: UserRef, action: str, where: Where) -> Reply:
         kind, _, rest = action.partition(":")
-        if kind in {"consent", "forget"}:
-            self._asked.pop(user.key, None)  # answered
+        answered = await self.store.pop_user_state(
+            user, QUESTION_KEY, *((PHOTO_KEY,) if kind == "consent" else ())) \
+            if kind in QUESTION_KINDS else {}
         if kind == "consent":
-            pending = self._pending_photo.take(user.key)
+            pending, waiting = self._pending_photo.take(user.key), answered.get(PHOTO_KEY)
             if rest != "yes":
                 return Reply(replies.CONSENT_DECLINED)
             await self.service.give_consent(user)
-            if pending.photo is None:
-                return Reply(dropped_text(self._pending_photo.max_age_s) if pending.dropped
+            photo = pending.photo
+            if photo is not None and (waiting is None or waiting.value != photo.where[1]):
+                # Since it came: declined, /forget or a newer photo, on another replica.
+                photo = None
+            if photo is None:  # gone, or waiting in another replica's memory
+                gone = pending.dropped or waiting is not None
+                return Reply(dropped_text(self._pending_photo.max_age_s) if gone
                              else replies.CONSENT_THANKS)
-            return await self._read_and_answer(user, pending.photo.image, pending.photo.where)
+            return await self._read_and_answer(user, photo.image, photo.where[0])
         if kind == "group":
             return await self._group_command(user, rest, where)
         if kind == "fb":
@@ -496,7 +500,7 @@ class Conversation:
                 await self.groups.close(chat)
                 return Reply(replies.EMPTY_ROUND_CLOSED)
             result = await self.groups.close(chat)
-            return self._group_list_reply(chat, result)
+            return await self._group_list_reply(chat, result)
         if word == "leave":
             left = await self.groups.leave(chat, user)
             return Reply(replies.left_text(where.name_of(user)) if left
@@ -526,15 +530,16 @@ class Conversation:
         if notify is None:
             log.warning("a group round closed on its timer with no way to post it")
             return
-        await notify(chat_id, self._group_list_reply(chat, result))
+        await notify(chat_id, await self._group_list_reply(chat, result))
 
-    def _group_list_reply(self, chat: str, result: GroupList) -> Reply:
+    async def _group_list_reply(self, chat: str, result: GroupList) -> Reply:
         """The group's list with its "💾 Save" (for whoever presses it)."""
         if not result.items:
             return Reply(replies.group_text(result))
         words = f"group · {describe_mood(result.mood.mood_score)}"
-        list_id = self._keep(SongList(list_title(words, date.today()),
-                                      tuple(r.track for r in result.items), group=True), chat)
+        list_id = await self._keep(SongList(list_title(words, date.today()),
+                                            tuple(r.track for r in result.items), group=True),
+                                   chat=chat)
         return Reply(replies.group_text(result), ((save_button(list_id),),))
 
     async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
@@ -542,35 +547,39 @@ class Conversation:
         buttons = suggestion_buttons(s)
         if s.items:
             words = describe_reading(mood) + (" · lift" if mode == "lift" else "")
-            list_id = self._keep(SongList(list_title(words, date.today()),
-                                          tuple(r.track for r in s.items)), user.key)
+            list_id = await self._keep(SongList(list_title(words, date.today()),
+                                                tuple(r.track for r in s.items)), owner=user)
             buttons = with_save_button(buttons, list_id)
         return Reply(replies.suggestions_text(s), buttons, s)
 
     # --- keeping lists (💾 Save, /save) ------------------------------------------------------
-    def _keep(self, songs: SongList, owner: str) -> str:
-        """Remember a list for its Save button; ``owner`` (a user's or a chat's key) finds
-        it as their latest for /save. Returns its id (short: Telegram's callback data holds
-        64 bytes)."""
+    async def _keep(self, songs: SongList, *, owner: UserRef | None = None,
+                    chat: str | None = None) -> str:
+        """Keep a list in the store for its Save button (on any replica, after a restart): a
+        personal list of ``owner``, or a group round's list of ``chat``, found as their latest
+        by /save. Returns its id (short: Telegram's callback data holds 64 bytes)."""
         list_id = secrets.token_urlsafe(6)
-        self._lists[list_id] = songs
-        while len(self._lists) > KEPT_LISTS:
-            self._lists.popitem(last=False)
-        self._kept += 1
-        self._latest[owner] = (self._kept, list_id)
+        await self.store.add_song_list(list_id, songs.title, songs.track_ids, owner=owner,
+                                       chat=chat, keep_s=self.keep_lists_s)
         return list_id
 
     async def _save_latest(self, user: UserRef, where: Where, *, file_only: bool) -> Reply:
         """/save: the newest of the user's own last list and this chat's last group list."""
-        candidates = [self._latest.get(user.key), self._latest.get(where.chat_of(user))]
-        found = max((c for c in candidates if c is not None), default=None)
-        if found is None:  # nothing since this process started: the stored last list
+        found = await self.store.latest_song_list(user, where.chat_of(user), self.keep_lists_s)
+        if found is None:  # none kept (older than the lists kept): the stored last list
             stored = await self._stored_last_list(user)
             if stored is None:
                 return Reply(replies.NOTHING_TO_SAVE, private=True)
-            list_id = self._keep(stored, user.key)
-            return await self._save(user, list_id, file_only=file_only)
-        return await self._save(user, found[1], file_only=file_only)
+            return await self._save(user, await self._keep(stored, owner=user),
+                                    file_only=file_only)
+        return await self._save(user, found.list_id, file_only=file_only)
+
+    def _catalog_tracks(self, track_ids: Sequence[str]) -> tuple[Track, ...]:
+        """The catalog's tracks for ``track_ids``, in order; ids it no longer has are left
+        out (the catalog was rebuilt since)."""
+        catalog = self.service.catalog
+        return tuple(catalog.track(row) for row in catalog.rows_of(track_ids)
+                     if row is not None)
 
     async def _stored_last_list(self, user: UserRef) -> SongList | None:
         """The user's last list from the store (the one /like N and /more use), as a list to
@@ -578,9 +587,7 @@ class Conversation:
         last = await self.service.last_list(user)
         if last is None or not last.track_ids:
             return None
-        catalog = self.service.catalog
-        tracks = tuple(catalog.track(row) for row in catalog.rows_of(last.track_ids)
-                       if row is not None)
+        tracks = self._catalog_tracks(last.track_ids)
         if not tracks:
             return None
         words = describe_reading(last.mood) + (" · lift" if last.mode == "lift" else "")
@@ -590,18 +597,21 @@ class Conversation:
     async def _save(self, user: UserRef, list_id: str, *, file_only: bool = False) -> Reply:
         """Save the list a button belongs to: a Spotify playlist, a sign-in that adds the
         permission (the save completes after it), or the file."""
-        songs = self._lists.get(list_id)
-        if songs is None:
-            return Reply(replies.LIST_GONE, private=True)
+        kept = await self.store.song_list(list_id, self.keep_lists_s)
+        tracks = self._catalog_tracks(kept.track_ids) if kept is not None else ()
+        if kept is None or not tracks:
+            return Reply(replies.list_gone_text(self.service.config.service.saved_list_days),
+                         private=True)
+        songs = SongList(kept.title, tracks, group=kept.is_group)
         result = await self.service.save_list(user, songs, file_only=file_only)
         if result.sign_in_url is not None:
-            self._pending_save[user.key] = list_id
+            await self.store.set_user_state(user, {PENDING_SAVE_KEY: list_id})
             return Reply(replies.SAVE_SIGN_IN, ((Button("📄 Send a file instead",
                                                         f"save:{list_id}:file"),),),
                          private=True, link_url=result.sign_in_url)
         file = None if result.csv is None else ReplyFile(result.filename, result.csv,
                                                          replies.IMPORT_HINT)
-        self._last_saved[user.key] = (list_id, self._clock())
+        await self.store.set_user_state(user, {LAST_SAVED_KEY: list_id})
         return Reply(replies.saved_text(songs, result), private=True, file=file)
 
     async def _more(self, user: UserRef) -> Reply:
@@ -695,20 +705,19 @@ class Conversation:
     async def _complete_link(self, user: UserRef, text: str) -> Reply:
         """Finish a sign-in; a save that waited for it completes now."""
         message = await self.service.complete_spotify_sign_in(user, text.strip())
-        waiting = self._pending_save.pop(user.key, None)
+        waiting = (await self.store.pop_user_state(user, PENDING_SAVE_KEY)).get(PENDING_SAVE_KEY)
         if waiting is None:
             return Reply(message, private=True)
-        saved = await self._save(user, waiting)
+        saved = await self._save(user, waiting.value)
         return replace(saved, text=f"{message}\n\n{saved.text}")
 
     async def _forget(self, user: UserRef) -> Reply:
+        """/forget: the store deletes the user's rows (their questions, lists, saves, selfie
+        counts and name included, for every replica); this process drops its waiting photo
+        and the name it remembers."""
         await self.service.forget(user)
         self._pending_photo.discard(user.key)
-        self._asked.pop(user.key, None)
-        self._pending_save.pop(user.key, None)
-        latest = self._latest.pop(user.key, None)
-        if latest is not None:
-            self._lists.pop(latest[1], None)
+        self._names.pop(user.key, None)
         return Reply("Done: I've deleted everything I knew about you.", private=True)
 
 

@@ -271,9 +271,15 @@ def group_text(g: GroupList, *, with_links: bool = True) -> str:
 # --- keeping a list (💾 Save, /save) ----------------------------------------------------------
 NOTHING_TO_SAVE = ("Ask me for songs first (/mood happy or a selfie), then press 💾 Save under "
                    "the list or use /save.")
-LIST_GONE = ("I don't have that list any more (I keep recent lists only while I'm running). "
-             "/save keeps your last list; or ask me again (/more or /mood) and press 💾 Save "
-             "under the new list.")
+
+
+def list_gone_text(days: int) -> str:
+    """The answer to a 💾 Save of a list that is unknown or older than ``days`` days."""
+    return (f"I don't have that list any more (I keep lists {count(days, 'day')}). /save keeps "
+            "your last list; or ask me again (/more or /mood) and press 💾 Save under the new "
+            "list.")
+
+
 SAVE_SIGN_IN = ("To save lists in your Spotify I need one more permission: making private "
                 "playlists (I still only read your music otherwise). Open this link and approve "
                 "— I'll save the list right after. If your browser ends on a page that doesn't "

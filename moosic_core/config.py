@@ -118,6 +118,8 @@ class ServiceConfig:
     pending_photo_minutes: float = field(default=10.0, metadata={"above": 0})
     #: ...and all waiting photos together hold at most this many MB (the oldest goes first).
     pending_photos_max_mb: int = field(default=64, metadata={"min": 1})
+    #: Lists shown with a 💾 Save button are kept (in the database) this many days.
+    saved_list_days: int = field(default=30, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

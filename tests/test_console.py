@@ -90,7 +90,7 @@ async def test_typed_im_in_joins_an_open_round(chat) -> None:
 
 async def test_a_typed_answer_expires_but_the_buttons_do_not(chat, tmp_path, selfie) -> None:
     now = [1000.0]
-    chat.conversation._clock = lambda: now[0]
+    chat.conversation.store.clock = lambda: now[0]
     path = tmp_path / "me.jpg"
     path.write_bytes(selfie)
     assert "Do you agree?" in await chat.send(str(path))

@@ -72,4 +72,5 @@ def test_privacy_notice_matches_what_is_stored() -> None:
         assert stored in notice, stored
     assert set(USER_TABLES) == {"library_tracks", "taste_cache", "oauth_states", "consent",
                                 "feedback", "recommendations", "user_settings", "links",
-                                "last_lists"}, "a new table: describe it in PRIVACY.md"
+                                "last_lists", "group_members", "rate_events", "user_state",
+                                "song_lists"}, "a new table: describe it in PRIVACY.md"

@@ -236,6 +236,12 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
         await store.add_recommendations(user, ["t2"])
         await store.record_suggestions(user, MoodReading(0.5), "match", ["t3"])
         await store.set_setting(user, "discovery", "more")
+        assert await store.take_rate_slot(user, "selfie", 6, 60) == 0.0
+        await store.set_user_state(user, {"question": "forget", "name": user.user_id})
+        await store.add_song_list(f"list-{user.user_id}", "title", ["t4"], owner=user,
+                                  chat=None, keep_s=86400)
+    await store.add_song_list("group-list", "title", ["t5"], owner=None, chat="telegram:-1",
+                              keep_s=86400)  # a group round's list is nobody's: it stays
     # Both in one group round (Alice opened it) and each in a round of their own.
     assert await store.open_round("telegram:-1", ALICE, "Alice", "match", 60) is not None
     assert await store.join_round("telegram:-1", BOB, "Bob", MoodReading(0.7)) is not None
@@ -249,6 +255,11 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
     assert await store.last_list(ALICE) is None and deleted["last_lists"] == 1
     assert await store.setting(ALICE, "discovery") is None
     assert await store.setting(BOB, "discovery") == "more"
+    assert deleted["rate_events"] == 1 and deleted["user_state"] == 2
+    assert deleted["song_lists"] == 1 and await store.song_list("list-1001", 86400) is None
+    assert await store.user_state(ALICE, "question") is None
+    assert await store.song_list("group-list", 86400) is not None
+    assert (await store.user_state(BOB, "name")) is not None
     assert deleted["group_members"] == 2
     # Alice's rounds stay open (without her) until they close, as when everybody leaves.
     shared = await store.group_round("telegram:-1")
@@ -258,7 +269,8 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
     # Bob is untouched, and every remaining row of every user table is his.
     bob_id = await store.ensure_user(BOB)
     for table in USER_TABLES:
-        rows = await store.fetchall(f"SELECT DISTINCT user_id FROM {table}")
+        rows = await store.fetchall(f"SELECT DISTINCT user_id FROM {table} "
+                                    "WHERE user_id IS NOT NULL")  # NULL: a group's list
         assert rows and all(r[0] == bob_id for r in rows), table
     assert await store.forget(ALICE) == {}
 

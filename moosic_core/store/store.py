@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from moosic_core.config import Config
+from moosic_core.store.chat_state import ChatStateStore
 from moosic_core.store.db import Database, execute
 from moosic_core.store.group_store import GroupRoundStore
 from moosic_core.store.migrations import USER_TABLES
@@ -69,7 +70,7 @@ class LastList:
     created_at: float
 
 
-class Store(GroupRoundStore, Database):
+class Store(GroupRoundStore, ChatStateStore, Database):
     """Typed reads and writes over :class:`Database`; every write is one transaction.
 
     ``target``: the SQLite file (``paths.database``) or a ``postgresql://`` URL
