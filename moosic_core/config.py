@@ -100,6 +100,11 @@ class DiscordConfig:
     #: 0 = sync slash commands globally.
     test_guild_id: int = field(default=0, metadata={"min": 0})
     api_url: str = ""
+    #: Gateway shards of the whole bot; 0 = the count Discord recommends (GET /gateway/bot).
+    shard_count: int = field(default=0, metadata={"min": 0})
+    #: This process's shards ("0,1" or "0-3"); empty = every shard (see
+    #: :func:`moosic_core.config_check.discord_shards`).
+    shard_ids: str = ""
 
 
 @dataclass(frozen=True)
