@@ -92,6 +92,9 @@ class TelegramConfig:
     #: Telegram's X-Telegram-Bot-Api-Secret-Token for the webhook; empty = derived from the
     #: token, so every replica of one bot agrees on it without another secret to share.
     webhook_secret: str = ""
+    #: Messages per second this process sends at most (PTB's AIORateLimiter; Telegram allows
+    #: a bot about 30 a second overall, so N replicas get 30/N each); 0 = no limit.
+    messages_per_second: float = field(default=30.0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
