@@ -11,7 +11,7 @@ import pytest
 from moosic_core import PROJECT_ROOT
 
 UNIT = PROJECT_ROOT / "deploy" / "moosic.service"
-UNITS = ("moosic.service", "moosic-backup.service", "moosic-backup.timer")
+UNITS = ("moosic.service", "moosic@.service", "moosic-backup.service", "moosic-backup.timer")
 INSTALL_DIR = "/opt/moosic"
 
 
