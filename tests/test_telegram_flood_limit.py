@@ -27,7 +27,8 @@ async def _answer_everyone(service, server: FakeTelegram, rate: float) -> float:
         await bot.stop()
 
 
-async def test_the_limit_spaces_the_answers_and_zero_turns_it_off(service, fake) -> None:  # noqa: F811
+async def test_the_limit_spaces_the_answers_and_zero_turns_it_off(
+        service, fake) -> None:  # noqa: F811
     limited = await _answer_everyone(service, fake, 5.0)
     # a bucket of 5 goes at once, the other 15 at 5 a second
     assert limited >= 2.8, limited

@@ -7,9 +7,9 @@ callbacks, follow-up webhooks, edits and deletes, command syncs and CDN download
 
 Shards: a client that IDENTIFYs with ``shard: [id, count]`` gets READY with that shard, and each
 dispatched event goes only to the sockets of the shard Discord would send it to (see
-:func:`shard_of`); ``recommended_shards`` is the count ``GET /gateway/bot`` recommends. Several
-bot processes can share one fake: each may use its own REST prefix (:meth:`FakeDiscord.api_url_for`)
-so the requests it makes are told apart (``Recorded.via``).
+:func:`shard_of`); ``recommended_shards`` is the count ``GET /gateway/bot`` recommends.
+Several bot processes can share one fake: each may use its own REST prefix
+(:meth:`FakeDiscord.api_url_for`), so the requests it makes are told apart (``Recorded.via``).
 """
 
 from __future__ import annotations
