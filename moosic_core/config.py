@@ -92,6 +92,9 @@ class TelegramConfig:
     #: Telegram's X-Telegram-Bot-Api-Secret-Token for the webhook; empty = derived from the
     #: token, so every replica of one bot agrees on it without another secret to share.
     webhook_secret: str = ""
+    #: Messages per second this process sends at most (PTB's AIORateLimiter; Telegram allows
+    #: a bot about 30 a second overall, so N replicas get 30/N each); 0 = no limit.
+    messages_per_second: float = field(default=30.0, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,11 @@ class DiscordConfig:
     #: 0 = sync slash commands globally.
     test_guild_id: int = field(default=0, metadata={"min": 0})
     api_url: str = ""
+    #: Gateway shards of the whole bot; 0 = the count Discord recommends (GET /gateway/bot).
+    shard_count: int = field(default=0, metadata={"min": 0})
+    #: This process's shards ("0,1" or "0-3"); empty = every shard (see
+    #: :func:`moosic_core.config_check.discord_shards`).
+    shard_ids: str = ""
 
 
 @dataclass(frozen=True)

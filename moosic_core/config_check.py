@@ -2,8 +2,9 @@
 
 :func:`check` returns every :class:`Problem` with the config key to fix. A Spotify problem
 disables Spotify linking (users who type ``/link spotify`` are told to send a playlist CSV); a
-problem with a front-end the operator asked for (a webhook Telegram would refuse) or with the
-monitor endpoint is fatal: :func:`report` logs each problem once and raises :class:`ConfigError`.
+problem with a front-end the operator asked for (a webhook Telegram would refuse, Discord shard
+ids outside the shard count) or with the monitor endpoint is fatal: :func:`report` logs each
+problem once and raises :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet
 
-from moosic_core.config import Config
+from moosic_core.config import Config, DiscordConfig
 from moosic_core.errors import ConfigError
 from moosic_core.store.db import database_url
 
@@ -129,6 +130,63 @@ def monitor_problems(config: Config) -> list[Problem]:
     return []
 
 
+def _shard_numbers(text: str) -> list[int]:
+    """``"0,1"``, ``"0-3"`` or ``"0-3, 8"`` -> the shard ids in order; ValueError when malformed."""
+    ids: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
+            raise ValueError(part)
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(part)
+        ids.extend(range(first, last + 1))
+    return ids
+
+
+def discord_shards(config: DiscordConfig) -> tuple[int | None, list[int] | None]:
+    """(shard count, this process's shard ids) for discord.py's ``AutoShardedClient``.
+
+    ``discord.shard_count`` 0 -> None (the client asks ``GET /gateway/bot`` for the count
+    Discord recommends); ``discord.shard_ids`` empty -> None (every shard in this process).
+    Shard *i* of *n* receives the events of the guilds with ``(guild_id >> 22) % n == i`` and
+    shard 0 also the DMs (Discord's gateway documentation, "Sharding"), so every process that
+    splits one bot's shards must use the same count. Raises :class:`ConfigError` naming the key
+    when the ids are malformed, repeated, given without a count, or not below the count.
+    """
+    count = config.shard_count or None
+    if not config.shard_ids.strip():
+        return count, None
+    try:
+        ids = _shard_numbers(config.shard_ids)
+    except ValueError:
+        raise ConfigError(f"Config key discord.shard_ids must be shard numbers such as \"0,1\" "
+                          f"or \"0-3\", not {config.shard_ids!r}.") from None
+    if count is None:
+        raise ConfigError("Config key discord.shard_ids needs discord.shard_count: every "
+                          "process that runs some of the shards must use the same total (e.g. "
+                          "shard_count = 2 with shard_ids = \"0\" in one process and \"1\" in "
+                          "the other).")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ConfigError(f"Config key discord.shard_ids lists shard {repeated[0]} more than "
+                          "once.")
+    too_high = [i for i in ids if i >= count]
+    if too_high:
+        raise ConfigError(f"Config key discord.shard_ids has shard {too_high[0]}, but "
+                          f"discord.shard_count = {count} numbers the shards 0 to {count - 1}.")
+    return count, ids
+
+
+def discord_problems(config: Config) -> list[Problem]:
+    """Discord shard settings that :func:`discord_shards` refuses."""
+    try:
+        discord_shards(config.discord)
+    except ConfigError as exc:
+        return [Problem("discord.shard_ids", str(exc), fatal=True)]
+    return []
+
+
 def store_problems(config: Config) -> list[Problem]:
     """A ``store.database_url`` that is not a PostgreSQL (or SQLite) URL."""
     if not config.store.database_url:
@@ -143,7 +201,7 @@ def store_problems(config: Config) -> list[Problem]:
 def check(config: Config) -> list[Problem]:
     """Every problem in the configuration that matters to a running bot."""
     return [*spotify_problems(config), *telegram_problems(config), *monitor_problems(config),
-            *store_problems(config)]
+            *store_problems(config), *discord_problems(config)]
 
 
 def report(config: Config) -> list[Problem]:

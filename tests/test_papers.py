@@ -11,7 +11,7 @@ import pytest
 from moosic_core import PROJECT_ROOT
 
 UNIT = PROJECT_ROOT / "deploy" / "moosic.service"
-UNITS = ("moosic.service", "moosic-backup.service", "moosic-backup.timer")
+UNITS = ("moosic.service", "moosic@.service", "moosic-backup.service", "moosic-backup.timer")
 INSTALL_DIR = "/opt/moosic"
 
 
@@ -48,5 +48,6 @@ def test_papers_exist_and_cover_what_they_must() -> None:
     deploy = (PROJECT_ROOT / "docs" / "deploy.md").read_text()
     for must in ("443, 80, 88", "X-Telegram-Bot-Api-Secret-Token", "deploy/moosic.service",
                  "moosic db backup", "keys rotate", "moosic-backup.timer", "development mode",
-                 "/metrics", "/healthz", "extended quota"):
+                 "/metrics", "/healthz", "extended quota", "deploy/moosic@.service",
+                 "discord.shard_ids", "messages_per_second"):
         assert must in deploy, must

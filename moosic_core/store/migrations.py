@@ -15,7 +15,9 @@ revision (the usual case) is recognised with one plain query and Alembic is not 
 migrations (:mod:`moosic_core.store.legacy`: ``PRAGMA user_version`` N, no ``alembic_version``
 table), stamps it with revision N (the same schema) and upgrades it in place. On SQLite
 ``PRAGMA user_version`` is kept equal to the schema version, so an older Moo-Sic refuses a newer
-file as it always did.
+file as it always did. On PostgreSQL the transaction first takes an advisory lock, so replicas
+starting together on a new database migrate it once: the others wait for that commit and find
+the head revision (SQLite's ``BEGIN IMMEDIATE`` already serialises them).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 REVISIONS_DIR = Path(__file__).with_name("revisions")
 VERSION_TABLE = "alembic_version"  # Alembic's default, where it keeps the current revision
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
+#: The PostgreSQL advisory lock (``pg_advisory_xact_lock``) held while the schema is checked and
+#: migrated: "moosic" in ASCII.
+MIGRATION_LOCK_KEY = 0x6D6F6F736963
 
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
@@ -73,6 +78,9 @@ def upgrade(connection: Connection, where: str) -> int:
     database is from a newer Moo-Sic (a revision this code does not know). ``where`` names it in
     messages (never a password).
     """
+    if connection.dialect.name == "postgresql":  # until this transaction ends (READ COMMITTED:
+        # the statements after it see what a replica that migrated first committed)
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
     if stored_revisions(connection) == [HEAD_REVISION]:
         found = SCHEMA_VERSION
     else:

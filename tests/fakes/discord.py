@@ -4,6 +4,12 @@ The real discord.py client talks to it unchanged (``discord.api_url`` points the
 ``GET /gateway/bot`` hands out this server's websocket). Tests push recorded-shape
 ``INTERACTION_CREATE`` payloads down the gateway, and read back what the bot sent: interaction
 callbacks, follow-up webhooks, edits and deletes, command syncs and CDN downloads.
+
+Shards: a client that IDENTIFYs with ``shard: [id, count]`` gets READY with that shard, and each
+dispatched event goes only to the sockets of the shard Discord would send it to (see
+:func:`shard_of`); ``recommended_shards`` is the count ``GET /gateway/bot`` recommends.
+Several bot processes can share one fake: each may use its own REST prefix
+(:meth:`FakeDiscord.api_url_for`), so the requests it makes are told apart (``Recorded.via``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,15 @@ TIMESTAMP = "2026-03-01T12:00:00.000000+00:00"
 EPHEMERAL = 64
 
 
+def shard_of(guild_id: str | int | None, shard_count: int) -> int:
+    """The shard that receives a guild's events: ``(guild_id >> 22) % shard_count``; DMs (no
+    guild) go to shard 0. Source: Discord developer documentation, Gateway, "Sharding"
+    (https://discord.com/developers/docs/events/gateway#sharding)."""
+    if guild_id is None:
+        return 0
+    return (int(guild_id) >> 22) % shard_count
+
+
 def _json(data: Any, status: int = 200) -> web.Response:
     """JSON with the bare content type Discord sends (discord.py compares it exactly)."""
     return web.Response(body=json.dumps(data).encode(), status=status,
@@ -42,6 +57,7 @@ class Recorded:
     query: dict[str, str]
     body: Any = None
     files: dict[str, bytes] = field(default_factory=dict)  # attachments: name -> bytes
+    via: str = ""  # the REST prefix of api_url_for(via) the request came in on; "" = api_url
 
     @property
     def flags(self) -> int:
@@ -59,12 +75,14 @@ class FakeDiscord:
     port: int = 0
     reject_token: bool = False  # answer 401 to the login, as Discord does for a bad token
     names: dict[str, str] = field(default_factory=dict)  # user id -> display name
+    recommended_shards: int = 1  # the shard count GET /gateway/bot recommends
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1500000000000000001)
         self._seq = itertools.count(1)
         self._changed = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
+        self.shards: dict[web.WebSocketResponse, tuple[int, int]] = {}  # socket -> (id, count)
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -73,6 +91,7 @@ class FakeDiscord:
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/cdn/{name:.+}", self._cdn)
         app.router.add_route("*", "/api/v10/{path:.+}", self._api)
+        app.router.add_route("*", "/via/{via}/api/v10/{path:.+}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)  # 0: a free port
@@ -92,6 +111,15 @@ class FakeDiscord:
     @property
     def api_url(self) -> str:
         return f"{self.base}/api/v10"
+
+    def api_url_for(self, via: str) -> str:
+        """The REST base for one bot process of several: its requests are recorded with
+        ``via``."""
+        return f"{self.base}/via/{via}/api/v10"
+
+    def identified_shards(self) -> list[tuple[int, int]]:
+        """(shard id, shard count) of every connected socket that identified with a shard."""
+        return sorted(self.shards.values())
 
     def snowflake(self) -> str:
         return str(next(self._ids))
@@ -132,7 +160,8 @@ class FakeDiscord:
                      if isinstance(v, web.FileField)}
         else:
             body = await request.json() if request.can_read_body else None
-        self.requests.append(Recorded(request.method, path, dict(request.query), body, files))
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, files,
+                                      request.match_info.get("via", "")))
         self._note()
         parts = path.strip("/").split("/")
         if self.reject_token:
@@ -146,7 +175,7 @@ class FakeDiscord:
                 "verify_key": "00" * 32, "flags": 0, "team": None})
         if path == "/gateway/bot":
             return _json({
-                "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1,
+                "url": f"ws://127.0.0.1:{self.port}/gateway", "shards": self.recommended_shards,
                 "session_start_limit": {"total": 1000, "remaining": 999,
                                         "reset_after": 0, "max_concurrency": 1}})
         if parts[0] == "applications" and parts[-1] == "commands" and request.method == "PUT":
@@ -199,24 +228,39 @@ class FakeDiscord:
             if event["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
             elif event["op"] == 2:
-                await self.dispatch("READY", {
+                ready: dict[str, Any] = {
                     "v": 10, "user": BOT_USER, "guilds": [], "session_id": "fake-session",
                     "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
-                    "application": {"id": APP_ID, "flags": 0}})
+                    "application": {"id": APP_ID, "flags": 0}}
+                shard = event["d"].get("shard")
+                if shard is not None:
+                    self.shards[ws] = (int(shard[0]), int(shard[1]))
+                    ready["shard"] = shard
+                await self._send(ws, "READY", ready)
         self._sockets.remove(ws)
+        self.shards.pop(ws, None)
         self.gateway_events.append({"op": "closed"})
         self._note()
         return ws
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway event to every connected client."""
-        frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
-        for ws in list(self._sockets):
-            await ws.send_str(frame)
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
 
-    async def interact(self, payload: dict[str, Any]) -> str:
+    async def dispatch(self, event: str, data: dict[str, Any], *, every_shard: bool = False
+                       ) -> None:
+        """Send a gateway event to the connected clients of the shard it belongs to (its
+        ``guild_id``, :func:`shard_of`), as Discord does; clients that identified without a
+        shard get every event. ``every_shard``: to every client (no real Discord does this;
+        it stands for one event reaching two sessions, e.g. one shard run by two processes)."""
+        for ws in list(self._sockets):
+            shard = self.shards.get(ws)
+            if every_shard or shard is None or shard[0] == shard_of(data.get("guild_id"),
+                                                                    shard[1]):
+                await self._send(ws, event, data)
+
+    async def interact(self, payload: dict[str, Any], *, every_shard: bool = False) -> str:
         """Deliver an INTERACTION_CREATE; returns its token to find the bot's answers."""
-        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.dispatch("INTERACTION_CREATE", payload, every_shard=every_shard)
         return str(payload["token"])
 
     # --- recorded-shape payloads -----------------------------------------------------------
@@ -235,7 +279,8 @@ class FakeDiscord:
             payload["content_type"] = content_type
         return payload
 
-    def _base(self, kind: int, user_id: str, guild: bool) -> dict[str, Any]:
+    def _base(self, kind: int, user_id: str, guild: bool, guild_id: str = GUILD_ID
+              ) -> dict[str, Any]:
         user = {"id": user_id, "username": f"user{user_id[-3:]}", "discriminator": "0",
                 "global_name": self.names.get(user_id, "Ann"), "avatar": None}
         payload: dict[str, Any] = {
@@ -245,14 +290,14 @@ class FakeDiscord:
             "attachment_size_limit": 26214400}
         if guild:
             payload.update(
-                guild_id=GUILD_ID, channel_id=CHANNEL_ID, context=0,
-                guild={"id": GUILD_ID, "locale": "en-US", "features": []},
-                channel={"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "music",
+                guild_id=guild_id, channel_id=CHANNEL_ID, context=0,
+                guild={"id": guild_id, "locale": "en-US", "features": []},
+                channel={"id": CHANNEL_ID, "type": 0, "guild_id": guild_id, "name": "music",
                          "position": 0, "permission_overwrites": [], "nsfw": False,
                          "parent_id": None},
                 member={"user": user, "roles": [], "joined_at": TIMESTAMP, "deaf": False,
                         "mute": False, "flags": 0, "permissions": "2248473465835073"},
-                authorizing_integration_owners={"0": GUILD_ID})
+                authorizing_integration_owners={"0": guild_id})
         else:
             payload.update(channel_id=DM_CHANNEL_ID, context=1, user=user,
                            channel={"id": DM_CHANNEL_ID, "type": 1, "recipients": [user]},
@@ -261,8 +306,10 @@ class FakeDiscord:
 
     def slash(self, name: str, options: dict[str, Any] | None = None, *, user_id: str,
               guild: bool = True, sub: str | None = None,
-              attachments: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-        """A slash command (type 2); ``attachments`` maps an option name to :meth:`attachment`."""
+              attachments: dict[str, dict[str, Any]] | None = None,
+              guild_id: str = GUILD_ID) -> dict[str, Any]:
+        """A slash command (type 2); ``attachments`` maps an option name to :meth:`attachment`;
+        ``guild_id``: the server it was used in (when ``guild``)."""
         opts: list[dict[str, Any]] = [{"name": k, "type": 5 if isinstance(v, bool) else 3,
                                        "value": v} for k, v in (options or {}).items()]
         resolved: dict[str, Any] = {}
@@ -275,7 +322,7 @@ class FakeDiscord:
                                 "options": opts}
         if resolved:
             data["resolved"] = resolved
-        return {**self._base(2, user_id, guild), "data": data}
+        return {**self._base(2, user_id, guild, guild_id), "data": data}
 
     def press(self, custom_id: str, message: Recorded, *, user_id: str,
               guild: bool = True) -> dict[str, Any]:
