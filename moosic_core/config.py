@@ -92,6 +92,12 @@ class TelegramConfig:
     #: Telegram's X-Telegram-Bot-Api-Secret-Token for the webhook; empty = derived from the
     #: token, so every replica of one bot agrees on it without another secret to share.
     webhook_secret: str = ""
+    #: Webhook mode: an update a replica is handling stays its own this long without a renewal
+    #: (it renews every third of it); a replica that died leaves it to another after this.
+    update_lease_s: float = field(default=30.0, metadata={"above": 0})
+    #: Webhook mode: updates one replica handles at once; past it Telegram is answered 503
+    #: (and delivers the update again later).
+    webhook_max_updates: int = field(default=40, metadata={"min": 1})
 
 
 @dataclass(frozen=True)
