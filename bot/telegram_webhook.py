@@ -175,12 +175,12 @@ class WebhookServer:
                 self._idle.set()
 
     async def _receive(self, request: web.Request) -> web.Response:
+        body = await request.read()  # 413 past MAX_BODY_BYTES
         try:
-            body = await request.read()
-            update = self.parse(json.loads(body))
-        except web.HTTPRequestEntityTooLarge:
-            raise
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(body)
+            ok = isinstance(data, dict) and type(data.get("update_id")) is int
+            update = self.parse(data) if ok else None
+        except (ValueError, TypeError, KeyError, AttributeError):
             update = None
         if update is None:
             return web.Response(status=400, text="not a Telegram update")
