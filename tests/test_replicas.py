@@ -158,9 +158,7 @@ async def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory
                   ) -> AsyncIterator[Cluster]:
     database_url = await _fresh_postgres_database(
         postgres_url, f"moosic_replicas_{uuid.uuid4().hex[:12]}")
-    async with Store(database_url):  # the schema, before two replicas race to create it
-        pass
-    fake = FakeTelegram()
+    fake = FakeTelegram()  # the replicas start together on the empty database
     await fake.start()
     group = Cluster(fake, database_url, tmp_path_factory.mktemp("replicas"))
     try:
@@ -184,6 +182,26 @@ async def store(cluster: Cluster) -> AsyncIterator[Store]:
     """The replicas' database, opened by the test (to check what they stored)."""
     async with Store(cluster.database_url) as opened:
         yield opened
+
+
+OPEN_STORE = ("import asyncio, sys\n"
+              "from moosic_core.store import Store\n"
+              "async def main():\n"
+              "    async with Store(sys.argv[1]):\n"
+              "        pass\n"
+              "asyncio.run(main())\n")
+
+
+async def test_processes_opening_an_empty_database_together_all_start(postgres_url) -> None:
+    """Replicas started at once all migrate-or-find the schema (an advisory lock lets one
+    migrate; without it the others failed on its half-made tables)."""
+    url = await _fresh_postgres_database(postgres_url, f"moosic_race_{uuid.uuid4().hex[:12]}")
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, "-c", OPEN_STORE, url, cwd=PROJECT_ROOT,
+        stderr=asyncio.subprocess.PIPE) for _ in range(3)]
+    results = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-500:]
+                                                       for _, err in results]
 
 
 def tracks(text: str) -> list[str]:

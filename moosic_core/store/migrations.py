@@ -55,6 +55,9 @@ def _head() -> str:
 
 HEAD_REVISION = _head()
 SCHEMA_VERSION = int(HEAD_REVISION)
+#: The PostgreSQL advisory lock (a 64-bit key: "moosic" in ASCII) held while the schema is
+#: checked and migrated, released when that transaction ends.
+MIGRATION_LOCK = 0x6D6F6F736963
 
 
 def stored_revisions(connection: Connection) -> list[str] | None:
@@ -72,7 +75,13 @@ def upgrade(connection: Connection, where: str) -> int:
     Returns the version found before. Raises :class:`~moosic_core.errors.DataError` when the
     database is from a newer Moo-Sic (a revision this code does not know). ``where`` names it in
     messages (never a password).
+
+    On PostgreSQL the transaction first takes an advisory lock (:data:`MIGRATION_LOCK`), so
+    replicas starting together on one database migrate it one after the other (without it the
+    second fails on the first's half-made tables); SQLite has one writer anyway.
     """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     if stored_revisions(connection) == [HEAD_REVISION]:
         found = SCHEMA_VERSION
     else:
