@@ -224,6 +224,24 @@ async def test_both_replicas_set_the_same_webhook_and_refuse_a_wrong_secret(runn
     assert fake.token not in running.a.log_tail(100_000)
 
 
+async def test_a_burst_delivered_round_robin_is_answered_once_each(running) -> None:
+    fake, people = running.fake, range(761, 773)
+    updates = {who: fake.push_message(private_chat(who), user(who), "/mood happy")
+               for who in people}
+    assert await asyncio.gather(*(running.send(u) for u in updates.values())) == [200] * 12
+    answered_by = {update: url for update, url, status in fake.deliveries
+                   if update in updates.values() and status == 200}
+    assert set(answered_by.values()) == set(running.urls)  # both replicas answered a share
+    # Telegram delivers them all again, each to the replica that did not answer it
+    other = {running.a.url: running.b, running.b.url: running.a}
+    assert await asyncio.gather(*(running.send(u, to=other[answered_by[u]])
+                                  for u in updates.values())) == [200] * 12
+    await asyncio.sleep(0.5)
+    for who in people:
+        [answer] = fake.sent("sendMessage", who)
+        assert tracks(answer.text)
+
+
 async def test_consent_given_on_b_is_honoured_everywhere(running, store, selfie) -> None:
     fake, ana = running.fake, 711
     photo = fake.push_message(private_chat(ana), user(ana), photo=selfie)
