@@ -141,6 +141,7 @@ async def test_stop_finishes_the_update_in_flight_and_keeps_the_webhook(
             late = fake.push_message(private_chat(ANA), user(ANA), "/help")
             assert await fake.deliver(late, url_of(a)) == 503  # no longer accepting
             assert not stopping.done()  # waits for the update in flight
+            assert not a.connected() and b.connected()  # /healthz: 503 on A, for the balancer
             fake.release_downloads()
             assert await in_flight == 200
             await stopping
