@@ -356,7 +356,7 @@ class TelegramBot:
 
         With several replicas the parts land on different ones: the album is claimed in the
         store (``telegram:album:<chat>:<media_group_id>``, a lease of
-        ``telegram.update_lease_s`` renewed while it is answered) and only the replica holding
+        ``telegram.update_lease_s`` renewed until it is answered) and only the replica holding
         the claim answers, with the parts that reached IT; the parts on other replicas are not
         answered separately. What that costs: only the claiming replica's photos and files are
         read (an album of 3 split 2+1 is read as 2), and in a group an album is answered only
@@ -374,26 +374,34 @@ class TelegramBot:
         self._albums[key] = parts = [message]
         self._album_seen[key] = started = time.monotonic()
         name = f"telegram:album:{key[0]}:{key[1]}"
-        try:
-            won = await self._claim_album(name)
-            while won:
-                now = time.monotonic()
-                quiet_left = self._album_seen[key] + ALBUM_QUIET_S - now
-                if quiet_left <= 0 or now - started >= ALBUM_MAX_WAIT_S:
-                    break
-                await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
-        finally:
-            del self._albums[key], self._album_seen[key]
-        if not won:
-            log.info("Telegram album of %d part(s) here is answered by another replica",
-                     len(parts))
-            return
-        parts.sort(key=lambda m: m.message_id)
         store, lease_s = self.service.store, self.config.update_lease_s
-        async with kept_alive(lambda: store.renew_claim(name), lease_s / 3, "a Telegram album"):
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                won = await self._claim_album(name)
+                if won:  # held (renewed) from now until answered
+                    await held.enter_async_context(
+                        kept_alive(lambda: store.renew_claim(name), lease_s / 3, "an album"))
+                    await self._album_window(key, started)
+            finally:
+                del self._albums[key], self._album_seen[key]
+            if not won:
+                log.info("Telegram album of %d part(s) here is answered by another replica",
+                         len(parts))
+                return
+            parts.sort(key=lambda m: m.message_id)
             if any(self._file_is_for_us(m, context.bot) for m in parts):
                 await self._answer_files(parts, update, context)
         await store.claim(f"{name}:answered")  # a late part never takes the lapsed lease
+
+    async def _album_window(self, key: tuple[int, str], started: float) -> None:
+        """Wait until no part of the album came for :data:`ALBUM_QUIET_S`, or at most
+        :data:`ALBUM_MAX_WAIT_S` after its first part."""
+        while True:
+            now = time.monotonic()
+            quiet_left = self._album_seen[key] + ALBUM_QUIET_S - now
+            if quiet_left <= 0 or now - started >= ALBUM_MAX_WAIT_S:
+                return
+            await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
 
     async def _claim_album(self, name: str) -> bool:
         """Whether this replica answers the album ``name`` (see :meth:`_collect_album`)."""

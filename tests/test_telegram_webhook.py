@@ -171,3 +171,21 @@ async def test_an_album_split_over_two_replicas_is_answered_once(replicas, fake,
             assert await fake.deliver(part, url_of(b)) == 200
         await asyncio.sleep(1.5)
         assert len(fake.sent("sendMessage", ANA)) == 1
+
+
+async def test_an_album_claim_outlives_a_short_lease_while_its_parts_come_in(
+        replicas, fake, selfie, store_target) -> None:
+    """A lease shorter than the album's window: the claim is renewed, so a part reaching the
+    other replica later does not take it over (two answers)."""
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas(lease_s=0.5) as a, replicas(lease_s=0.5) as b:
+        parts = [fake.push_message(private_chat(ANA), user(ANA), photo=selfie,
+                                   media_group_id="late") for _ in range(2)]
+        first = asyncio.create_task(fake.deliver(parts[0], url_of(a)))
+        await asyncio.sleep(0.8)  # past the lease, within A's album window
+        assert await fake.deliver(parts[1], url_of(b)) == 200
+        assert await first == 200
+        await asyncio.sleep(1.5)
+        [answer] = fake.sent("sendMessage", ANA)
+        assert "open.spotify.com/track/" in answer.text
