@@ -66,6 +66,7 @@ from telegram.ext import (
 
 from bot.conversation import QUESTION_KINDS, Conversation, Reply, Where
 from bot.startup import connect_with_retries, token_refused
+from bot.telegram_webhook import WebhookServer, kept_alive
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import StartupConfig, TelegramConfig
 from moosic_core.errors import ConfigError, NotAnImage
@@ -85,6 +86,8 @@ CHAT_ACTION_EVERY_S = 4.5  # Telegram shows a chat action for 5 s
 ALLOWED_UPDATES = ("message", "callback_query")
 #: PTB's own retries of deleteWebhook/setWebhook when polling or the webhook starts.
 BOOTSTRAP_RETRIES = 5
+#: Album claims (``claims`` table) are pruned at most this often (seconds).
+CLAIMS_PRUNE_EVERY_S = 600.0
 
 COMMANDS = (
     ("start", "what I do and how to use me"),
@@ -232,13 +235,24 @@ class TelegramBot:
         self._add_handlers(self.application)
         self._albums: dict[tuple[int, str], list[Message]] = {}
         self._album_seen: dict[tuple[int, str], float] = {}
+        self._claims_pruned_at = float("-inf")
+        self.webhook: WebhookServer | None = None
+        if config.webhook_url:
+            self.webhook = WebhookServer(
+                handle=self.application.process_update,
+                parse=lambda data: Update.de_json(data, self.application.bot),
+                leases=service.store, secret=webhook_secret(config),
+                path=urlparse(config.webhook_url).path or "/", lease_s=config.update_lease_s,
+                max_updates=config.webhook_max_updates)
 
     def _add_handlers(self, app: Application) -> None:
         # Every update is claimed in the store first (group -1) and marked done last (group 1),
-        # so an update Telegram delivers again (a webhook answered late, a process that died) is
-        # answered once, also by another process sharing the database.
-        app.add_handler(TypeHandler(Update, self.claim), group=-1)
-        app.add_handler(TypeHandler(Update, self.finish), group=1)
+        # so an update Telegram delivers again (a process that died) is answered once, also by
+        # another process sharing the database. In webhook mode the webhook server does that
+        # (bot.telegram_webhook), since its HTTP answer depends on the claim.
+        if not self.config.webhook_url:
+            app.add_handler(TypeHandler(Update, self.claim), group=-1)
+            app.add_handler(TypeHandler(Update, self.finish), group=1)
         new = filters.UpdateType.MESSAGE
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(new & (filters.PHOTO | filters.Document.ALL), self.on_file))
@@ -340,29 +354,69 @@ class TelegramBot:
     async def _collect_album(self, message: Message, update: Update,
                              context: ContextTypes.DEFAULT_TYPE) -> None:
         """The first part of an album waits for the others (each its own update), then the
-        album gets one answer; the later parts only join it."""
+        album gets one answer; the later parts only join it.
+
+        With several replicas the parts land on different ones: the album is claimed in the
+        store (``telegram:album:<chat>:<media_group_id>``, a lease of
+        ``telegram.update_lease_s`` renewed until it is answered) and only the replica holding
+        the claim answers, with the parts that reached IT; the parts on other replicas are not
+        answered separately. What that costs: only the claiming replica's photos and files are
+        read (an album of 3 split 2+1 is read as 2), and in a group an album is answered only
+        when the claiming replica's parts show it is for the bot (the /mood caption rides on
+        one part). If the claiming replica dies before answering, Telegram's redelivery of its
+        part reaches a replica that takes the expired claim and answers with that part.
+        """
         key = (message.chat_id, str(message.media_group_id))
         album = self._albums.get(key)
         if album is not None:
             album.append(message)
             self._album_seen[key] = time.monotonic()
             return
+        # in memory before the store is asked, so this replica's next parts join it meanwhile
         self._albums[key] = parts = [message]
         self._album_seen[key] = started = time.monotonic()
-        try:
-            while True:
-                now = time.monotonic()
-                quiet_left = self._album_seen[key] + ALBUM_QUIET_S - now
-                if quiet_left <= 0 or now - started >= ALBUM_MAX_WAIT_S:
-                    break
-                await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
-        finally:
-            del self._albums[key], self._album_seen[key]
-        parts.sort(key=lambda m: m.message_id)
-        for part in parts:
-            if await self._file_is_for_us(part, context.bot):
-                await self._answer_files(parts, update, context)
+        name = f"telegram:album:{key[0]}:{key[1]}"
+        store, lease_s = self.service.store, self.config.update_lease_s
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                won = await self._claim_album(name)
+                if won:  # held (renewed) from now until answered
+                    await held.enter_async_context(
+                        kept_alive(lambda: store.renew_claim(name), lease_s / 3, "an album"))
+                    await self._album_window(key, started)
+            finally:
+                del self._albums[key], self._album_seen[key]
+            if not won:
+                log.info("Telegram album of %d part(s) here is answered by another replica",
+                         len(parts))
                 return
+            parts.sort(key=lambda m: m.message_id)
+            for part in parts:
+                if await self._file_is_for_us(part, context.bot):
+                    await self._answer_files(parts, update, context)
+                    break
+        await store.claim(f"{name}:answered")  # a late part never takes the lapsed lease
+
+    async def _album_window(self, key: tuple[int, str], started: float) -> None:
+        """Wait until no part of the album came for :data:`ALBUM_QUIET_S`, or at most
+        :data:`ALBUM_MAX_WAIT_S` after its first part."""
+        while True:
+            now = time.monotonic()
+            quiet_left = self._album_seen[key] + ALBUM_QUIET_S - now
+            if quiet_left <= 0 or now - started >= ALBUM_MAX_WAIT_S:
+                return
+            await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
+
+    async def _claim_album(self, name: str) -> bool:
+        """Whether this replica answers the album ``name`` (see :meth:`_collect_album`)."""
+        store = self.service.store
+        now = time.monotonic()
+        if now - self._claims_pruned_at > CLAIMS_PRUNE_EVERY_S:
+            self._claims_pruned_at = now
+            await store.prune_claims()
+        if await store.claimed(f"{name}:answered"):
+            return False
+        return await store.claim(name, lease_s=self.config.update_lease_s)
 
     async def _answer_files(self, messages: Sequence[Message], update: Update,
                             context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -543,7 +597,10 @@ class TelegramBot:
     async def start(self, *, poll_timeout: float = 10.0, poll_interval: float = 0.0) -> None:
         """Connect (retried while the API is unreachable), then poll or start the webhook.
 
-        Raises :class:`ConfigError` at once when Telegram refuses the token (401), and the last
+        Webhook mode (``telegram.webhook_url``): listen on ``webhook_listen:webhook_port``
+        (:mod:`bot.telegram_webhook`), then setWebhook with the URL and the shared secret; every
+        replica does the same, which is idempotent. Raises :class:`ConfigError` at once when
+        Telegram refuses the token (401) or the port cannot be listened on, and the last
         network error when the API stayed unreachable for ``startup.retry_for_s``.
         """
         app = self.application
@@ -552,36 +609,45 @@ class TelegramBot:
         except InvalidToken:
             raise token_refused("Telegram", "telegram.token") from None
         await app.start()
+        if self.webhook is not None:
+            await self.webhook.start(self.config.webhook_listen, self.config.webhook_port)
+            await connect_with_retries("Telegram", self._set_webhook, _worth_retrying,
+                                       self.startup)
+            log.info("Telegram: webhook on %s as @%s (listening on %s:%d)",
+                     self.config.webhook_url, app.bot.username, self.config.webhook_listen,
+                     self.webhook.port)
+            return
         updater = app.updater
         if updater is None:
             raise RuntimeError("the Application has no Updater")
-        if self.config.webhook_url:
-            await updater.start_webhook(
-                listen=self.config.webhook_listen, port=self.config.webhook_port,
-                url_path=urlparse(self.config.webhook_url).path.lstrip("/"),
-                webhook_url=self.config.webhook_url, secret_token=webhook_secret(self.config),
-                allowed_updates=list(ALLOWED_UPDATES), bootstrap_retries=BOOTSTRAP_RETRIES)
-            log.info("Telegram: webhook on %s as @%s (listening on %s:%d)",
-                     self.config.webhook_url, app.bot.username, self.config.webhook_listen,
-                     self.config.webhook_port)
-        else:
-            await updater.start_polling(timeout=int(poll_timeout), poll_interval=poll_interval,
-                                        allowed_updates=list(ALLOWED_UPDATES),
-                                        bootstrap_retries=BOOTSTRAP_RETRIES)
-            log.info("Telegram: polling as @%s", app.bot.username)
+        await updater.start_polling(timeout=int(poll_timeout), poll_interval=poll_interval,
+                                    allowed_updates=list(ALLOWED_UPDATES),
+                                    bootstrap_retries=BOOTSTRAP_RETRIES)
+        log.info("Telegram: polling as @%s", app.bot.username)
+
+    async def _set_webhook(self) -> None:
+        await self.application.bot.set_webhook(
+            self.config.webhook_url, secret_token=webhook_secret(self.config),
+            allowed_updates=list(ALLOWED_UPDATES))
 
     def connected(self) -> bool:
         """Whether updates are being fetched (polling) or received (webhook)."""
+        if self.webhook is not None:
+            return self.application.running and self.webhook.running
         updater = self.application.updater
         return self.application.running and updater is not None and updater.running
 
     async def stop(self) -> None:
         """Stop fetching, finish every update already fetched, confirm them, shut down.
 
-        The Updater's last ``getUpdates`` call sends the offset after the last update it
-        fetched, so a restart neither loses nor repeats an update.
+        Polling: the Updater's last ``getUpdates`` call sends the offset after the last update
+        it fetched, so a restart neither loses nor repeats an update. Webhook: stop accepting,
+        handle and answer the updates in flight (for at most ``telegram.update_lease_s``), then
+        shut down; the webhook is NOT deleted, since other replicas still serve it.
         """
         app = self.application
+        if self.webhook is not None:
+            await self.webhook.stop(drain_s=self.config.update_lease_s)
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -95,6 +95,12 @@ class TelegramConfig:
     #: Messages per second this process sends at most (PTB's AIORateLimiter; Telegram allows
     #: a bot about 30 a second overall, so N replicas get 30/N each); 0 = no limit.
     messages_per_second: float = field(default=30.0, metadata={"min": 0})
+    #: Webhook mode: an update a replica is handling stays its own this long without a renewal
+    #: (it renews every third of it); a replica that died leaves it to another after this.
+    update_lease_s: float = field(default=30.0, metadata={"above": 0})
+    #: Webhook mode: updates one replica handles at once; past it Telegram is answered 503
+    #: (and delivers the update again later).
+    webhook_max_updates: int = field(default=40, metadata={"min": 1})
 
 
 @dataclass(frozen=True)

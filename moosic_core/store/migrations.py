@@ -33,9 +33,6 @@ log = logging.getLogger(__name__)
 REVISIONS_DIR = Path(__file__).with_name("revisions")
 VERSION_TABLE = "alembic_version"  # Alembic's default, where it keeps the current revision
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
-#: The PostgreSQL advisory lock (``pg_advisory_xact_lock``) held while the schema is checked and
-#: migrated: "moosic" in ASCII.
-MIGRATION_LOCK_KEY = 0x6D6F6F736963
 
 # Tables with per-user rows, children first: forget() deletes from each, then the user.
 USER_TABLES: tuple[str, ...] = ("library_tracks", "taste_cache", "oauth_states", "consent",
@@ -60,6 +57,9 @@ def _head() -> str:
 
 HEAD_REVISION = _head()
 SCHEMA_VERSION = int(HEAD_REVISION)
+#: The PostgreSQL advisory lock (a 64-bit key: "moosic" in ASCII) held while the schema is
+#: checked and migrated, released when that transaction ends.
+MIGRATION_LOCK = 0x6D6F6F736963
 
 
 def stored_revisions(connection: Connection) -> list[str] | None:
@@ -77,10 +77,13 @@ def upgrade(connection: Connection, where: str) -> int:
     Returns the version found before. Raises :class:`~moosic_core.errors.DataError` when the
     database is from a newer Moo-Sic (a revision this code does not know). ``where`` names it in
     messages (never a password).
+
+    On PostgreSQL the transaction first takes an advisory lock (:data:`MIGRATION_LOCK`), so
+    replicas starting together on one database migrate it one after the other (without it the
+    second fails on the first's half-made tables); SQLite has one writer anyway.
     """
-    if connection.dialect.name == "postgresql":  # until this transaction ends (READ COMMITTED:
-        # the statements after it see what a replica that migrated first committed)
-        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     if stored_revisions(connection) == [HEAD_REVISION]:
         found = SCHEMA_VERSION
     else:

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from moosic_core.config import Config
 from moosic_core.store.chat_state import ChatStateStore
-from moosic_core.store.db import Database, execute
+from moosic_core.store.claims import Claims
+from moosic_core.store.db import execute
 from moosic_core.store.group_store import GroupRoundStore
 from moosic_core.store.migrations import USER_TABLES
 from moosic_core.types import LibraryTrack, MoodReading, UserRef
@@ -70,7 +71,7 @@ class LastList:
     created_at: float
 
 
-class Store(GroupRoundStore, ChatStateStore, Database):
+class Store(GroupRoundStore, ChatStateStore, Claims):
     """Typed reads and writes over :class:`Database`; every write is one transaction.
 
     ``target``: the SQLite file (``paths.database``) or a ``postgresql://`` URL

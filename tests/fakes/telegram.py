@@ -8,7 +8,9 @@ does), ``sendMessage``, ``sendChatAction``, ``editMessageText``, ``editMessageRe
 ``/file/bot<token>/<path>``. Tests push update JSON (``push_*``) and read what the bot sent
 (``calls``, ``wait_for``). ``flood_next(method)`` answers the next call of a method with 429
 flood control; ``closed_private`` users get 403 for private messages (they never started the
-bot).
+bot). ``hold_downloads()`` keeps file downloads waiting (a bot inside an update) until
+``release_downloads()``; ``deliver`` POSTs an update to a webhook and ``deliver_until_answered``
+retries it round the replicas as Telegram does after a failed call.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class FakeTelegram:
         self.updates: dict[int, dict[str, Any]] = {}  # every pushed update, for (re)delivery
         self.webhook_url: str | None = None  # set by setWebhook, with its secret token
         self.webhook_secret: str | None = None
+        self._downloads_open = asyncio.Event()
+        self._downloads_open.set()
+        self.deliveries: list[tuple[int, str, int | None]] = []  # (update, url, status|None)
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
@@ -134,6 +139,7 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self.release_downloads()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -220,6 +226,36 @@ class FakeTelegram:
         async with aiohttp.ClientSession() as session, session.post(
                 target, json=self.updates[update_id], headers=headers) as response:
             return response.status
+
+    async def deliver_until_answered(self, update_id: int, urls: list[str], *, first: int = 0,
+                                     retry_s: float = 0.5, timeout: float = 60.0) -> int:
+        """Deliver an update as Telegram does: to ``urls[first]``, and after a failed call
+        (a non-2xx status, a refused or dropped connection) again ``retry_s`` later to the next
+        URL, round-robin (a load balancer), until one answers 2xx; returns that status. Every
+        attempt is recorded in :attr:`deliveries` (status None: the connection failed)."""
+        deadline = time.monotonic() + timeout
+        attempt = first
+        while True:
+            url = urls[attempt % len(urls)]
+            try:
+                status: int | None = await self.deliver(update_id, url)
+            except aiohttp.ClientError:
+                status = None
+            self.deliveries.append((update_id, url, status))
+            if status is not None and 200 <= status < 300:
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} was never answered: "
+                                     f"{[d for d in self.deliveries if d[0] == update_id]}")
+            attempt += 1
+            await asyncio.sleep(retry_s)
+
+    def hold_downloads(self) -> None:
+        """Keep every file download waiting from now on (the bot stays inside its update)."""
+        self._downloads_open.clear()
+
+    def release_downloads(self) -> None:
+        self._downloads_open.set()
 
     def me(self) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Moo-Sic",
@@ -388,6 +424,8 @@ class FakeTelegram:
             return web.Response(status=401)
         path = request.match_info["path"]
         self.downloads.append(path)
+        self._notify()
+        await self._downloads_open.wait()
         for stored_path, data, _ in self.files.values():
             if stored_path == path:
                 return web.Response(body=data, content_type="application/octet-stream")

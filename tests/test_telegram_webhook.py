@@ -1,0 +1,191 @@
+"""The webhook of several Telegram replicas (bot/telegram_webhook.py): answered only after the
+update was handled, 503 while another replica holds the update's lease (renewed while a slow
+update runs), 503 past the replica's limit, a refused secret, a bounded body, a stop that
+finishes what is in flight and leaves the webhook set, and an album split over two replicas
+answered once. Real python-telegram-bot Applications in one process (each with its own service
+over one store, SQLite or PostgreSQL) against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.conversation import Conversation, RateLimiter
+from bot.telegram import TelegramBot
+from moosic_core.config import TelegramConfig
+from moosic_core.service import FACE_CONSENT, MoosicService
+from moosic_core.store import Store
+from moosic_core.types import UserRef
+from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
+
+ANA = 801
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def replica(config, catalog, song_models, face_reader, store_target: Path | str,
+                  fake: FakeTelegram, *, lease_s: float = 30.0,
+                  max_updates: int = 40) -> AsyncIterator[TelegramBot]:
+    """One started replica: its own store connection, service and conversation."""
+    port = free_port()
+    cfg = TelegramConfig(token=fake.token, api_url=fake.base_url, webhook_listen="127.0.0.1",
+                         webhook_port=port, webhook_url=f"http://127.0.0.1:{port}/telegram",
+                         update_lease_s=lease_s, webhook_max_updates=max_updates)
+    async with Store(store_target) as store:
+        service = MoosicService(config, catalog, face_reader, store, song_models)
+        bot = TelegramBot(service, cfg, conversation=Conversation(service, RateLimiter(100, 60)))
+        await bot.start()
+        try:
+            yield bot
+        finally:
+            await bot.stop()
+            await service.close()
+
+
+def url_of(bot: TelegramBot) -> str:
+    return bot.config.webhook_url
+
+
+@pytest.fixture
+def replicas(config, catalog, song_models, face_reader, store_target, fake):
+    """``replicas(**options)``: a context manager starting one replica over the test's store."""
+    return lambda **options: replica(config, catalog, song_models, face_reader, store_target,
+                                     fake, **options)
+
+
+async def post(url: str, body: bytes, secret: str | None) -> int:
+    headers = {"Content-Type": "application/json",
+               "X-Telegram-Bot-Api-Secret-Token": secret or ""}
+    async with aiohttp.ClientSession() as session, session.post(url, data=body,
+                                                                headers=headers) as response:
+        return response.status
+
+
+async def test_wrong_secret_bad_body_and_huge_body_are_refused(replicas, fake, caplog) -> None:
+    async with replicas() as a:
+        update = fake.push_message(private_chat(ANA), user(ANA), "/help")
+        assert await post(url_of(a), b"{}", "not-the-secret") == 403
+        assert await post(url_of(a), b"{}", None) == 403
+        for body in (b"not json", b"{}", b"[1]", b'{"update_id": "x"}',
+                     b'{"update_id": 5, "message": 3}'):
+            assert await post(url_of(a), body, fake.webhook_secret) == 400, body
+        assert await post(url_of(a), b"[" + b" " * 2_000_000 + b"]", fake.webhook_secret) == 413
+        await asyncio.sleep(0.2)
+        assert fake.sent("sendMessage", ANA) == []
+        assert await fake.deliver(update, url_of(a)) == 200  # answered after it was handled
+        assert len(fake.sent("sendMessage", ANA)) == 1
+    assert "not-the-secret" not in caplog.text
+
+
+async def test_a_slow_update_keeps_its_lease_and_the_other_replica_waits(
+        replicas, fake, store_target, selfie) -> None:
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas(lease_s=1.0) as a, replicas(lease_s=1.0) as b:
+        photo = fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
+        fake.hold_downloads()
+        on_a = asyncio.create_task(fake.deliver(photo, url_of(a)))
+        await fake.wait_for(lambda f: len(f.downloads) >= 1)
+        for _ in range(5):  # 2.5 s: 2.5 leases, each renewed by A's heartbeat
+            assert await fake.deliver(photo, url_of(b)) == 503
+            await asyncio.sleep(0.5)
+        fake.release_downloads()
+        assert await on_a == 200
+        assert await fake.deliver(photo, url_of(b)) == 200  # done: not handled again
+        await asyncio.sleep(0.3)
+        assert len(fake.sent("sendMessage", ANA)) == 1
+        assert len(fake.downloads) == 1
+
+
+async def test_over_its_limit_a_replica_answers_503_at_once(replicas, fake, selfie,
+                                                            store_target) -> None:
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas(max_updates=1) as a:
+        photo = fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
+        help_ = fake.push_message(private_chat(ANA), user(ANA), "/help")
+        fake.hold_downloads()
+        busy = asyncio.create_task(fake.deliver(photo, url_of(a)))
+        await fake.wait_for(lambda f: len(f.downloads) >= 1)
+        assert await asyncio.wait_for(fake.deliver(help_, url_of(a)), 2) == 503
+        fake.release_downloads()
+        assert await busy == 200
+        assert await fake.deliver(help_, url_of(a)) == 200  # Telegram's retry
+        assert len(fake.sent("sendMessage", ANA)) == 2
+
+
+async def test_stop_finishes_the_update_in_flight_and_keeps_the_webhook(
+        replicas, fake, selfie, store_target) -> None:
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas() as b:
+        async with replicas() as a:
+            photo = fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
+            fake.hold_downloads()
+            in_flight = asyncio.create_task(fake.deliver(photo, url_of(a)))
+            await fake.wait_for(lambda f: len(f.downloads) >= 1)
+            stopping = asyncio.create_task(a.stop())
+            await asyncio.sleep(0.2)
+            late = fake.push_message(private_chat(ANA), user(ANA), "/help")
+            assert await fake.deliver(late, url_of(a)) == 503  # no longer accepting
+            assert not stopping.done()  # waits for the update in flight
+            assert not a.connected() and b.connected()  # /healthz: 503 on A, for the balancer
+            fake.release_downloads()
+            assert await in_flight == 200
+            await stopping
+            assert fake.webhook_url == url_of(a)  # set by A, started last; not deleted by it
+        assert not fake.sent("deleteWebhook")
+        assert await fake.deliver(late, url_of(b)) == 200
+        assert len(fake.sent("sendMessage", ANA)) == 2
+
+
+async def test_an_album_split_over_two_replicas_is_answered_once(replicas, fake, selfie,
+                                                                 store_target) -> None:
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas() as a, replicas() as b:
+        parts = [fake.push_message(private_chat(ANA), user(ANA), photo=selfie,
+                                   media_group_id="trip") for _ in range(3)]
+        statuses = await asyncio.gather(*(fake.deliver(part, url_of((a, b)[i % 2]))
+                                          for i, part in enumerate(parts)))
+        assert statuses == [200, 200, 200]
+        await asyncio.sleep(2.0)  # the album window: a second answer would come by now
+        [answer] = fake.sent("sendMessage", ANA)
+        assert "open.spotify.com/track/" in answer.text
+        # only the claiming replica's parts are read: 2 (A) or 1 (B) of the 3
+        assert answer.text.startswith("Your album has 2 photos") or \
+            "Your album has" not in answer.text
+        for part in parts:  # Telegram delivers the album again: nothing more is sent
+            assert await fake.deliver(part, url_of(b)) == 200
+        await asyncio.sleep(1.5)
+        assert len(fake.sent("sendMessage", ANA)) == 1
+
+
+async def test_an_album_claim_outlives_a_short_lease_while_its_parts_come_in(
+        replicas, fake, selfie, store_target) -> None:
+    """A lease shorter than the album's window: the claim is renewed, so a part reaching the
+    other replica later does not take it over (two answers)."""
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas(lease_s=0.5) as a, replicas(lease_s=0.5) as b:
+        parts = [fake.push_message(private_chat(ANA), user(ANA), photo=selfie,
+                                   media_group_id="late") for _ in range(2)]
+        first = asyncio.create_task(fake.deliver(parts[0], url_of(a)))
+        await asyncio.sleep(0.8)  # past the lease, within A's album window
+        assert await fake.deliver(parts[1], url_of(b)) == 200
+        assert await first == 200
+        await asyncio.sleep(1.5)
+        [answer] = fake.sent("sendMessage", ANA)
+        assert "open.spotify.com/track/" in answer.text
