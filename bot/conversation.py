@@ -227,16 +227,23 @@ class Conversation:
         return self._owned(user, where, await self._safely(
             self._command(user, name.lower().lstrip("/"), arg.strip(), where)))
 
-    async def photo(self, user: UserRef, image: bytes, where: Where | None = None) -> Reply:
+    async def photo(self, user: UserRef, image: bytes, where: Where | None = None,
+                    said: str = "") -> Reply:
+        """A selfie; ``said`` is the text sent with it (a caption, Discord's ``feeling``):
+        when it states a mood ("feeling tired", "😢"), the songs follow the words and the
+        answer says what the face showed."""
         where = await self._seen(user, where)
-        return self._owned(user, where, await self._safely(self._photo(user, image, where)))
+        return self._owned(user, where, await self._safely(
+            self._photo(user, image, where, said)))
 
     async def album(self, user: UserRef, images: list[bytes],
-                    where: Where | None = None) -> Reply:
+                    where: Where | None = None, said: str = "") -> Reply:
         """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
-        (one selfie for the rate limit; before consent, the first photo waits)."""
+        (one selfie for the rate limit; before consent, the first photo waits); ``said`` as
+        for :meth:`photo`."""
         where = await self._seen(user, where)
-        return self._owned(user, where, await self._safely(self._album(user, images, where)))
+        return self._owned(user, where, await self._safely(
+            self._album(user, images, where, said)))
 
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
@@ -393,7 +400,7 @@ class Conversation:
         shown = name if len(name) <= MAX_SHOWN_COMMAND else name[:MAX_SHOWN_COMMAND] + "…"
         return Reply(f"I don't know /{shown}. " + replies.HELP.splitlines()[0])
 
-    async def _photo(self, user: UserRef, image: bytes, where: Where) -> Reply:
+    async def _photo(self, user: UserRef, image: bytes, where: Where, said: str = "") -> Reply:
         if not await self.service.has_consent(user):
             # In memory only, until the user answers; a newer photo replaces the waiting one
             # (one question, however many photos arrive first; none is read, none is counted).
@@ -407,25 +414,46 @@ class Conversation:
         if wait > 0:
             return Reply(f"That's more than {count(self.photo_limit.limit, 'selfie')} in a "
                          f"minute. Please wait {math.ceil(wait)} s and send it again.")
-        return await self._read_and_answer(user, image, where)
+        return await self._read_and_answer(user, image, where, said)
 
-    async def _read_and_answer(self, user: UserRef, image: bytes, where: Where) -> Reply:
-        """Personal songs; or, while the chat has a round, a join (one face) or a group photo."""
-        mood = await self.service.read_photo(user, image)
+    def _stated_in(self, said: str) -> MoodReading | None:
+        """The mood a photo's caption states ("feeling tired", "/mood sad", "😢"), or None
+        when it states none ("me at the beach")."""
+        if not said.strip():
+            return None
+        try:
+            return self.service.stated_mood(said)
+        except MoosicError:
+            return None
+
+    async def _read_and_answer(self, user: UserRef, image: bytes, where: Where,
+                               said: str = "") -> Reply:
+        """Personal songs; or, while the chat has a round, a join (one face) or a group photo.
+        A mood stated with the photo wins over the face (the user knows best)."""
+        return await self._answer_reading(user, await self.service.read_photo(user, image),
+                                          where, said)
+
+    async def _answer_reading(self, user: UserRef, mood: MoodReading, where: Where,
+                              said: str = "") -> Reply:
+        """:meth:`_read_and_answer` for a photo already read."""
+        stated = self._stated_in(said)
         if not await self.groups.is_open(where.chat_of(user)):
-            return await self._suggest(user, mood, "match")
+            # the face stays with the stated mood, for the headline (never for the store)
+            return await self._suggest(
+                user, mood if stated is None else replace(stated, faces=mood.faces), "match")
         if len(mood.faces) < 2:
-            return await self._join(user, where, mood)
+            return await self._join(user, where, stated or mood)
         faces = [MoodReading(f.mood_score, f.arousal, "face") for f in mood.faces]
         round_ = await self.groups.add_group_photo(where.chat_of(user), user,
                                                    where.name_of(user), faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
 
-    async def _album(self, user: UserRef, images: list[bytes], where: Where) -> Reply:
+    async def _album(self, user: UserRef, images: list[bytes], where: Where,
+                     said: str = "") -> Reply:
         n = len(images)
         if n == 1 or not await self.service.has_consent(user) \
                 or await self.photo_limit.wait_s(self.store, user) > 0:  # once, for the album
-            reply = await self._photo(user, images[0], where)
+            reply = await self._photo(user, images[0], where, said)
             if n > 1 and reply.buttons == CONSENT_BUTTONS:
                 reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
                                 "I'll read the first one.)")
@@ -433,11 +461,11 @@ class Conversation:
         first_error: MoosicError | None = None
         for i, image in enumerate(images, 1):
             try:
-                await self.service.read_photo(user, image)
+                mood = await self.service.read_photo(user, image)
             except (NoFaceFound, ImageRejected) as exc:
                 first_error = first_error or exc
                 continue
-            reply = await self._read_and_answer(user, image, where)
+            reply = await self._answer_reading(user, mood, where, said)
             which = "the first photo" if i == 1 else f"photo {i}, the first with a face"
             return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
                                        f"{reply.text}")

@@ -268,9 +268,11 @@ class MoosicDiscordBot(discord.AutoShardedClient):
         await self.send(interaction, reply, thinking_private=private, footer=footer)
 
     async def run_file(self, interaction: discord.Interaction[Any],
-                       attachment: discord.Attachment, *, playlist: bool) -> None:
+                       attachment: discord.Attachment, *, playlist: bool,
+                       said: str = "") -> None:
         """Check an attachment's size, name and type, read it into memory, check its first
-        bytes (:mod:`moosic_core.attachments`), hand it over."""
+        bytes (:mod:`moosic_core.attachments`), hand it over (a selfie with ``said``, the
+        feeling typed with it)."""
         await interaction.response.defer(thinking=True, ephemeral=playlist)
         user = user_of(interaction)
         claim = claimed_kind(attachment.filename, attachment.content_type)
@@ -298,7 +300,7 @@ class MoosicDiscordBot(discord.AutoShardedClient):
                         name = f"{name or 'playlist'}.csv"
                     reply = await self.conversation.document(user, data, name, where)
                 else:
-                    reply = await self.conversation.photo(user, data, where)
+                    reply = await self.conversation.photo(user, data, where, said)
                 del data
         await self.send(interaction, reply, thinking_private=playlist)
 
@@ -352,7 +354,8 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
                    selfie: discord.Attachment | None = None,
                    feeling: str | None = None) -> None:
         if selfie is not None:
-            await _bot(interaction).run_file(interaction, selfie, playlist=False)
+            await _bot(interaction).run_file(interaction, selfie, playlist=False,
+                                             said=feeling or "")
         else:
             await _bot(interaction).run_command(interaction, "mood", feeling or "")
 

@@ -88,6 +88,10 @@ def mood_headline(s: Suggestions) -> str:
         extra = (f" ({count(len(mood.faces), 'face')}: I used the largest)"
                  if len(mood.faces) > 1 else "")
         head = f"You look {describe_mood(mood.mood_score)} ({mood.mood_score:.2f}){extra}."
+    elif mood.faces:  # a selfie sent with words: the words win
+        face = mood.faces[0].mood_score
+        head = (f"You look {describe_mood(face)} ({face:.2f}), but you said "
+                f"“{describe_reading(mood)}”: songs for that.")
     elif mood.label:
         head = f"Songs for feeling {mood.label}."
     else:

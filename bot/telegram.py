@@ -189,6 +189,20 @@ def _with_note(reply: Reply, note: str) -> Reply:
     return dataclasses.replace(reply, text=f"{reply.text}\n\n({note})")
 
 
+def _said_with(messages: Sequence[Message]) -> str:
+    """What the user wrote with their photos: the first caption (an album has one), without a
+    ``/mood`` command word; a caption with another command says nothing about a mood."""
+    for message in messages:
+        caption = message.caption or ""
+        if not caption.strip():
+            continue
+        command = _command_of(caption, message.caption_entities)
+        if command is None:
+            return caption
+        return command[2] if command[0] == "mood" else ""
+    return ""
+
+
 def _is_private(chat: Chat) -> bool:
     return chat.type == ChatType.PRIVATE
 
@@ -478,7 +492,8 @@ class TelegramBot:
                                        "playlist at a time.")
                 answers.append(reply)
             if images:
-                answers.append(await self.conversation.album(user, images, where))
+                answers.append(await self.conversation.album(user, images, where,
+                                                             said=_said_with(messages)))
             del images, playlists
         if not answers:
             answers.append(Reply(TOO_LARGE) if too_large and not unreadable else

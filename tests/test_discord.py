@@ -106,9 +106,11 @@ def _mood(fake: FakeDiscord, feeling: str, user: str = ANN, guild: bool = True
 
 
 def _selfie(fake: FakeDiscord, data: bytes | None, content_type: str = "image/jpeg",
-            size: int | None = None, user: str = ANN, guild: bool = True) -> dict[str, Any]:
+            size: int | None = None, user: str = ANN, guild: bool = True,
+            feeling: str | None = None) -> dict[str, Any]:
     att = fake.attachment("me.jpg", data, content_type, size)
-    return fake.slash("mood", user_id=user, guild=guild, attachments={"selfie": att})
+    return fake.slash("mood", {"feeling": feeling} if feeling else None, user_id=user,
+                      guild=guild, attachments={"selfie": att})
 
 
 # --- startup --------------------------------------------------------------------------------
@@ -191,7 +193,9 @@ async def test_selfie_asks_consent_then_reads_the_face(bot, fake, selfie) -> Non
     assert read.embed["description"].count("open.spotify.com/track/") == 10
     again = await ask(fake, _selfie(fake, selfie))  # consent remembered, now in a server
     assert again.embed["title"].startswith("You look")
-    assert sum(r.path.startswith("/cdn/") for r in fake.requests) == 2
+    said = await ask(fake, _selfie(fake, selfie, feeling="calm"))  # the words win
+    assert "you said “calm”" in said.embed["title"], said.embed["title"]
+    assert sum(r.path.startswith("/cdn/") for r in fake.requests) == 3
 
 
 async def test_failures_get_the_same_clear_replies(bot, fake, no_face) -> None:

@@ -316,3 +316,20 @@ async def test_webhook_mode_when_configured(service, fake) -> None:
         assert fake.get_updates_calls == 0  # no polling in webhook mode
     finally:
         await bot.stop()
+
+
+async def test_a_mood_written_with_the_selfie_wins_over_the_face(tg, fake, selfie,
+                                                                 service) -> None:
+    """A caption that states a mood ("so tired", "/mood sad") sets the songs' mood and the
+    answer says what the face showed; a caption without a mood changes nothing."""
+    await service.give_consent(UserRef("telegram", str(ANA)))
+    fake.push_message(private_chat(ANA), user(ANA), photo=selfie, caption="so tired today")
+    [tired] = await fake.replies(ANA)
+    assert tired.text.startswith("You look") and "you said “so tired" in tired.text, tired.text
+    assert tired.text.count("https://open.spotify.com/track/") == 10
+    fake.push_message(private_chat(ANA), user(ANA), photo=selfie, caption="/mood sad")
+    sad = (await fake.replies(ANA, 2))[1]
+    assert "you said “sad”" in sad.text, sad.text
+    fake.push_message(private_chat(ANA), user(ANA), photo=selfie, caption="me at the beach")
+    face = (await fake.replies(ANA, 3))[2]
+    assert face.text.startswith("You look") and "you said" not in face.text
