@@ -43,7 +43,7 @@ from aiohttp import web
 from benchmarks.telegram_bench import _pct
 from moosic_core import PROJECT_ROOT
 from moosic_core.config import load_config
-from tests.conftest import POSTGRES_URL_ENV, _fresh_postgres_database
+from tests.conftest import POSTGRES_URL_ENV, fresh_postgres_database
 from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def _bench(server_url: str, log_dir: str) -> dict[str, Any]:
-    database_url = await _fresh_postgres_database(server_url,
+    database_url = await fresh_postgres_database(server_url,
                                                   f"moosic_bench_{uuid.uuid4().hex[:12]}")
     fake = BenchTelegram()
     await fake.start()

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from moosic_core.errors import ConfigError
+from bot.http_server import listen
 from moosic_core.metrics import CONTENT_TYPE, Metrics
 from moosic_core.service import MoosicService
 
@@ -87,20 +87,7 @@ class Monitor:
         app = web.Application()
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_page)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self.stop()
-            reason = exc.strerror or str(exc)
-            raise ConfigError(f"Config key monitor.listen: cannot listen on {host}:{port} "
-                              f"({reason}); another program may use that port. Pick a free "
-                              "port or stop the other program.") from None
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self._runner, self.port = await listen(app, host, port, "Config key monitor.listen")
         log.info("monitor: /healthz and /metrics on http://%s:%d", host, self.port)
 
     async def stop(self) -> None:

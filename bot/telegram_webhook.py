@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from telegram import Update
 
-from moosic_core.errors import ConfigError
+from bot.http_server import listen
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +122,8 @@ class WebhookServer:
         Raises :class:`ConfigError` naming ``telegram.webhook_port`` when it cannot listen."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.path, self.receive)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        try:
-            await site.start()
-        except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
-            raise ConfigError(
-                f"Config keys telegram.webhook_listen/webhook_port: cannot listen on "
-                f"{host}:{port} ({exc.strerror or exc}); another program may use that port."
-            ) from None
-        sockets = getattr(site._server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self._runner, self.port = await listen(
+            app, host, port, "Config keys telegram.webhook_listen/webhook_port")
 
     async def stop(self, drain_s: float) -> None:
         """Stop accepting (503 from now on), wait up to ``drain_s`` seconds for the updates in

@@ -131,7 +131,7 @@ def no_face() -> bytes:
 POSTGRES_URL_ENV = "MOOSIC_TEST_POSTGRES_URL"  # set by scripts/with_postgres.sh (make test)
 
 
-async def _fresh_postgres_database(url: str, name: str) -> str:
+async def fresh_postgres_database(url: str, name: str) -> str:
     """Create an empty database ``name`` on the server of ``url``; its URL."""
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -157,6 +157,15 @@ async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     PostgreSQL case skips, except in CI (``CI=true``), where it fails."""
     if request.param == "sqlite":
         return tmp_path / "db.sqlite3"
+    import uuid
+
+    return await fresh_postgres_database(postgres_server_url(),
+                                         f"moosic_test_{uuid.uuid4().hex[:12]}")
+
+
+def postgres_server_url() -> str:
+    """The test PostgreSQL server's URL (``MOOSIC_TEST_POSTGRES_URL``); without it the test
+    skips, except in CI (``CI=true``), where it fails."""
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
         reason = (f"no PostgreSQL server: {POSTGRES_URL_ENV} is not set (run the tests through "
@@ -164,6 +173,4 @@ async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    import uuid
-
-    return await _fresh_postgres_database(url, f"moosic_test_{uuid.uuid4().hex[:12]}")
+    return url

@@ -33,7 +33,7 @@ from moosic_core import PROJECT_ROOT
 from moosic_core.service import FACE_CONSENT
 from moosic_core.store import Store
 from moosic_core.types import UserRef
-from tests.conftest import POSTGRES_URL_ENV, _fresh_postgres_database
+from tests.conftest import fresh_postgres_database, postgres_server_url
 from tests.fakes.telegram import FakeTelegram, free_port, group_chat, private_chat, user
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -145,20 +145,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_URL_ENV)
-    if not url:
-        reason = (f"no PostgreSQL server: {POSTGRES_URL_ENV} is not set (run the tests through "
-                  "`make test` or scripts/with_postgres.sh)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return url
+    return postgres_server_url()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(postgres_url: str, tmp_path_factory: pytest.TempPathFactory
                   ) -> AsyncIterator[Cluster]:
-    database_url = await _fresh_postgres_database(
+    database_url = await fresh_postgres_database(
         postgres_url, f"moosic_replicas_{uuid.uuid4().hex[:12]}")
     fake = FakeTelegram()  # the replicas start together on the empty database
     await fake.start()
