@@ -99,21 +99,30 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
     # --- users ---------------------------------------------------------------------------
     @staticmethod
     async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int:
-        known = await Store._find(conn, user)  # the common case: one statement
-        if known is not None:
-            return known
-        await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) VALUES "
-                      "(:platform, :user, :now) ON CONFLICT (platform, platform_user_id) "
-                      "DO NOTHING", {"platform": user.platform, "user": user.user_id, "now": now})
-        uid = await Store._find(conn, user)
-        assert uid is not None
-        return uid
+        """The user's id in this write transaction, creating the user when new.
+
+        On PostgreSQL the user's row is locked ``FOR KEY SHARE`` (other writes for the user go
+        on; a ``/forget`` waits for this transaction), and a user being forgotten by another
+        replica is waited for and then made anew: the write lands after the forget instead of
+        failing on a foreign key to the deleted row (READ COMMITTED)."""
+        for _ in range(3):  # a user made and forgotten by others between our two reads: again
+            known = await Store._find(conn, user, lock=" FOR KEY SHARE")  # usually: found
+            if known is not None:
+                return known
+            await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) "
+                          "VALUES (:platform, :user, :now) ON CONFLICT (platform, "
+                          "platform_user_id) DO NOTHING",
+                          {"platform": user.platform, "user": user.user_id, "now": now})
+        raise RuntimeError("a user kept being forgotten while being written")
 
     @staticmethod
-    async def _find(conn: AsyncConnection, user: UserRef) -> int | None:
+    async def _find(conn: AsyncConnection, user: UserRef, lock: str = "") -> int | None:
+        """The user's id (None: unknown); ``lock`` (PostgreSQL only, e.g. ``" FOR UPDATE"``)
+        locks the row, waiting for a transaction that holds it."""
+        lock = lock if conn.dialect.name == "postgresql" else ""
         row = (await conn.execute(text(
-            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"),
-            _who(user))).first()
+            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"
+            f"{lock}"), _who(user))).first()
         return int(row[0]) if row else None
 
     async def find_user(self, user: UserRef) -> int | None:
@@ -445,7 +454,10 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
     async def forget(self, user: UserRef) -> dict[str, int]:
         """Delete every row about the user in one transaction; returns rows deleted per table."""
         async def body(conn: AsyncConnection) -> dict[str, int]:
-            uid = await self._find(conn, user)
+            # The user's row first (PostgreSQL): a write for the user under way on another
+            # replica holds it (see _user_id), so the forget waits for it and then deletes its
+            # rows too, instead of deleting rows in the opposite order to it (a deadlock).
+            uid = await self._find(conn, user, lock=" FOR UPDATE")
             if uid is None:
                 return {}
             counts: dict[str, int] = {}

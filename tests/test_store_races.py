@@ -1,0 +1,87 @@
+"""Races between bot replicas on one database (two :class:`Store` objects), on SQLite and
+PostgreSQL: a write for a user racing that user's ``/forget`` on another replica neither fails
+nor deadlocks; the two act as if one ran after the other."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from moosic_core.store import Store
+from moosic_core.store.db import execute
+from moosic_core.types import UserRef
+
+ANA = UserRef("telegram", "1")
+
+
+@pytest.fixture
+async def stores(store_target: Path | str) -> AsyncIterator[tuple[Store, Store]]:
+    """Two replicas' stores on one database."""
+    async with Store(store_target) as a, Store(store_target) as b:
+        yield a, b
+
+
+async def test_a_write_waiting_on_a_forget_makes_a_new_user_and_does_not_fail(stores) -> None:
+    """A replica writes for Ana while another forgets her (its transaction not committed
+    yet): the write waits, then lands on a new user row, instead of failing with a foreign-key
+    error (PostgreSQL, READ COMMITTED: the user id it had looked up was deleted meanwhile)."""
+    a, b = stores
+    await b.set_user_state(ANA, {"name": "Ana"})
+    old_id = await b.find_user(ANA)
+    deleted = asyncio.Event()
+    release = asyncio.Event()
+
+    async def forgetting(conn: AsyncConnection) -> None:  # what forget does, held open
+        await execute(conn, "DELETE FROM users WHERE id = :uid", {"uid": old_id})
+        deleted.set()
+        await release.wait()
+
+    forget = asyncio.create_task(a.transaction(forgetting))
+    await deleted.wait()
+    write = asyncio.create_task(b.set_user_state(ANA, {"question": "consent"}))
+    await asyncio.sleep(0.3)  # the write is waiting for the forget's transaction now
+    release.set()
+    await forget
+    await write  # no IntegrityError
+    assert await b.fetchone("SELECT COUNT(*) FROM users") == (1,)
+    assert (await b.user_state(ANA, "question")) is not None
+    assert await b.user_state(ANA, "name") is None  # forgotten, not brought back
+
+
+async def test_forget_waits_for_a_write_under_way_instead_of_deadlocking(
+        stores, caplog: pytest.LogCaptureFixture) -> None:
+    """A write for Ana under way (it stored one value and is about to overwrite another) while
+    another replica forgets her: the forget waits for the write, then deletes all of it; on
+    PostgreSQL the two used to lock her rows in opposite orders (a deadlock, detected after a
+    second and retried)."""
+    a, b = stores
+    await a.set_user_state(ANA, {"name": "Ana", "question": "forget"})
+    uid = await a.find_user(ANA)
+    wrote = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def writing(conn: AsyncConnection) -> None:
+        upsert = ("INSERT INTO user_state (user_id, key, value, updated_at) VALUES (:uid, :key, "
+                  "'v', 0) ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value")
+        await execute(conn, upsert, {"uid": uid, "key": "photo"})
+        wrote.set()
+        await go_on.wait()
+        await execute(conn, upsert, {"uid": uid, "key": "name"})
+
+    caplog.set_level(logging.WARNING, logger="moosic_core.store.db")
+    write = asyncio.create_task(a.transaction(writing))
+    await wrote.wait()
+    forget = asyncio.create_task(b.forget(ANA))
+    await asyncio.sleep(0.3)  # the forget is under way (PostgreSQL) or waiting (SQLite)
+    go_on.set()
+    await write
+    deleted = await forget
+    assert deleted["users"] == 1 and deleted["user_state"] == 3
+    assert await a.find_user(ANA) is None
+    assert await a.fetchall("SELECT * FROM user_state") == []
+    assert "deadlock" not in caplog.text
