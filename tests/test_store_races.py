@@ -85,3 +85,17 @@ async def test_forget_waits_for_a_write_under_way_instead_of_deadlocking(
     assert await a.find_user(ANA) is None
     assert await a.fetchall("SELECT * FROM user_state") == []
     assert "deadlock" not in caplog.text
+
+
+async def test_replicas_counting_a_new_users_first_selfies_neither_deadlock_nor_overcount(
+        stores, caplog: pytest.LogCaptureFixture) -> None:
+    """Selfies of users the store does not know yet, counted at once on two replicas: the
+    first makes the user, the others wait for its row lock (taken once, never upgraded from
+    a shared one: that deadlocks on PostgreSQL), and the limit holds."""
+    caplog.set_level(logging.WARNING, logger="moosic_core.store.db")
+    for n in range(4):
+        user = UserRef("telegram", f"new-{n}")
+        waits = await asyncio.gather(*(store.take_rate_slot(user, "selfie", 3, 60)
+                                       for _ in range(6) for store in stores))
+        assert sum(w == 0.0 for w in waits) == 3
+    assert "deadlock" not in caplog.text

@@ -98,15 +98,18 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
     # --- users ---------------------------------------------------------------------------
     @staticmethod
-    async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int:
+    async def _user_id(conn: AsyncConnection, user: UserRef, now: float,
+                       lock: str = " FOR KEY SHARE") -> int:
         """The user's id in this write transaction, creating the user when new.
 
-        On PostgreSQL the user's row is locked ``FOR KEY SHARE`` (other writes for the user go
-        on; a ``/forget`` waits for this transaction), and a user being forgotten by another
-        replica is waited for and then made anew: the write lands after the forget instead of
-        failing on a foreign key to the deleted row (READ COMMITTED)."""
+        On PostgreSQL the user's row is locked (``lock``: ``FOR KEY SHARE`` lets other writes
+        for the user go on; a ``/forget`` waits for this transaction), and a user being
+        forgotten by another replica is waited for and then made anew: the write lands after
+        the forget instead of failing on a foreign key to the deleted row (READ COMMITTED).
+        A transaction that needs a stronger lock on the user passes it here (taking it later
+        would upgrade a lock that others share: a deadlock)."""
         for _ in range(3):  # a user made and forgotten by others between our two reads: again
-            known = await Store._find(conn, user, lock=" FOR KEY SHARE")  # usually: found
+            known = await Store._find(conn, user, lock=lock)  # usually: found at once
             if known is not None:
                 return known
             await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) "
