@@ -187,8 +187,8 @@ class GroupRounds:
         if not self._can_post_any():
             return 0, None
         now = self.store.clock()
-        times = [d.takeable_at() for d in await self.store.due_rounds(now + self.sweep_s)
-                 if self._ours(d.chat)]
+        times = [d.takeable_at() for d in await self.store.due_rounds(
+            now + self.sweep_s, platforms=self._platforms())]
         later = [t for t in times if t > now]
         if len(later) == len(times):
             return 0, min(later, default=None)
@@ -260,10 +260,6 @@ class GroupRounds:
     def _can_post_any(self) -> bool:
         platforms = self._platforms()
         return platforms is None or bool(platforms)
-
-    def _ours(self, chat: str) -> bool:
-        platforms = self._platforms()
-        return platforms is None or chat.partition(":")[0] in platforms
 
 
 __all__ = ["GroupRounds", "Member", "NoRound", "OnTimeout", "Round", "RoundOpen"]
