@@ -99,3 +99,26 @@ async def test_replicas_counting_a_new_users_first_selfies_neither_deadlock_nor_
                                        for _ in range(6) for store in stores))
         assert sum(w == 0.0 for w in waits) == 3
     assert "deadlock" not in caplog.text
+
+
+async def test_a_clock_off_the_servers_is_named_in_the_operators_log(
+        store_target: Path | str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Replicas compare wall clocks (leases, round timers): on PostgreSQL a process whose
+    clock is a minute off the server's says so when it opens the store; an accurate one (and
+    SQLite, on one machine) says nothing."""
+    import time
+
+    from moosic_core.store import db
+
+    caplog.set_level(logging.WARNING, logger="moosic_core.store.db")
+    async with Store(store_target):
+        pass
+    assert "clock" not in caplog.text
+    monkeypatch.setattr(db, "wall_clock", lambda: time.time() + 61.0)
+    async with Store(store_target):
+        pass
+    if isinstance(store_target, Path):
+        assert "clock" not in caplog.text
+    else:
+        assert "this machine's clock is 61" in caplog.text and "ahead of" in caplog.text
