@@ -122,3 +122,27 @@ async def test_a_clock_off_the_servers_is_named_in_the_operators_log(
         assert "clock" not in caplog.text
     else:
         assert "this machine's clock is 61" in caplog.text and "ahead of" in caplog.text
+
+
+async def test_old_suggestion_history_goes_when_a_new_list_comes(store_target: Path | str
+                                                                  ) -> None:
+    """The history of suggested songs is read for two weeks only: older rows of the user are
+    deleted when they get a new list, so the table does not grow without end; other users'
+    rows and the recent ones stay."""
+    from moosic_core.service import HISTORY_WINDOW_S
+    from moosic_core.store.store import HISTORY_KEEP_S
+    from moosic_core.types import MoodReading
+
+    assert HISTORY_KEEP_S > HISTORY_WINDOW_S  # what the service reads is kept
+
+    now = [1_000_000.0]
+    ben = UserRef("discord", "2")
+    async with Store(store_target, clock=lambda: now[0]) as store:
+        await store.record_suggestions(ANA, MoodReading(0.1), "match", ["old1", "old2"])
+        await store.record_suggestions(ben, MoodReading(0.1), "match", ["ben"])
+        now[0] += HISTORY_KEEP_S - 86400
+        await store.record_suggestions(ANA, MoodReading(0.1), "match", ["mid"])
+        now[0] += 2 * 86400
+        await store.record_suggestions(ANA, MoodReading(0.1), "match", ["new"])
+        rows = await store.fetchall("SELECT track_id FROM recommendations ORDER BY id")
+        assert [r[0] for r in rows] == ["ben", "mid", "new"]

@@ -28,6 +28,9 @@ from moosic_core.types import LibraryTrack, MoodReading, UserRef
 LINK_KINDS = ("spotify_user", "spotify_oauth", "playlist_csv")
 UPDATE_KEEP_S = 2 * 86400.0  # Telegram redelivers an update for up to 24 h
 UPDATE_PRUNE_EVERY_S = 600.0
+#: A user's suggestion history older than this (seconds) is deleted when they get a new list:
+#: only the last two weeks are read (``moosic_core.service.HISTORY_WINDOW_S``).
+HISTORY_KEEP_S = 30 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -353,10 +356,14 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
     async def record_suggestions(self, user: UserRef, mood: MoodReading, mode: str,
                                  track_ids: Sequence[str]) -> None:
         """Add a suggested list to the history and make it the user's :class:`LastList`, in one
-        transaction (any bot process can then continue it)."""
+        transaction (any bot process can then continue it). The user's history older than
+        :data:`HISTORY_KEEP_S` goes (one range of the user's index), so it never grows without
+        end."""
         async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
+            await execute(conn, "DELETE FROM recommendations WHERE user_id = :uid AND "
+                          "created_at < :old", {"uid": uid, "old": now - HISTORY_KEEP_S})
             await execute(conn, "INSERT INTO recommendations (user_id, track_id, created_at) "
                           "VALUES (:uid, :track, :now)",
                           [{"uid": uid, "track": t, "now": now} for t in track_ids])
