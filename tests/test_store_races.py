@@ -146,3 +146,23 @@ async def test_old_suggestion_history_goes_when_a_new_list_comes(store_target: P
         await store.record_suggestions(ANA, MoodReading(0.1), "match", ["new"])
         rows = await store.fetchall("SELECT track_id FROM recommendations ORDER BY id")
         assert [r[0] for r in rows] == ["ben", "mid", "new"]
+
+
+async def test_forget_deletes_the_rounds_and_lists_of_the_users_own_chat(
+        store_target: Path | str) -> None:
+    """A group round in a user's private chat (a Telegram private chat's key is the user's
+    own, ``telegram:<id>``; other chats without an id get ``<user key>:private``) is theirs:
+    after /forget, /save there finds no list from before and no round closes there later.
+    Rounds and lists of shared chats stay (they are the group's)."""
+    async with Store(store_target) as store:
+        for chat in (ANA.key, f"{ANA.key}:private", "telegram:-5"):
+            assert await store.open_round(chat, ANA, "Ana", "match", 60.0) is not None
+            await store.add_song_list(f"list{chat}", "group · calm", ["t"], owner=None,
+                                      chat=chat, keep_s=86400)
+        await store.forget(ANA)
+        for chat in (ANA.key, f"{ANA.key}:private"):
+            assert await store.latest_song_list(ANA, chat, 86400) is None
+            assert await store.group_round(chat) is None
+        shared = await store.group_round("telegram:-5")
+        assert shared is not None and shared.members == {}
+        assert await store.song_list("listtelegram:-5", 86400) is not None

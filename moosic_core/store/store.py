@@ -462,19 +462,33 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
     # --- forgetting ----------------------------------------------------------------------
     async def forget(self, user: UserRef) -> dict[str, int]:
-        """Delete every row about the user in one transaction; returns rows deleted per table."""
+        """Delete every row about the user in one transaction; returns rows deleted per table.
+
+        With them go the group rounds and group lists of the user's own private chat: its key
+        is the user's (a Telegram private chat's id is the user's id) or ``<user key>:private``
+        (a chat without an id), so nothing found by the user's id outlives the forget there
+        (a later /save would find the old list; the round would post to them). Rounds and
+        lists of shared chats stay: they are the group's, and name nobody."""
         async def body(conn: AsyncConnection) -> dict[str, int]:
-            # The user's row first (PostgreSQL): a write for the user under way on another
+            own_chats = {"own": user.key, "own_private": f"{user.key}:private"}
+            # Rounds before the user, as a join does (round row, then user row): no deadlock.
+            rounds = await execute(conn, f"DELETE FROM group_rounds WHERE {_OWN_CHAT}",
+                                   own_chats)
+            # Then the user's row (PostgreSQL): a write for the user under way on another
             # replica holds it (see _user_id), so the forget waits for it and then deletes its
             # rows too, instead of deleting rows in the opposite order to it (a deadlock).
             uid = await self._find(conn, user, lock=" FOR UPDATE")
             if uid is None:
-                return {}
-            counts: dict[str, int] = {}
+                return {"group_rounds": rounds} if rounds else {}
+            counts: dict[str, int] = {"group_rounds": rounds}
             for table in (*USER_TABLES, "users"):
                 column = "id" if table == "users" else "user_id"
                 counts[table] = await execute(conn, f"DELETE FROM {table} WHERE {column} = :uid",
                                               {"uid": uid})
+                if table == "song_lists":
+                    counts[table] += await execute(
+                        conn, f"DELETE FROM song_lists WHERE user_id IS NULL AND {_OWN_CHAT}",
+                        own_chats)
             return counts
 
         return await self.transaction(body)
@@ -533,6 +547,8 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
 
 _USER_IS = "u.platform = :platform AND u.platform_user_id = :user"
+#: The user's own private chat, by its chat key (see :meth:`Store.forget`).
+_OWN_CHAT = "chat IN (:own, :own_private)"
 
 
 def _who(user: UserRef) -> dict[str, str]:
