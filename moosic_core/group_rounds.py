@@ -16,7 +16,8 @@ notifier), then deletes the round with a ``DELETE`` naming its lease. A replica 
 holding the lease leaves the round to the others: it is taken again once the lease expires.
 
 **The remaining window** (a list posted twice): only when the holder dies after the platform
-accepted its post and before its ``DELETE`` committed, i.e. the post's HTTP response on its way
+accepted its post and before its ``DELETE`` committed (a ``DELETE`` that fails is tried again
+for a few seconds, :data:`FINISH_RETRY_S`), i.e. the post's HTTP response on its way
 back plus one single-statement transaction (milliseconds); another replica then posts the list
 again when the lease (``lease_s``, 60 s) expires. Nothing else can double it: the lease is
 confirmed and extended just before the post, and the post is cut off at half the lease, so a
@@ -50,6 +51,9 @@ OnTimeout = Callable[[str, GroupList], Awaitable[None]]
 ROUND_LEASE_S = 60.0
 #: The sweeper never loops faster than this (a due round another replica just took).
 MIN_SWEEP_S = 0.02
+#: Waits (seconds) before trying again a round's DELETE that failed after its list was
+#: posted (a dropped connection): a round left behind is posted again by another replica.
+FINISH_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
 
 class NoRound(MoosicError):
@@ -187,8 +191,8 @@ class GroupRounds:
         if not self._can_post_any():
             return 0, None
         now = self.store.clock()
-        times = [d.takeable_at() for d in await self.store.due_rounds(now + self.sweep_s)
-                 if self._ours(d.chat)]
+        times = [d.takeable_at() for d in await self.store.due_rounds(
+            now + self.sweep_s, platforms=self._platforms())]
         later = [t for t in times if t > now]
         if len(later) == len(times):
             return 0, min(later, default=None)
@@ -228,9 +232,25 @@ class GroupRounds:
                     await asyncio.wait_for(self.on_timeout(chat, result), self.lease_s / 2)
             except Exception:
                 log.exception("posting a group round closed by its timer failed")
-            await self.store.finish_round(chat, lease)
+            await self._finish_posted(chat, lease)
         except Exception:  # the store failed: a sweeper retries when the lease expires
             log.exception("closing a group round on its timer failed")
+
+    async def _finish_posted(self, chat: str, lease: float) -> None:
+        """Delete a round whose list was posted, trying again (:data:`FINISH_RETRY_S`, well
+        within the half lease left) when the store fails: a round left behind would be posted
+        a second time by the replica that takes it when the lease expires. Raises the store's
+        last error."""
+        for wait_s in (*FINISH_RETRY_S, None):
+            try:
+                await self.store.finish_round(chat, lease)
+                return
+            except Exception:
+                if wait_s is None:
+                    raise
+                log.warning("deleting a posted group round failed; trying again in %s s",
+                            wait_s, exc_info=True)
+                await asyncio.sleep(wait_s)
 
     async def _sweep_forever(self) -> None:
         wake = self._wake
@@ -260,10 +280,6 @@ class GroupRounds:
     def _can_post_any(self) -> bool:
         platforms = self._platforms()
         return platforms is None or bool(platforms)
-
-    def _ours(self, chat: str) -> bool:
-        platforms = self._platforms()
-        return platforms is None or chat.partition(":")[0] in platforms
 
 
 __all__ = ["GroupRounds", "Member", "NoRound", "OnTimeout", "Round", "RoundOpen"]

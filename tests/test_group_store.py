@@ -258,3 +258,46 @@ async def test_a_sweeper_takes_only_rounds_it_can_post(pair, clock: Clock) -> No
     await both.rounds.sweep()
     await settle(telegram_only, both)
     assert [chat for chat, _ in both.posted] == ["discord:55"] and telegram_only.posted == []
+
+
+async def test_rounds_nobody_here_can_post_never_hide_the_ones_it_can(stores, pair,
+                                                                      clock: Clock) -> None:
+    """A Telegram-only replica whose sweeps read 100 due rounds at most: more than that of
+    Discord (no Discord replica runs now) due before a Telegram round must not keep it from
+    closing the Telegram round on its timer."""
+    telegram_only, _ = pair
+    telegram_only.rounds.platforms = lambda: {"telegram"}
+    for i in range(101):
+        assert await stores[1].open_round(f"discord:{i}", BEN, "Ben", "match", 10.0)
+    clock.now += 1
+    await telegram_only.rounds.start(CHAT, ANA, "Ana")
+    clock.now += 11
+    assert await telegram_only.rounds.sweep() == 1
+    await settle(telegram_only)
+    assert [chat for chat, _ in telegram_only.posted] == [CHAT]
+
+
+async def test_a_delete_that_fails_once_after_the_post_is_tried_again(
+        stores, pair, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The list was posted, then the round's DELETE failed (the database connection dropped
+    for a moment): it is tried again, so the round is not left to another replica to post a
+    second time when the lease expires."""
+    a, b = pair
+    real_finish = stores[0].finish_round
+    failures = [OSError("connection reset")]
+
+    async def flaky_finish(chat: str, lease: float) -> bool:
+        if failures:
+            raise failures.pop()
+        return await real_finish(chat, lease)
+
+    monkeypatch.setattr(stores[0], "finish_round", flaky_finish)
+    await a.rounds.start(CHAT, ANA, "Ana")
+    clock.now += 11
+    assert await a.rounds.sweep() == 1
+    await settle(a)
+    clock.now += LEASE_S + 1
+    await b.rounds.sweep()
+    await settle(a, b)
+    assert [chat for chat, _ in a.posted] == [CHAT] and b.posted == []
+    assert not failures and not await b.rounds.is_open(CHAT)

@@ -260,12 +260,14 @@ async def test_forget_deletes_every_row_of_the_user_only(store: Store) -> None:
     assert await store.user_state(ALICE, "question") is None
     assert await store.song_list("group-list", 86400) is not None
     assert (await store.user_state(BOB, "name")) is not None
-    assert deleted["group_members"] == 2
-    # Alice's rounds stay open (without her) until they close, as when everybody leaves.
+    assert deleted["group_members"] == 1  # the shared round's; her own round went whole
+    assert deleted["group_rounds"] == 1
+    # A round Alice opened in a shared chat stays open (without her) until it closes, as
+    # when everybody leaves; the one in her own private chat goes with her.
     shared = await store.group_round("telegram:-1")
     assert shared is not None and list(shared.members) == [BOB.key]
-    own = await store.group_round(f"{ALICE.key}:private")
-    assert own is not None and own.members == {}
+    assert await store.group_round(f"{ALICE.key}:private") is None
+    assert await store.group_round(f"{BOB.key}:private") is not None
     # Bob is untouched, and every remaining row of every user table is his.
     bob_id = await store.ensure_user(BOB)
     for table in USER_TABLES:

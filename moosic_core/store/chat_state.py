@@ -62,7 +62,8 @@ class ChatStateStore(Database):
 
     if TYPE_CHECKING:  # defined by Store; declared here for the type checker only
         @staticmethod
-        async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int: ...
+        async def _user_id(conn: AsyncConnection, user: UserRef, now: float,
+                           lock: str = " FOR KEY SHARE") -> int: ...
 
     # --- rate limits -----------------------------------------------------------------------
     async def take_rate_slot(self, user: UserRef, kind: str, limit: int,
@@ -80,21 +81,12 @@ class ChatStateStore(Database):
             return 0.0
         if not 0 < window_s <= RATE_EVENTS_KEEP_S:
             raise ValueError(f"a rate window is 0 to {RATE_EVENTS_KEEP_S:.0f} s")
-        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
 
         async def body(conn: AsyncConnection) -> float:
             now = self.clock()
-            # The user's row, locked: replicas counting for the same user wait here.
-            row = (await conn.execute(text(
-                "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"
-                f"{lock}"), {"platform": user.platform, "user": user.user_id})).first()
-            if row is not None:
-                uid = int(row[0])
-            else:  # a new user (normally they agreed to face reading first, so rare)
-                uid = await self._user_id(conn, user, now)
-                if lock:
-                    await conn.execute(text(f"SELECT id FROM users WHERE id = :uid{lock}"),
-                                       {"uid": uid})
+            # The user's row, locked (made first for a new user): replicas counting for the
+            # same user wait here.
+            uid = await self._user_id(conn, user, now, lock=" FOR UPDATE")
             if now - self._rates_pruned_at > PRUNE_EVERY_S:
                 await execute(conn, "DELETE FROM rate_events WHERE at <= :old",
                               {"old": now - RATE_EVENTS_KEEP_S})

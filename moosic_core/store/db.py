@@ -28,6 +28,7 @@ import fcntl
 import logging
 import os
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +50,12 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 RETRIED_PG_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 POSTGRES_POOL_SIZE = 10
+#: Replicas over one PostgreSQL compare their wall clocks (update and round leases, round
+#: timers): a process whose clock is further than this (seconds) from the server's is named in
+#: the operator's log when it opens the store.
+MAX_CLOCK_SKEW_S = 2.0
+#: The wall clock compared with the server's (a test replaces it).
+wall_clock: Callable[[], float] = time.time
 
 
 def lock_path(path: Path) -> Path:
@@ -199,6 +206,8 @@ class Database:
         try:
             await self.transaction(
                 lambda conn: conn.run_sync(lambda sync: upgrade(sync, self.name)))
+            if self.dialect == "postgresql":
+                await self._check_clock()
         except BaseException as exc:
             await self.close()
             if isinstance(exc, OSError):
@@ -208,6 +217,26 @@ class Database:
                 raise DataError(f"The database {self.name} is not usable: "
                                 f"{exc.orig or exc}") from None
             raise
+
+    async def _check_clock(self) -> float:
+        """How far the server's clock is ahead of this process's (seconds, negative: behind),
+        logged as a warning past :data:`MAX_CLOCK_SKEW_S`: every replica stamps leases and round
+        timers with its own wall clock, so replicas whose clocks differ by a lease (30 s for an
+        update, 60 s for a group round) handle an update twice or post a list twice, and a
+        round closes early or late by the difference (keep the machines on NTP)."""
+        async with self._engine(self._reader).connect() as conn:
+            before = wall_clock()
+            server = float((await conn.execute(text(
+                "SELECT EXTRACT(EPOCH FROM clock_timestamp())"))).scalar_one())
+            after = wall_clock()
+        skew = server - (before + after) / 2
+        if abs(skew) > MAX_CLOCK_SKEW_S + (after - before) / 2:
+            log.warning("this machine's clock is %.1f s %s the database server's: replicas "
+                        "compare clocks for update and group-round leases and timers, so "
+                        "updates may be answered twice and rounds close off time; keep every "
+                        "machine's clock synchronised (NTP)", abs(skew),
+                        "behind" if skew > 0 else "ahead of")
+        return skew
 
     async def close(self) -> None:
         engines = {id(e): e for e in (self._reader, self._writer) if e is not None}

@@ -230,12 +230,19 @@ class GroupRoundStore:
 
         return await self.transaction(body)
 
-    async def due_rounds(self, horizon: float, limit: int = 100) -> list[Due]:
+    async def due_rounds(self, horizon: float, limit: int = 100,
+                         platforms: Collection[str] | None = None) -> list[Due]:
         """Rounds whose timer closes them by ``horizon`` (a range scan of the ``closes_at``
-        index), soonest first: what a sweeper takes now, and when it should look again."""
+        index), soonest first: what a sweeper takes now, and when it should look again.
+        ``platforms``: only rounds of chats on these platforms (None: any), so rounds that no
+        replica serving them is left to close never fill the ``limit``."""
+        where, params = _platform_filter(platforms)
+        if where is None:
+            return []
         rows = await self.fetchall(
-            "SELECT chat, closes_at, closing_until FROM group_rounds WHERE closes_at <= :horizon "
-            "ORDER BY closes_at LIMIT :limit", {"horizon": horizon, "limit": limit})
+            "SELECT chat, closes_at, closing_until FROM group_rounds WHERE closes_at <= :horizon"
+            f"{where} ORDER BY closes_at LIMIT :limit",
+            {**params, "horizon": horizon, "limit": limit})
         return [Due(str(chat), float(closes_at), None if until is None else float(until))
                 for chat, closes_at, until in rows]
 
@@ -247,13 +254,9 @@ class GroupRoundStore:
         SKIP LOCKED``, so sweepers of several replicas never wait on each other and never take
         the same round; on SQLite the write transaction is the lock."""
         lock = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
-        names = sorted(platforms) if platforms is not None else None
-        if names == []:
+        where, params = _platform_filter(platforms)
+        if where is None:
             return None
-        where = "" if names is None else " AND (" + " OR ".join(
-            f"chat LIKE :platform{i}" for i in range(len(names))) + ")"
-        params: dict[str, Any] = {f"platform{i}": f"{name}:%" for i, name in
-                                  enumerate(names or ())}
 
         async def body(conn: AsyncConnection) -> TakenRound | None:
             now = self.clock()
@@ -301,6 +304,18 @@ class GroupRoundStore:
             "LEFT JOIN users u ON u.id = m.user_id WHERE r.chat = :chat "
             "ORDER BY m.joined_at, m.user_id"), {"chat": chat})).all()
         return _round_of(chat, rows)
+
+
+def _platform_filter(platforms: Collection[str] | None) -> tuple[str | None, dict[str, Any]]:
+    """The ``AND ...`` that keeps rounds of chats on ``platforms`` (the chat key's prefix),
+    with its parameters: ``""`` for None (any platform), None for no platform at all."""
+    if platforms is None:
+        return "", {}
+    names = sorted(platforms)
+    if not names:
+        return None, {}
+    where = " AND (" + " OR ".join(f"chat LIKE :platform{i}" for i in range(len(names))) + ")"
+    return where, {f"platform{i}": f"{name}:%" for i, name in enumerate(names)}
 
 
 def _round_of(chat: str, rows: Sequence[Sequence[Any]]) -> Round | None:

@@ -28,6 +28,9 @@ from moosic_core.types import LibraryTrack, MoodReading, UserRef
 LINK_KINDS = ("spotify_user", "spotify_oauth", "playlist_csv")
 UPDATE_KEEP_S = 2 * 86400.0  # Telegram redelivers an update for up to 24 h
 UPDATE_PRUNE_EVERY_S = 600.0
+#: A user's suggestion history older than this (seconds) is deleted when they get a new list:
+#: only the last two weeks are read (``moosic_core.service.HISTORY_WINDOW_S``).
+HISTORY_KEEP_S = 30 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -98,22 +101,34 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
     # --- users ---------------------------------------------------------------------------
     @staticmethod
-    async def _user_id(conn: AsyncConnection, user: UserRef, now: float) -> int:
-        known = await Store._find(conn, user)  # the common case: one statement
-        if known is not None:
-            return known
-        await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) VALUES "
-                      "(:platform, :user, :now) ON CONFLICT (platform, platform_user_id) "
-                      "DO NOTHING", {"platform": user.platform, "user": user.user_id, "now": now})
-        uid = await Store._find(conn, user)
-        assert uid is not None
-        return uid
+    async def _user_id(conn: AsyncConnection, user: UserRef, now: float,
+                       lock: str = " FOR KEY SHARE") -> int:
+        """The user's id in this write transaction, creating the user when new.
+
+        On PostgreSQL the user's row is locked (``lock``: ``FOR KEY SHARE`` lets other writes
+        for the user go on; a ``/forget`` waits for this transaction), and a user being
+        forgotten by another replica is waited for and then made anew: the write lands after
+        the forget instead of failing on a foreign key to the deleted row (READ COMMITTED).
+        A transaction that needs a stronger lock on the user passes it here (taking it later
+        would upgrade a lock that others share: a deadlock)."""
+        for _ in range(3):  # a user made and forgotten by others between our two reads: again
+            known = await Store._find(conn, user, lock=lock)  # usually: found at once
+            if known is not None:
+                return known
+            await execute(conn, "INSERT INTO users (platform, platform_user_id, created_at) "
+                          "VALUES (:platform, :user, :now) ON CONFLICT (platform, "
+                          "platform_user_id) DO NOTHING",
+                          {"platform": user.platform, "user": user.user_id, "now": now})
+        raise RuntimeError("a user kept being forgotten while being written")
 
     @staticmethod
-    async def _find(conn: AsyncConnection, user: UserRef) -> int | None:
+    async def _find(conn: AsyncConnection, user: UserRef, lock: str = "") -> int | None:
+        """The user's id (None: unknown); ``lock`` (PostgreSQL only, e.g. ``" FOR UPDATE"``)
+        locks the row, waiting for a transaction that holds it."""
+        lock = lock if conn.dialect.name == "postgresql" else ""
         row = (await conn.execute(text(
-            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"),
-            _who(user))).first()
+            "SELECT id FROM users WHERE platform = :platform AND platform_user_id = :user"
+            f"{lock}"), _who(user))).first()
         return int(row[0]) if row else None
 
     async def find_user(self, user: UserRef) -> int | None:
@@ -341,10 +356,14 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
     async def record_suggestions(self, user: UserRef, mood: MoodReading, mode: str,
                                  track_ids: Sequence[str]) -> None:
         """Add a suggested list to the history and make it the user's :class:`LastList`, in one
-        transaction (any bot process can then continue it)."""
+        transaction (any bot process can then continue it). The user's history older than
+        :data:`HISTORY_KEEP_S` goes (one range of the user's index), so it never grows without
+        end."""
         async def body(conn: AsyncConnection) -> None:
             now = self.clock()
             uid = await self._user_id(conn, user, now)
+            await execute(conn, "DELETE FROM recommendations WHERE user_id = :uid AND "
+                          "created_at < :old", {"uid": uid, "old": now - HISTORY_KEEP_S})
             await execute(conn, "INSERT INTO recommendations (user_id, track_id, created_at) "
                           "VALUES (:uid, :track, :now)",
                           [{"uid": uid, "track": t, "now": now} for t in track_ids])
@@ -443,16 +462,33 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
     # --- forgetting ----------------------------------------------------------------------
     async def forget(self, user: UserRef) -> dict[str, int]:
-        """Delete every row about the user in one transaction; returns rows deleted per table."""
+        """Delete every row about the user in one transaction; returns rows deleted per table.
+
+        With them go the group rounds and group lists of the user's own private chat: its key
+        is the user's (a Telegram private chat's id is the user's id) or ``<user key>:private``
+        (a chat without an id), so nothing found by the user's id outlives the forget there
+        (a later /save would find the old list; the round would post to them). Rounds and
+        lists of shared chats stay: they are the group's, and name nobody."""
         async def body(conn: AsyncConnection) -> dict[str, int]:
-            uid = await self._find(conn, user)
+            own_chats = {"own": user.key, "own_private": f"{user.key}:private"}
+            # Rounds before the user, as a join does (round row, then user row): no deadlock.
+            rounds = await execute(conn, f"DELETE FROM group_rounds WHERE {_OWN_CHAT}",
+                                   own_chats)
+            # Then the user's row (PostgreSQL): a write for the user under way on another
+            # replica holds it (see _user_id), so the forget waits for it and then deletes its
+            # rows too, instead of deleting rows in the opposite order to it (a deadlock).
+            uid = await self._find(conn, user, lock=" FOR UPDATE")
             if uid is None:
-                return {}
-            counts: dict[str, int] = {}
+                return {"group_rounds": rounds} if rounds else {}
+            counts: dict[str, int] = {"group_rounds": rounds}
             for table in (*USER_TABLES, "users"):
                 column = "id" if table == "users" else "user_id"
                 counts[table] = await execute(conn, f"DELETE FROM {table} WHERE {column} = :uid",
                                               {"uid": uid})
+                if table == "song_lists":
+                    counts[table] += await execute(
+                        conn, f"DELETE FROM song_lists WHERE user_id IS NULL AND {_OWN_CHAT}",
+                        own_chats)
             return counts
 
         return await self.transaction(body)
@@ -511,6 +547,8 @@ class Store(GroupRoundStore, ChatStateStore, Claims):
 
 
 _USER_IS = "u.platform = :platform AND u.platform_user_id = :user"
+#: The user's own private chat, by its chat key (see :meth:`Store.forget`).
+_OWN_CHAT = "chat IN (:own, :own_private)"
 
 
 def _who(user: UserRef) -> dict[str, str]:
