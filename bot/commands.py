@@ -76,10 +76,10 @@ async def run_front_ends(config: Config, names: list[str],
             # This process's group-round sweeper: rounds opened before a restart or on another
             # replica close on their timers here too (they live in the store).
             conversation.groups.start_sweeper()
-            try:
-                await serve(front_ends)
+            try:  # the sweeper stops before the front-ends: a round it took gets posted
+                await serve(front_ends, stopping=conversation.groups.close_all)
             finally:
-                await conversation.groups.close_all()  # stops the sweeper; rounds stay stored
+                await conversation.groups.close_all()  # (again: safe) rounds stay stored
     finally:
         await monitor.stop()
 

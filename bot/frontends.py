@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TextIO
 
 from bot.console import run_console
@@ -40,8 +40,12 @@ class FrontEnd(Protocol):
         """Whether it is serving now (for the monitor's ``/healthz``)."""
 
 
-async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = None) -> None:
+async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = None, *,
+                stopping: Callable[[], Awaitable[None]] | None = None) -> None:
     """Run ``front_ends`` together until one finishes, ``stop`` is set, or a signal arrives.
+
+    ``stopping`` runs first when they stop, while they can still send (the group-round
+    sweeper stops there, so a round it takes is posted, never lost to a stopped front-end).
 
     The first Ctrl-C (or SIGTERM) stops everything in order; a second one while that is still
     going on interrupts it (the default handler is back, so it raises KeyboardInterrupt).
@@ -78,6 +82,11 @@ async def serve(front_ends: Sequence[FrontEnd], stop: asyncio.Event | None = Non
             if task is not stopper and task.exception() is not None:
                 log.error("a front-end failed: %r", task.exception())
     finally:
+        if stopping is not None:
+            try:
+                await stopping()
+            except Exception:
+                log.exception("stopping failed")
         for front in reversed(started):
             try:
                 await front.stop()

@@ -49,6 +49,8 @@ OnTimeout = Callable[[str, GroupList], Awaitable[None]]
 
 #: How long a replica closing a round holds it (seconds): enough to rank and post the list.
 ROUND_LEASE_S = 60.0
+#: On shutdown, closes under way get this long to post their lists before they are stopped.
+CLOSE_DRAIN_S = 5.0
 #: The sweeper never loops faster than this (a due round another replica just took).
 MIN_SWEEP_S = 0.02
 #: Waits (seconds) before trying again a round's DELETE that failed after its list was
@@ -167,15 +169,22 @@ class GroupRounds:
             self._sweeper = asyncio.get_running_loop().create_task(
                 self._sweep_forever(), name="group-round-sweeper")
 
-    async def close_all(self) -> None:
-        """Stop the sweeper and any close it has under way (on shutdown). The rounds stay in
-        the store: this or another replica closes them on their timers; a close cut short here
-        is taken over when its lease expires."""
-        tasks = [t for t in (self._sweeper, *self._closing) if t is not None]
-        self._sweeper = None
-        for task in tasks:
+    async def close_all(self, drain_s: float = CLOSE_DRAIN_S) -> None:
+        """Stop the sweeper (on shutdown), give the closes it has under way up to
+        ``drain_s`` seconds to post their lists, then stop them too. The rounds stay in the
+        store: this or another replica closes them on their timers; a close cut short here is
+        taken over when its lease expires."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        closing = [t for t in self._closing if not t.done()]
+        if closing:
+            await asyncio.wait(closing, timeout=drain_s)
+        for task in closing:
             task.cancel()
-        for task in tasks:
+        for task in closing:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -301,3 +301,50 @@ async def test_a_delete_that_fails_once_after_the_post_is_tried_again(
     await settle(a, b)
     assert [chat for chat, _ in a.posted] == [CHAT] and b.posted == []
     assert not failures and not await b.rounds.is_open(CHAT)
+
+
+async def test_stopping_lets_a_close_under_way_post_its_list(pair, clock: Clock) -> None:
+    """On shutdown the sweeper stops taking rounds, but a list it is posting gets posted
+    (serve() stops the sweeper before the front-ends that post)."""
+    a, _ = pair
+    slow_posts: list[str] = []
+
+    async def slow_post(chat: str, result: GroupList) -> None:
+        await asyncio.sleep(0.3)  # the chat platform answers slowly
+        slow_posts.append(chat)
+
+    a.rounds.on_timeout = slow_post
+    await a.rounds.start(CHAT, ANA, "Ana")
+    clock.now += 11
+    assert await a.rounds.sweep() == 1
+    await asyncio.sleep(0.05)  # the close is under way: ranking done, posting
+    await a.rounds.close_all()
+    assert slow_posts == [CHAT]
+    assert await a.rounds.get(CHAT) is None  # and the round is gone from the store
+
+
+async def test_serve_runs_stopping_before_it_stops_the_front_ends() -> None:
+    from bot.frontends import serve
+
+    order: list[str] = []
+
+    class Front:
+        name = "fake"
+
+        async def start(self) -> None:
+            order.append("start")
+
+        async def stop(self) -> None:
+            order.append("front-end stopped")
+
+        async def finished(self) -> None:
+            return None  # finishes at once: serve stops
+
+        def connected(self) -> bool:
+            return True
+
+    async def stopping() -> None:
+        order.append("sweeper stopped")
+
+    await serve([Front()], stopping=stopping)
+    assert order == ["start", "sweeper stopped", "front-end stopped"]
