@@ -35,6 +35,7 @@ from aiohttp import web
 from telegram import Update
 
 from bot.http_server import listen
+from moosic_core.retrying import retry_done_write
 
 log = logging.getLogger(__name__)
 
@@ -185,5 +186,8 @@ class WebhookServer:
         async with kept_alive(lambda: self.leases.renew_update(PLATFORM, update_id),
                               self.lease_s / 3, f"Telegram update {update_id}"):
             await self.handle(update)
-        await self.leases.finish_update(PLATFORM, update_id)
+        # Tried again when the store fails: an unfinished update would be handled a second
+        # time by the replica that gets Telegram's redelivery once the lease runs out.
+        await retry_done_write(lambda: self.leases.finish_update(PLATFORM, update_id),
+                               f"marking Telegram update {update_id} answered")
         return web.Response(status=200)

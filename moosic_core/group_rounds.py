@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from moosic_core.errors import MoosicError
 from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
+from moosic_core.retrying import retry_done_write
 from moosic_core.service import MoosicService
 from moosic_core.store.group_store import Member, Round, TakenRound
 from moosic_core.types import MoodReading, UserRef
@@ -250,16 +251,8 @@ class GroupRounds:
         within the half lease left) when the store fails: a round left behind would be posted
         a second time by the replica that takes it when the lease expires. Raises the store's
         last error."""
-        for wait_s in (*FINISH_RETRY_S, None):
-            try:
-                await self.store.finish_round(chat, lease)
-                return
-            except Exception:
-                if wait_s is None:
-                    raise
-                log.warning("deleting a posted group round failed; trying again in %s s",
-                            wait_s, exc_info=True)
-                await asyncio.sleep(wait_s)
+        await retry_done_write(lambda: self.store.finish_round(chat, lease),
+                               "deleting a posted group round", FINISH_RETRY_S)
 
     async def _sweep_forever(self) -> None:
         wake = self._wake

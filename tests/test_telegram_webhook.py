@@ -189,3 +189,26 @@ async def test_an_album_claim_outlives_a_short_lease_while_its_parts_come_in(
         await asyncio.sleep(1.5)
         [answer] = fake.sent("sendMessage", ANA)
         assert "open.spotify.com/track/" in answer.text
+
+
+async def test_marking_an_update_answered_is_tried_again_when_the_store_fails(
+        replicas, fake, monkeypatch) -> None:
+    """A dropped connection while the update is marked done must not leave it unfinished
+    (another replica would answer its redelivery a second time after the lease)."""
+    async with replicas() as a:
+        store = a.service.store
+        real = store.finish_update
+        failures = []
+
+        async def flaky(platform: str, update_id: int) -> None:
+            if not failures:
+                failures.append(update_id)
+                raise ConnectionResetError("the database went away for a moment")
+            await real(platform, update_id)
+
+        monkeypatch.setattr(store, "finish_update", flaky)
+        update = fake.push_message(private_chat(ANA), user(ANA), "/help")
+        assert await fake.deliver(update, url_of(a)) == 200
+        assert failures == [update] and await store.update_done("telegram", update)
+        assert await fake.deliver(update, url_of(a)) == 200  # a redelivery: not answered again
+        assert len(fake.sent("sendMessage", ANA)) == 1
