@@ -198,7 +198,7 @@ async def test_marking_an_update_answered_is_tried_again_when_the_store_fails(
     async with replicas() as a:
         store = a.service.store
         real = store.finish_update
-        failures = []
+        failures: list[int] = []
 
         async def flaky(platform: str, update_id: int) -> None:
             if not failures:
