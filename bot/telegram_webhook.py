@@ -39,6 +39,8 @@ from moosic_core.retrying import retry_done_write
 
 log = logging.getLogger(__name__)
 
+#: Update ids are stored as BIGINT (signed 64-bit); Telegram's are far below.
+MAX_UPDATE_ID = 2**63
 PLATFORM = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: An update is a few KB (a 4096-character message with its entities); anything far larger
@@ -167,7 +169,8 @@ class WebhookServer:
         body = await request.read()  # 413 past MAX_BODY_BYTES
         try:
             data = json.loads(body)
-            ok = isinstance(data, dict) and type(data.get("update_id")) is int
+            ok = isinstance(data, dict) and type(data.get("update_id")) is int \
+                and 0 <= data["update_id"] < MAX_UPDATE_ID
             update = self.parse(data) if ok else None
         except (ValueError, TypeError, KeyError, AttributeError):
             update = None

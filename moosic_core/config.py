@@ -110,7 +110,7 @@ class DiscordConfig:
     test_guild_id: int = field(default=0, metadata={"min": 0})
     api_url: str = ""
     #: Gateway shards of the whole bot; 0 = the count Discord recommends (GET /gateway/bot).
-    shard_count: int = field(default=0, metadata={"min": 0})
+    shard_count: int = field(default=0, metadata={"min": 0, "max": 65536})
     #: This process's shards ("0,1" or "0-3"); empty = every shard (see
     #: :func:`moosic_core.config_check.discord_shards`).
     shard_ids: str = ""

@@ -10,6 +10,7 @@ problem once and raises :class:`ConfigError`.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: The only ports Telegram delivers webhooks to (Bot API, setWebhook).
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+#: What Telegram accepts as a webhook's ``secret_token`` (Bot API, setWebhook).
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 KEY_HINT = ('generate one with `moosic keys generate` (or python -c "from cryptography.fernet '
             'import Fernet; print(Fernet.generate_key().decode())")')
 
@@ -91,10 +94,17 @@ def spotify_problems(config: Config) -> list[Problem]:
 
 
 def telegram_problems(config: Config) -> list[Problem]:
-    """A webhook Telegram would refuse: not HTTPS, or a port other than 443, 80, 88, 8443."""
+    """A webhook Telegram would refuse: not HTTPS, a port other than 443, 80, 88, 8443, or a
+    ``webhook_secret`` that is not 1-256 of ``A-Z a-z 0-9 _ -`` (Bot API, setWebhook
+    ``secret_token``)."""
     url = config.telegram.webhook_url
     if not url:
         return []
+    secret = config.telegram.webhook_secret
+    if secret and not WEBHOOK_SECRET.fullmatch(secret):
+        return [Problem("telegram.webhook_secret", "must be 1 to 256 characters of A-Z, a-z, "
+                        "0-9, _ and - (Telegram refuses others); or leave it empty to derive "
+                        "it from the token", fatal=True)]
     parsed = urlparse(url)
     if parsed.scheme != "https" or not parsed.hostname:
         return [Problem("telegram.webhook_url", "must be a public https:// URL (Telegram sends "
@@ -130,9 +140,10 @@ def monitor_problems(config: Config) -> list[Problem]:
     return []
 
 
-def _shard_numbers(text: str) -> list[int]:
-    """``"0,1"``, ``"0-3"`` or ``"0-3, 8"`` -> the shard ids in order; ValueError when malformed."""
-    ids: list[int] = []
+def _shard_ranges(text: str) -> list[tuple[int, int]]:
+    """``"0,1"``, ``"0-3"`` or ``"0-3, 8"`` -> (first, last) per part, in order; ValueError when
+    malformed. Ranges stay ranges: ``"0-99999999"`` is checked, never expanded."""
+    ranges: list[tuple[int, int]] = []
     for part in (p.strip() for p in text.split(",")):
         low, dash, high = part.partition("-")
         if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
@@ -140,8 +151,8 @@ def _shard_numbers(text: str) -> list[int]:
         first, last = int(low), int(high) if dash else int(low)
         if last < first:
             raise ValueError(part)
-        ids.extend(range(first, last + 1))
-    return ids
+        ranges.append((first, last))
+    return ranges
 
 
 def discord_shards(config: DiscordConfig) -> tuple[int | None, list[int] | None]:
@@ -158,7 +169,7 @@ def discord_shards(config: DiscordConfig) -> tuple[int | None, list[int] | None]
     if not config.shard_ids.strip():
         return count, None
     try:
-        ids = _shard_numbers(config.shard_ids)
+        ranges = _shard_ranges(config.shard_ids)
     except ValueError:
         raise ConfigError(f"Config key discord.shard_ids must be shard numbers such as \"0,1\" "
                           f"or \"0-3\", not {config.shard_ids!r}.") from None
@@ -167,14 +178,17 @@ def discord_shards(config: DiscordConfig) -> tuple[int | None, list[int] | None]
                           "process that runs some of the shards must use the same total (e.g. "
                           "shard_count = 2 with shard_ids = \"0\" in one process and \"1\" in "
                           "the other).")
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise ConfigError(f"Config key discord.shard_ids lists shard {repeated[0]} more than "
-                          "once.")
-    too_high = [i for i in ids if i >= count]
+    too_high = [max(first, count) for first, last in ranges if last >= count]
     if too_high:
         raise ConfigError(f"Config key discord.shard_ids has shard {too_high[0]}, but "
                           f"discord.shard_count = {count} numbers the shards 0 to {count - 1}.")
+    ids = [shard for first, last in ranges for shard in range(first, last + 1)]  # < count
+    seen: set[int] = set()
+    for shard in ids:
+        if shard in seen:
+            raise ConfigError(f"Config key discord.shard_ids lists shard {shard} more than "
+                              "once.")
+        seen.add(shard)
     return count, ids
 
 

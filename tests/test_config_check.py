@@ -27,12 +27,13 @@ NOT_AVAILABLE_IN_CONSOLE = ("Spotify linking isn't available on this bot; type t
 
 
 def _config(client_id: str = "", token_key: str = "", redirect_uri: str | None = None,
-            webhook_url: str = "") -> Config:
+            webhook_url: str = "", webhook_secret: str = "") -> Config:
     spotify = SpotifyConfig(client_id=client_id)
     if redirect_uri is not None:
         spotify = dataclasses.replace(spotify, redirect_uri=redirect_uri)
     return Config(spotify=spotify, security=SecurityConfig(token_key=token_key),
-                  telegram=TelegramConfig(webhook_url=webhook_url))
+                  telegram=TelegramConfig(webhook_url=webhook_url,
+                                          webhook_secret=webhook_secret))
 
 
 @pytest.mark.parametrize(("config", "keys"), [
@@ -50,6 +51,13 @@ def _config(client_id: str = "", token_key: str = "", redirect_uri: str | None =
     (_config(webhook_url="https://bot.example.org:8443/telegram"), []),
     (_config(webhook_url="https://bot.example.org:8080/telegram"), ["telegram.webhook_url"]),
     (_config(webhook_url="http://bot.example.org/telegram"), ["telegram.webhook_url"]),
+    (_config(webhook_url="https://bot.example.org/t", webhook_secret="A-z_09"), []),
+    (_config(webhook_url="https://bot.example.org/t", webhook_secret="has space"),
+     ["telegram.webhook_secret"]),
+    (_config(webhook_url="https://bot.example.org/t", webhook_secret="x" * 257),
+     ["telegram.webhook_secret"]),
+    (_config(webhook_url="https://bot.example.org/t", webhook_secret="pässword"),
+     ["telegram.webhook_secret"]),
 ])
 def test_each_problem_names_its_key(config: Config, keys: list[str]) -> None:
     assert [p.key for p in check(config)] == keys

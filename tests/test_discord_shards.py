@@ -50,6 +50,8 @@ def test_shard_settings(count: int, ids: str, expected: tuple[Any, Any]) -> None
 @pytest.mark.parametrize(("count", "ids", "words"), [
     (2, "0,2", "has shard 2, but discord.shard_count = 2 numbers the shards 0 to 1"),
     (2, "5-6", "has shard 5"),
+    (2, "0-99999999", "has shard 2"),  # refused at once, never expanded into a list
+    (4, "2-9", "has shard 4"),
     (0, "0", "needs discord.shard_count"),
     (4, "1,1", "lists shard 1 more than once"),
     (4, "0-1,1-2", "lists shard 1 more than once"),

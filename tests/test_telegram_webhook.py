@@ -79,7 +79,8 @@ async def test_wrong_secret_bad_body_and_huge_body_are_refused(replicas, fake, c
         assert await post(url_of(a), b"{}", "not-the-secret") == 403
         assert await post(url_of(a), b"{}", None) == 403
         for body in (b"not json", b"{}", b"[1]", b'{"update_id": "x"}',
-                     b'{"update_id": 5, "message": 3}'):
+                     b'{"update_id": 5, "message": 3}', b'{"update_id": 9223372036854775808}',
+                     b'{"update_id": -1}'):
             assert await post(url_of(a), body, fake.webhook_secret) == 400, body
         assert await post(url_of(a), b"[" + b" " * 2_000_000 + b"]", fake.webhook_secret) == 413
         await asyncio.sleep(0.2)
