@@ -1,4 +1,4 @@
-"""Telegram's webhook for N bot replicas behind a load balancer: every update handled once.
+"""Telegram's webhook for N bot replicas behind a load balancer: every update handled, once.
 
 python-telegram-bot's own webhook answers Telegram 200 as soon as an update is queued, before it
 is handled: an update whose replica dies mid-way is lost, since Telegram never sends it again.
@@ -15,7 +15,9 @@ This server answers only AFTER the update was handled, and the update's claim in
   :data:`MAX_BODY_BYTES`. 500: the store failed (Telegram retries).
 
 While an update is handled its lease is renewed every third of ``telegram.update_lease_s``, so a
-slow update on a live replica is never taken by another. The load balancer's health check is the
+slow update on a live replica is never taken by another. The one window left: a replica killed
+after Telegram accepted its answer and before the update was marked done (one store write,
+longer on a saturated replica) leaves the update to another replica, which answers it again. The load balancer's health check is the
 monitor's ``/healthz`` (:mod:`bot.monitor`), which reports the webhook as the Telegram front-end's
 connection.
 """
