@@ -107,6 +107,7 @@ COMMANDS = (
 HINT = "Send me a selfie, or a command such as /mood happy (see /help)."
 TOO_LARGE = ("That file is larger than 20 MB, the most a Telegram bot may download. "
              "Please send it as a photo or a smaller file.")
+NOT_FETCHED = "I couldn't download that from Telegram just now. Please send it again."
 NOT_READABLE = ("I can read selfies (a photo, or an image file) and playlist CSV files "
                 "(e.g. an Exportify export). That file is neither.")
 #: What a message that carries neither text, a photo nor a file holds, for the hint.
@@ -439,7 +440,7 @@ class TelegramBot:
         the photos get ONE song list (for the first with a face)."""
         first, bot = messages[0], context.bot
         wanted: list[tuple[PhotoSize | Document, str, str | None]] = []
-        too_large = unreadable = claimed_image = 0
+        too_large = unreadable = claimed_image = not_fetched = 0
         name: str
         mime: str | None
         for message in messages:
@@ -472,6 +473,10 @@ class TelegramBot:
                         raise
                     too_large += 1
                     continue
+                except NetworkError:  # a timeout or a dropped connection (BadRequest is not)
+                    log.warning("downloading a file from Telegram failed")
+                    not_fetched += 1
+                    continue
                 kind = kind_of(data, name, mime)
                 if kind == "image":
                     images.append(data)
@@ -495,14 +500,18 @@ class TelegramBot:
                 answers.append(await self.conversation.album(user, images, where,
                                                              said=_said_with(messages)))
             del images, playlists
-        if not answers:
+        if not answers and not_fetched:
+            answers.append(Reply(NOT_FETCHED))
+        elif not answers:
             answers.append(Reply(TOO_LARGE) if too_large and not unreadable else
                            Reply(NotAnImage.user_message) if claimed_image and len(messages) == 1
                            else Reply(NOT_READABLE))
-        elif too_large or unreadable:
+        elif too_large or unreadable or not_fetched:
             why = ([f"{too_large} larger than 20 MB"] if too_large else []) + \
-                  ([f"{unreadable} neither a photo nor a playlist"] if unreadable else [])
-            answers[-1] = _with_note(answers[-1], f"I skipped {too_large + unreadable} of the "
+                  ([f"{unreadable} neither a photo nor a playlist"] if unreadable else []) + \
+                  ([f"{not_fetched} I couldn't download"] if not_fetched else [])
+            skipped = too_large + unreadable + not_fetched
+            answers[-1] = _with_note(answers[-1], f"I skipped {skipped} of the "
                                      f"{len(messages)} files: {' and '.join(why)}.")
         for reply in answers:
             await self.deliver(bot, first, reply)

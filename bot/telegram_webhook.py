@@ -17,9 +17,9 @@ This server answers only AFTER the update was handled, and the update's claim in
 While an update is handled its lease is renewed every third of ``telegram.update_lease_s``, so a
 slow update on a live replica is never taken by another. The one window left: a replica killed
 after Telegram accepted its answer and before the update was marked done (one store write,
-longer on a saturated replica) leaves the update to another replica, which answers it again. The load balancer's health check is the
-monitor's ``/healthz`` (:mod:`bot.monitor`), which reports the webhook as the Telegram front-end's
-connection.
+longer on a saturated replica) leaves the update to another replica, which answers it again.
+The load balancer's health check is the monitor's ``/healthz`` (:mod:`bot.monitor`), which
+reports the webhook as the Telegram front-end's connection.
 """
 
 from __future__ import annotations

@@ -210,3 +210,13 @@ async def test_stickers_in_a_group_are_answered_only_when_addressed(tg, fake) ->
     [reply] = await fake.replies(GROUP)
     await settle(fake, 1.0)
     assert len(fake.sent("sendMessage")) == 1 and reply.text.startswith("I can't read stickers")
+
+
+async def test_a_download_that_fails_asks_to_send_it_again(tg, fake, selfie, service) -> None:
+    await service.give_consent(UserRef("telegram", str(ANA)))
+    fake.fail_downloads(1)
+    fake.push_message(private_chat(ANA), user(ANA), photo=selfie)
+    [answer] = await fake.replies(ANA)
+    assert "couldn't download that from Telegram" in answer.text, answer.text
+    fake.push_message(private_chat(ANA), user(ANA), photo=selfie)  # sent again: read
+    assert (await fake.replies(ANA, 2))[1].text.startswith("You look")

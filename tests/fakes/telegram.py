@@ -122,6 +122,7 @@ class FakeTelegram:
         self.updates: dict[int, dict[str, Any]] = {}  # every pushed update, for (re)delivery
         self.webhook_url: str | None = None  # set by setWebhook, with its secret token
         self.webhook_secret: str | None = None
+        self.failing_downloads = 0
         self._downloads_open = asyncio.Event()
         self._downloads_open.set()
         self.deliveries: list[tuple[int, str, int | None]] = []  # (update, url, status|None)
@@ -249,6 +250,10 @@ class FakeTelegram:
                                      f"{[d for d in self.deliveries if d[0] == update_id]}")
             attempt += 1
             await asyncio.sleep(retry_s)
+
+    def fail_downloads(self, times: int = 1) -> None:
+        """Answer the next ``times`` file downloads 502 Bad Gateway (a network error)."""
+        self.failing_downloads = times
 
     def hold_downloads(self) -> None:
         """Keep every file download waiting from now on (the bot stays inside its update)."""
@@ -426,6 +431,9 @@ class FakeTelegram:
         self.downloads.append(path)
         self._notify()
         await self._downloads_open.wait()
+        if self.failing_downloads > 0:  # Telegram's file server having a bad moment
+            self.failing_downloads -= 1
+            return web.Response(status=502)
         for stored_path, data, _ in self.files.values():
             if stored_path == path:
                 return web.Response(body=data, content_type="application/octet-stream")
