@@ -16,6 +16,9 @@ from moosic_core import PROJECT_ROOT
 from moosic_core.catalog.store import Catalog
 from moosic_core.config import Config, load_config
 
+#: Fixtures of the Telegram front-end's tests (``fake``, ``tg``), for every module.
+pytest_plugins = ["tests.telegram_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def config() -> Config:

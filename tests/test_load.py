@@ -19,7 +19,7 @@ from moosic_core.config import TelegramConfig
 from moosic_core.errors import Busy
 from moosic_core.metrics import StepTimer
 from moosic_core.types import FaceReading, UserRef
-from tests.fakes.telegram import FakeTelegram, private_chat, user
+from tests.fakes.telegram import private_chat, user
 
 BURST = 1000
 SELFIE_S = 1.0
@@ -31,14 +31,6 @@ class SlowFaces:
     def read(self, image: bytes, timer: StepTimer) -> list[FaceReading]:
         time.sleep(SELFIE_S)
         return [FaceReading(box=(0, 0, 10, 10), mood_score=0.8, arousal=0.5)]
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

@@ -28,10 +28,11 @@ from moosic_core.taste.csv_import import read_playlist_csv
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.spotify import FakeSpotify
 from tests.fakes.telegram import Call, FakeTelegram, group_chat, private_chat, user
+from tests.telegram_fixtures import make_bot
 from tests.test_discord import BOB, _front, _mood, ask
 from tests.test_discord import fake as discord_fake  # noqa: F401 - fixture
 from tests.test_taste_service import KEY, approve, music  # noqa: F401 - fixture
-from tests.test_telegram import ANA, make_bot, say
+from tests.test_telegram import ANA, say
 
 BEN = 702
 TODAY = f"{date.today().day} {date.today():%b}"

@@ -5,40 +5,14 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
-from bot.conversation import Conversation, RateLimiter
-from bot.telegram import TelegramBot, file_url_for
+from bot.telegram import file_url_for
 from moosic_core.admission import AdmissionControl
-from moosic_core.config import TelegramConfig
 from moosic_core.types import UserRef
 from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
+from tests.telegram_fixtures import make_bot
 
 ANA = 501
 GROUP = -100500
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-def make_bot(service, fake: FakeTelegram, selfies_per_minute: int = 100, **config
-             ) -> TelegramBot:
-    cfg = TelegramConfig(token=fake.token, api_url=fake.base_url, **config)
-    conversation = Conversation(service, RateLimiter(selfies_per_minute, 60))
-    return TelegramBot(service, cfg, conversation=conversation)
-
-
-@pytest.fixture
-async def tg(service, fake):
-    bot = make_bot(service, fake)
-    await bot.start(poll_timeout=5)
-    yield bot
-    await bot.stop()
 
 
 async def say(fake: FakeTelegram, text: str, uid: int = ANA, n: int = 1):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from moosic_core.types import UserRef
 from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
-from tests.test_telegram import ANA, GROUP, make_bot
+from tests.test_telegram import ANA, GROUP
 
 STICKER = {"sticker": {"file_id": "stk", "file_unique_id": "ustk", "type": "regular",
                        "width": 512, "height": 512, "is_animated": False, "is_video": False}}
@@ -31,22 +31,6 @@ SIBLINGS = {
                          "duration": 1}},
     "dice": {"dice": {"emoji": "🎲", "value": 4}},
 }
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def tg(service, fake):
-    bot = make_bot(service, fake)
-    await bot.start(poll_timeout=5)
-    yield bot
-    await bot.stop()
 
 
 def png(selfie_jpeg: bytes) -> bytes:

@@ -13,25 +13,9 @@ import pytest
 
 from moosic_core.types import UserRef
 from tests.fakes.telegram import FakeTelegram, private_chat, user
-from tests.test_telegram import ANA, make_bot, say
+from tests.test_telegram import ANA, say
 
 BEN = 702
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def tg(service, fake):
-    bot = make_bot(service, fake)
-    await bot.start(poll_timeout=5)
-    yield bot
-    await bot.stop()
 
 
 async def send_selfie(fake: FakeTelegram, selfie: bytes, uid: int = ANA):

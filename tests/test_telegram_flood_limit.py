@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from tests.fakes.telegram import FakeTelegram, private_chat, user
-from tests.test_telegram import fake, make_bot  # noqa: F401 - the fixture
+from tests.telegram_fixtures import make_bot
 
 USERS = 20
 
@@ -28,7 +28,7 @@ async def _answer_everyone(service, server: FakeTelegram, rate: float) -> float:
 
 
 async def test_the_limit_spaces_the_answers_and_zero_turns_it_off(
-        service, fake) -> None:  # noqa: F811
+        service, fake) -> None:
     limited = await _answer_everyone(service, fake, 5.0)
     # a bucket of 5 goes at once, the other 15 at 5 a second
     assert limited >= 2.8, limited

@@ -6,7 +6,6 @@ from __future__ import annotations
 from moosic_core.types import UserRef
 from tests.fakes.telegram import BOT_ID, FakeTelegram, group_chat, private_chat, user
 from tests.test_group_round import two_faces  # noqa: F401  (a fixture)
-from tests.test_telegram import fake, tg  # noqa: F401  (fixtures)
 
 ANA, BEN, CY, DEE = 601, 602, 603, 604
 NAMES = {ANA: "Ana", BEN: "Ben", CY: "Cy", DEE: "Dee"}
@@ -37,7 +36,7 @@ async def link_playlist(server: FakeTelegram, uid: int, path) -> None:
     assert "Your top genres" in (await server.replies(uid))[0].text
 
 
-async def test_round_with_three_members_one_leaving(tg, fake, config) -> None:  # noqa: F811
+async def test_round_with_three_members_one_leaving(tg, fake, config) -> None:
     await link_playlist(fake, ANA, config.data.playlists_dir / "liked_songs_a.csv")
     await link_playlist(fake, BEN, config.data.playlists_dir / "liked_songs_b.csv")
     opened = await in_group(fake, GROUP, ANA, "/group")
@@ -63,7 +62,7 @@ async def test_round_with_three_members_one_leaving(tg, fake, config) -> None:  
                for u in NAMES)
 
 
-async def test_timer_posts_the_result(tg, fake) -> None:  # noqa: F811
+async def test_timer_posts_the_result(tg, fake) -> None:
     tg.conversation.groups.round_s = 0.5
     await in_group(fake, GROUP, ANA, "/blend")
     await in_group(fake, GROUP, BEN, "/mood happy")
@@ -89,7 +88,7 @@ async def test_group_photo_with_two_faces(tg, fake, service, two_faces) -> None:
     assert "nobody shared a mood" not in result
 
 
-async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:  # noqa: F811
+async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:
     await in_group(fake, GROUP, ANA, "/group")
     await in_group(fake, OTHER, BEN, "/group lift")
     assert (await in_group(fake, GROUP, CY, "/mood sad")).endswith("2 people in the round.")
@@ -103,7 +102,7 @@ async def test_overlapping_rounds_in_two_groups(tg, fake) -> None:  # noqa: F811
     assert "step 10 of 10" not in there
 
 
-async def test_replies_to_the_round_message_join(tg, fake, service, selfie) -> None:  # noqa: F811
+async def test_replies_to_the_round_message_join(tg, fake, service, selfie) -> None:
     """With privacy mode a group bot sees only commands and replies to its own messages: the
     round says to reply to it, and a reply with "I'm in" or a caption-less selfie joins."""
     await service.give_consent(UserRef("telegram", str(CY)))
@@ -128,7 +127,7 @@ async def alert(server: FakeTelegram, chat: int, uid: int, action: str) -> dict:
 
 
 async def test_a_question_or_list_of_someone_else_is_not_theirs_to_press(
-        tg, fake) -> None:  # noqa: F811
+        tg, fake) -> None:
     """Zed pressing Ben's consent buttons or Ana's "more"/"lift": a private pop-up, nothing
     posted, nothing edited, nothing recorded; the owners' buttons still work."""
     assert "Do you agree?" in await in_group(fake, GROUP, BEN, "/agree")
@@ -160,7 +159,7 @@ async def test_a_question_or_list_of_someone_else_is_not_theirs_to_press(
     assert "noted" in (await alert(fake, GROUP, CY, like))["text"]  # 👍 is for everyone
 
 
-async def test_a_second_join_does_not_announce_again(tg, fake) -> None:  # noqa: F811
+async def test_a_second_join_does_not_announce_again(tg, fake) -> None:
     await in_group(fake, GROUP, ANA, "/group")
     assert await press(fake, GROUP, BEN, "group:join") == "Ben is in. 2 people in the round."
     posted = len(fake.sent("sendMessage", GROUP))

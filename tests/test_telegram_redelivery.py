@@ -22,14 +22,6 @@ ANA = 601
 
 
 @pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def service(config, catalog, song_models, face_reader, store_target: Path | str):
     """The real service over the test's store (a SQLite file or a PostgreSQL database)."""
     async with Store(store_target) as store:

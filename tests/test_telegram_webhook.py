@@ -26,14 +26,6 @@ from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
 ANA = 801
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @contextlib.asynccontextmanager
 async def replica(config, catalog, song_models, face_reader, store_target: Path | str,
                   fake: FakeTelegram, *, lease_s: float = 30.0,
