@@ -1,7 +1,8 @@
 """A switchable TCP relay on 127.0.0.1 in front of the test PostgreSQL server's Unix socket: a
 database outage that a test can start and end (:meth:`PostgresRelay.down` refuses new
 connections and cuts the open ones, as a stopped server does; :meth:`PostgresRelay.up` serves
-again on the same port)."""
+again on the same port; :meth:`PostgresRelay.hang` accepts connections and never answers, as
+a server behind a dead network link does)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,29 @@ class PostgresRelay:
         self.url = url.set(host="127.0.0.1", port=self.port).difference_update_query(
             ["host"]).render_as_string(hide_password=False)
         self._server: asyncio.Server | None = None
+        self._hanging = False
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def up(self) -> None:
-        """Accept connections (again) on :attr:`port`."""
+        """Accept and relay connections (again) on :attr:`port`."""
+        if self._hanging:
+            await self.down()
         if self._server is None:
             self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
 
+    async def hang(self) -> None:
+        """Cut every relayed connection, then accept new ones and never answer them."""
+        await self.down()
+        self._server = await asyncio.start_server(self._hold, "127.0.0.1", self.port)
+        self._hanging = True
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+
     async def down(self) -> None:
         """Stop accepting (connection refused) and cut every relayed connection."""
+        self._hanging = False
         if self._server is not None:
             self._server.close()
             self._server = None
