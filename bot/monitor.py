@@ -30,7 +30,7 @@ from moosic_core.errors import MoosicError
 from moosic_core.metrics import CONTENT_TYPE, Metrics
 from moosic_core.service import MoosicService
 from moosic_core.store import Store
-from moosic_core.store.db import describe_unreachable, is_unreachable
+from moosic_core.store.db import is_unreachable, log_failure
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ class Monitor:
             except Exception as exc:
                 if not is_unreachable(exc):
                     raise
-                log.warning("/metrics: user counts not updated, the database is unreachable "
-                            "(%s)", describe_unreachable(exc))
+                log_failure(log, "/metrics: reading the user counts", exc)
         return web.Response(body=self.metrics.exposition(),
                             headers={"Content-Type": CONTENT_TYPE})
 

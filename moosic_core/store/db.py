@@ -158,6 +158,19 @@ def describe_unreachable(exc: BaseException) -> str:
     return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
 
 
+def log_failure(logger: logging.Logger, what: str, exc: BaseException,
+                level: int = logging.ERROR, then: str = "") -> None:
+    """Log "``what`` failed``then``" (e.g. "sweeping group rounds", "; trying again in 1 s"):
+    one WARNING line without a traceback, saying so, when the database is unreachable
+    (:func:`is_unreachable`; an outage would otherwise fill the log with tracebacks), else at
+    ``level`` with ``exc``'s traceback."""
+    if is_unreachable(exc):
+        logger.warning("%s failed%s: the database is unreachable (%s)", what, then,
+                       describe_unreachable(exc))
+    else:
+        logger.log(level, "%s failed%s", what, then, exc_info=exc)
+
+
 def _is_lock_error(exc: BaseException | None) -> bool:
     message = str(exc).lower()
     return "locked" in message or "busy" in message
