@@ -66,7 +66,7 @@ async def open_store_with_retries(store: Store, config: Config) -> None:
     A warning per failed try; raises :class:`DatabaseUnreachable` (exit status 1: the service
     manager restarts the bot) when the time is spent, and a wrong database name, user,
     password or URL (:class:`DataError`, :class:`ConfigError`; exit status 2) at once."""
-    await connect_with_retries(f"the database {store.name}", store.open, is_unreachable,
+    await connect_with_retries("Database", store.open, is_unreachable,
                                config.startup, gave_up=DatabaseUnreachable,
                                advice="check that the server is running and the config key "
                                "store.database_url")

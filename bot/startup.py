@@ -35,6 +35,8 @@ def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     text = str(exc).strip()
+    if isinstance(exc, MoosicError):  # its message is already a sentence for the operator
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
