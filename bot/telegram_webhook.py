@@ -164,12 +164,6 @@ class WebhookServer:
         self._idle.clear()
         try:
             return await self._receive(request)
-        except Exception as exc:
-            if not is_unreachable(exc):
-                raise  # aiohttp answers 500 and logs the traceback
-            self.refused["database"] += 1
-            log_failure(log, "Telegram webhook: handling an update", exc)
-            return self._retry_later(DATABASE_RETRY_AFTER_S)
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -185,6 +179,16 @@ class WebhookServer:
             update = None
         if update is None:
             return web.Response(status=400, text="not a Telegram update")
+        try:
+            return await self._claim_and_handle(update)
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise  # aiohttp answers 500 and logs the traceback
+            self.refused["database"] += 1
+            log_failure(log, f"Telegram webhook: update {update.update_id}", exc)
+            return self._retry_later(DATABASE_RETRY_AFTER_S)
+
+    async def _claim_and_handle(self, update: Update) -> web.Response:
         update_id = update.update_id
         if not await self.leases.claim_update(PLATFORM, update_id, lease_s=self.lease_s):
             if await self.leases.update_done(PLATFORM, update_id):
