@@ -11,11 +11,14 @@ from bot.conversation import Conversation
 from bot.frontends import ConsoleFrontEnd, FrontEnd, serve
 from bot.hints import CHAT_HINTS
 from bot.monitor import Monitor
+from bot.startup import connect_with_retries
 from moosic_core.app import open_service
 from moosic_core.cli.common import CommandTree
 from moosic_core.config import Config
 from moosic_core.config_check import listen_address, report
-from moosic_core.errors import ConfigError
+from moosic_core.errors import ConfigError, DatabaseUnreachable
+from moosic_core.store import Store
+from moosic_core.store.db import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,19 @@ def front_end_names(platform: str, config: Config) -> list[str]:
     return names
 
 
+async def open_store_with_retries(store: Store, config: Config) -> None:
+    """Open the store, trying again (``startup.retry_for_s``, like the chat platforms) while
+    the database server is unreachable: after a reboot PostgreSQL may come up after the bot.
+
+    A warning per failed try; raises :class:`DatabaseUnreachable` (exit status 1: the service
+    manager restarts the bot) when the time is spent, and a wrong database name, user,
+    password or URL (:class:`DataError`, :class:`ConfigError`; exit status 2) at once."""
+    await connect_with_retries("Database", store.open, is_unreachable,
+                               config.startup, gave_up=DatabaseUnreachable,
+                               advice="check that the server is running and the config key "
+                               "store.database_url")
+
+
 async def run_front_ends(config: Config, names: list[str],
                          monitor: Monitor | None = None) -> None:
     """One service and one conversation shared by the named front-ends, run together.
@@ -68,7 +84,8 @@ async def run_front_ends(config: Config, names: list[str],
     if config.monitor.listen:
         await monitor.start(*listen_address(config.monitor.listen))
     try:
-        async with open_service(config, monitor.metrics, CHAT_HINTS) as service:
+        async with open_service(config, monitor.metrics, CHAT_HINTS,
+                                lambda store: open_store_with_retries(store, config)) as service:
             monitor.service = service
             conversation = Conversation(service)
             front_ends = [FRONT_ENDS[name](conversation, config) for name in names]

@@ -1,4 +1,5 @@
-"""Connecting to a chat platform at start, retried while the network (or the platform) is down.
+"""Connecting to a chat platform (or the database server) at start, retried while the network
+(or the platform, or the database) is down.
 
 Built on tenacity (``AsyncRetrying``): exponential backoff with full jitter
 (``wait_random_exponential``: a random wait in [0, min(max_backoff_s, 2**n)] seconds, the AWS
@@ -24,7 +25,7 @@ from tenacity import (
 )
 
 from moosic_core.config import StartupConfig
-from moosic_core.errors import ConfigError, PlatformUnreachable
+from moosic_core.errors import ConfigError, MoosicError, PlatformUnreachable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -34,18 +35,23 @@ def _describe(exc: BaseException | None) -> str:
     if exc is None:
         return "unknown error"
     text = str(exc).strip()
+    if isinstance(exc, MoosicError):  # its message is already a sentence for the operator
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def connect_with_retries(platform: str, attempt: Callable[[], Awaitable[T]],
                                retryable: Callable[[BaseException], bool],
                                config: StartupConfig,
-                               cleanup: Callable[[], Awaitable[None]] | None = None) -> T:
+                               cleanup: Callable[[], Awaitable[None]] | None = None, *,
+                               advice: str = "check the network",
+                               gave_up: type[MoosicError] = PlatformUnreachable) -> T:
     """Run ``attempt`` until it succeeds, retrying errors that ``retryable`` accepts.
 
     ``cleanup`` runs after each failed attempt (e.g. closing a half-open HTTP session).
-    Raises :class:`PlatformUnreachable` (from the last error) when retries are spent, and any
-    non-retryable error at once.
+    Raises ``gave_up`` (:class:`PlatformUnreachable`; its exit status should be 1, one a
+    service manager restarts) from the last error when retries are spent, its message ending
+    in ``advice``; any non-retryable error at once.
     """
 
     def log_retry(state: RetryCallState) -> None:
@@ -76,10 +82,9 @@ async def connect_with_retries(platform: str, attempt: Callable[[], Awaitable[T]
     except BaseException as exc:
         if not retryable(exc):
             raise
-        raise PlatformUnreachable(f"{platform} could not be reached for "
-                                  f"{config.retry_for_s:.0f} s ({_describe(exc)}); check the "
-                                  "network. Giving up so that the service manager can restart "
-                                  "the bot later.") from exc
+        raise gave_up(f"{platform} could not be reached for {config.retry_for_s:.0f} s "
+                      f"({_describe(exc)}); {advice}. Giving up so that the service manager "
+                      "can restart the bot later.") from exc
 
 
 def token_refused(platform: str, key: str) -> ConfigError:

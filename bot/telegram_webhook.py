@@ -12,7 +12,10 @@ This server answers only AFTER the update was handled, and the update's claim in
   (200), or it died and its lease ran out, and the replica that gets it handles it.
 - 403: the ``X-Telegram-Bot-Api-Secret-Token`` header is not the shared secret (compared in
   constant time; only the fact is logged). 400: not an update. 413: a body over
-  :data:`MAX_BODY_BYTES`. 500: the store failed (Telegram retries).
+  :data:`MAX_BODY_BYTES`.
+- 503 with ``Retry-After`` (:data:`DATABASE_RETRY_AFTER_S`): the database cannot be reached (an
+  outage); one warning line, no traceback. 500: the store failed otherwise (a traceback in the
+  log); Telegram retries both.
 
 While an update is handled its lease is renewed every third of ``telegram.update_lease_s``, so a
 slow update on a live replica is never taken by another. The one window left: a replica killed
@@ -38,6 +41,7 @@ from telegram import Update
 
 from bot.http_server import listen
 from moosic_core.retrying import retry_done_write
+from moosic_core.store.db import is_unreachable, log_failure
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024
 #: Retry-After (seconds) of a 503 for a full or stopping replica.
 BUSY_RETRY_AFTER_S = 1
+#: Retry-After (seconds) of a 503 while the database cannot be reached.
+DATABASE_RETRY_AFTER_S = 5
 
 
 class UpdateLeases(Protocol):
@@ -77,8 +83,8 @@ async def kept_alive(renew: Callable[[], Awaitable[None]], every_s: float,
             await asyncio.sleep(every_s)
             try:
                 await renew()
-            except Exception:
-                log.warning("renewing the lease of %s failed", what, exc_info=True)
+            except Exception as exc:
+                log_failure(log, f"renewing the lease of {what}", exc, logging.WARNING)
 
     task = asyncio.create_task(beat(), name=f"lease {what}")
     try:
@@ -109,7 +115,7 @@ class WebhookServer:
         self.lease_s = lease_s
         self.max_updates = max(1, max_updates)
         self.in_flight = 0
-        self.refused = {"secret": 0, "busy": 0, "elsewhere": 0}
+        self.refused = {"secret": 0, "busy": 0, "elsewhere": 0, "database": 0}
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopping = False
@@ -178,6 +184,16 @@ class WebhookServer:
             update = None
         if update is None:
             return web.Response(status=400, text="not a Telegram update")
+        try:
+            return await self._claim_and_handle(update)
+        except Exception as exc:
+            if not is_unreachable(exc):
+                raise  # aiohttp answers 500 and logs the traceback
+            self.refused["database"] += 1
+            log_failure(log, f"Telegram webhook: update {update.update_id}", exc)
+            return self._retry_later(DATABASE_RETRY_AFTER_S)
+
+    async def _claim_and_handle(self, update: Update) -> web.Response:
         update_id = update.update_id
         if not await self.leases.claim_update(PLATFORM, update_id, lease_s=self.lease_s):
             if await self.leases.update_done(PLATFORM, update_id):

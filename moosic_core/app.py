@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from moosic_core.catalog.store import Catalog
@@ -53,16 +53,20 @@ def load_tool_catalog(config: Config) -> Catalog:
 
 @asynccontextmanager
 async def open_service(config: Config, metrics: Metrics | None = None,
-                       hint_words: HintWords | None = None) -> AsyncIterator[MoosicService]:
+                       hint_words: HintWords | None = None,
+                       open_store: Callable[[Store], Awaitable[None]] | None = None,
+                       ) -> AsyncIterator[MoosicService]:
     """The ready service; closes the thread pool and the database on exit.
 
     ``metrics`` (one is made when None) is what a monitor endpoint already serves;
-    ``hint_words`` word the lists' hints in the caller's commands (None: no hints)."""
+    ``hint_words`` word the lists' hints in the caller's commands (None: no hints);
+    ``open_store`` opens the store (None: :meth:`Store.open`, once; the bots pass one that
+    retries while the database server is unreachable)."""
     catalog = load_serving_catalog(config)
     models = SongModels.load(config.paths.models_dir / "songs")
     faces = FaceMoodReader(model_path(config.paths.models_dir))
     store = Store.from_config(config)
-    await store.open()
+    await (open_store or Store.open)(store)
     service = MoosicService(config, catalog, faces, store, models, metrics, hint_words)
     log.info("service ready: %d tracks, database %s", len(catalog), store.name)
     try:

@@ -47,6 +47,18 @@ class DataError(MoosicError):
     user_message = "The data file could not be read."
 
 
+class DatabaseUnreachable(DataError):
+    """The database server could not be reached (not running yet, no socket, refused, timed
+    out, still starting up, or out of connections): a failure that waiting may fix.
+
+    Exit status 1 (not 2 like other operator errors): a service manager should start the bot
+    again later, unlike after a wrong database name, user or password.
+    """
+
+    user_message = "The database could not be reached."
+    exit_code = 1
+
+
 class ModelMissing(MoosicError):
     user_message = "A model this needs has not been built yet (run `make setup`)."
 

@@ -41,6 +41,7 @@ from moosic_core.recommend.group import GroupList
 from moosic_core.recommend.ranking import Mode
 from moosic_core.retrying import retry_done_write
 from moosic_core.service import MoosicService
+from moosic_core.store.db import describe_unreachable, is_unreachable, log_failure
 from moosic_core.store.group_store import Member, Round, TakenRound
 from moosic_core.types import MoodReading, UserRef
 
@@ -90,6 +91,8 @@ class GroupRounds:
         self._sweeper: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        #: The last sweep found the database unreachable (logged once per outage).
+        self.database_down = False
 
     # --- the rounds ------------------------------------------------------------------------
     async def get(self, chat: str) -> Round | None:
@@ -243,8 +246,8 @@ class GroupRounds:
             except Exception:
                 log.exception("posting a group round closed by its timer failed")
             await self._finish_posted(chat, lease)
-        except Exception:  # the store failed: a sweeper retries when the lease expires
-            log.exception("closing a group round on its timer failed")
+        except Exception as exc:  # the store failed: a sweeper retries when the lease expires
+            log_failure(log, "closing a group round on its timer", exc)
 
     async def _finish_posted(self, chat: str, lease: float) -> None:
         """Delete a round whose list was posted, trying again (:data:`FINISH_RETRY_S`, well
@@ -255,6 +258,9 @@ class GroupRounds:
                                "deleting a posted group round", FINISH_RETRY_S)
 
     async def _sweep_forever(self) -> None:
+        """Sweep at every wake until the store closes. A failed sweep is logged with its
+        traceback, except while the database is unreachable: one warning when that starts and
+        one line when it is back (:attr:`database_down`)."""
         wake = self._wake
         assert wake is not None
         while self.store.is_open:
@@ -264,10 +270,18 @@ class GroupRounds:
                 _, next_at = await self._sweep_once()
                 if next_at is not None:
                     delay = min(delay, max(MIN_SWEEP_S, next_at - self.store.clock()))
-            except Exception:
+                if self.database_down:
+                    self.database_down = False
+                    log.info("group rounds: the database is back; rounds due meanwhile close now")
+            except Exception as exc:
                 if not self.store.is_open:  # the store closed under us: the process is ending
                     return
-                log.exception("sweeping group rounds failed; trying again in %s s", delay)
+                if not is_unreachable(exc):
+                    log.exception("sweeping group rounds failed; trying again in %s s", delay)
+                elif not self.database_down:  # one line per outage, not one per wake
+                    self.database_down = True
+                    log.warning("group rounds: the database is unreachable (%s); sweeping again "
+                                "every %s s until it is back", describe_unreachable(exc), delay)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), delay)
 

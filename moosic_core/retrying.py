@@ -13,6 +13,8 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_chain, wait_fixed
 
+from moosic_core.store.db import log_failure
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -26,9 +28,12 @@ async def retry_done_write(write: Callable[[], Awaitable[T]], what: str,
     failed try names ``what`` (never the values written). Raises the last error."""
 
     def warn(state: RetryCallState) -> None:
-        log.warning("%s failed (try %d); trying again in %.1f s", what, state.attempt_number,
-                    state.upcoming_sleep, exc_info=state.outcome.exception() if state.outcome
-                    else None)
+        error = state.outcome.exception() if state.outcome else None
+        then = f" (try {state.attempt_number}); trying again in {state.upcoming_sleep:.1f} s"
+        if error is None:
+            log.warning("%s failed%s", what, then)
+        else:
+            log_failure(log, what, error, logging.WARNING, then)
 
     async def attempt() -> T:  # a coroutine function: tenacity awaits only those
         return await write()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +20,8 @@ from moosic_core.recommend.ranking import Mode
 from moosic_core.service import MoosicService
 from moosic_core.store import Store
 from moosic_core.types import FaceReading, MoodReading, UserRef
+from tests.conftest import fresh_postgres_database, postgres_server_url
+from tests.fakes.pg_relay import PostgresRelay
 
 ANA, BEN, CY = UserRef("telegram", "1"), UserRef("discord", "2"), UserRef("telegram", "3")
 CHAT = "telegram:-100"
@@ -348,3 +351,35 @@ async def test_serve_runs_stopping_before_it_stops_the_front_ends() -> None:
 
     await serve([Front()], stopping=stopping)
     assert order == ["start", "sweeper stopped", "front-end stopped"]
+
+
+async def test_a_database_outage_is_one_warning_and_rounds_due_meanwhile_close_after(
+        caplog) -> None:
+    """PostgreSQL stops while a round runs: the sweeper (waking every 0.1 s) says so once, not
+    once per wake with a traceback; when it is back the round due meanwhile is posted once."""
+    relay = PostgresRelay(await fresh_postgres_database(postgres_server_url(),
+                                                        "moosic_sweep_outage"))
+    await relay.up()
+    async with Store(relay.url) as store:
+        replica = Replica(store, "a", round_s=0.5, sweep_s=0.1)
+        await replica.rounds.start(CHAT, ANA, "Ana")
+        caplog.set_level(logging.INFO, logger="moosic_core")
+        try:
+            await relay.down()
+            await asyncio.sleep(1.5)  # the round fell due 1 s ago; ~15 sweeps failed
+            assert replica.posted == [] and replica.rounds.database_down
+            await relay.up()
+            for _ in range(100):
+                if replica.posted:
+                    break
+                await asyncio.sleep(0.05)
+            await settle(replica)
+            assert [chat for chat, _ in replica.posted] == [CHAT]
+        finally:
+            await replica.rounds.close_all()
+            await relay.down()
+    messages = [r.getMessage() for r in caplog.records if r.name == "moosic_core.group_rounds"]
+    down = [m for m in messages if "database is unreachable" in m]
+    assert len(down) == 1, messages
+    assert sum("database is back" in m for m in messages) == 1, messages
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import time
+from types import SimpleNamespace
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -11,7 +16,11 @@ from bot.conversation import Conversation
 from bot.monitor import Monitor
 from moosic_core.errors import Busy, ConfigError, SpotifyNotConfigured, SpotifyRateLimited
 from moosic_core.metrics import Metrics
+from moosic_core.service import MoosicService
+from moosic_core.store import Store
 from moosic_core.types import UserRef
+from tests.conftest import fresh_postgres_database, postgres_server_url
+from tests.fakes.pg_relay import PostgresRelay
 
 ANA = UserRef("console", "ana")
 
@@ -136,3 +145,70 @@ async def test_a_port_in_use_is_an_operator_error_naming_monitor_listen(moosic) 
                                              "MOOSIC_DISCORD_TOKEN": ""})
     assert code == 2, stderr
     assert "monitor.listen" in stderr and "internal error" not in stderr
+
+
+def _serving(store: Store) -> MoosicService:
+    """The part of a service /healthz reads: a catalog and the store."""
+    return cast(MoosicService, SimpleNamespace(catalog=[0], store=store))
+
+
+async def test_healthz_asks_the_database_and_caches_its_answer(store_target) -> None:
+    async with Store(store_target) as store:
+        mon = Monitor(store_cache_s=60.0)
+        mon.service, mon.front_ends = _serving(store), [FakeFrontEnd("telegram")]
+        mon.front_ends[0].up = True  # type: ignore[attr-defined]
+        pings = 0
+        ping = store.ping
+
+        async def counted(timeout_s: float) -> None:
+            nonlocal pings
+            pings += 1
+            await ping(timeout_s)
+
+        store.ping = counted  # type: ignore[method-assign]
+        await mon.start("127.0.0.1", 0)
+        try:
+            answers = await asyncio.gather(*(get(mon, "/healthz") for _ in range(20)))
+        finally:
+            await mon.stop()
+    assert {status for status, _, _ in answers} == {200}
+    assert json.loads(answers[0][1])["checks"]["store"] == {"ok": True, "detail": "answers"}
+    assert pings == 1  # 20 probes, one question to the database
+
+
+async def test_healthz_is_503_while_postgresql_is_down_or_silent_and_200_when_back() -> None:
+    relay = PostgresRelay(await fresh_postgres_database(postgres_server_url(),
+                                                        "moosic_health"))
+    await relay.up()
+    store = Store(relay.url)
+    await store.open()
+    mon = Monitor(store_timeout_s=0.5, store_cache_s=0.0)
+    telegram = FakeFrontEnd("telegram")
+    telegram.up = True
+    mon.service, mon.front_ends = _serving(store), [telegram]
+    await mon.start("127.0.0.1", 0)
+
+    async def health() -> tuple[int, dict[str, Any]]:
+        status, body, _ = await get(mon, "/healthz")
+        return status, json.loads(body)["checks"]["store"]
+
+    try:
+        assert await health() == (200, {"ok": True, "detail": "answers"})
+        await relay.down()  # the server stops: connections refused
+        status, check = await health()
+        assert status == 503 and not check["ok"] and "cannot be reached" in check["detail"]
+        assert "ConnectionRefusedError" in check["detail"]
+        assert (await get(mon, "/metrics"))[0] == 200  # without the user counts
+        await relay.hang()  # the network drops packets: no answer
+        started = time.monotonic()
+        status, check = await health()
+        assert status == 503 and "no answer in 0.5 s" in check["detail"]
+        assert time.monotonic() - started < 3
+        await relay.up()  # back
+        assert await health() == (200, {"ok": True, "detail": "answers"})
+        status, _, _ = await get(mon, "/metrics")
+        assert status == 200
+    finally:
+        await mon.stop()
+        await store.close()
+        await relay.down()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,10 +18,13 @@ import pytest
 
 from bot.conversation import Conversation, RateLimiter
 from bot.telegram import TelegramBot
+from bot.telegram_webhook import DATABASE_RETRY_AFTER_S
 from moosic_core.config import TelegramConfig
 from moosic_core.service import FACE_CONSENT, MoosicService
 from moosic_core.store import Store
 from moosic_core.types import UserRef
+from tests.conftest import fresh_postgres_database, postgres_server_url
+from tests.fakes.pg_relay import PostgresRelay
 from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
 
 ANA = 801
@@ -205,3 +209,52 @@ async def test_marking_an_update_answered_is_tried_again_when_the_store_fails(
         assert failures == [update] and await store.update_done("telegram", update)
         assert await fake.deliver(update, url_of(a)) == 200  # a redelivery: not answered again
         assert len(fake.sent("sendMessage", ANA)) == 1
+
+
+async def _post_update(fake: FakeTelegram, update_id: int, url: str) -> tuple[int, str | None]:
+    """Deliver an update as Telegram does; (status, Retry-After header)."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": fake.webhook_secret or ""}
+    async with aiohttp.ClientSession() as session, session.post(
+            url, json=fake.updates[update_id], headers=headers) as response:
+        return response.status, response.headers.get("Retry-After")
+
+
+async def test_while_postgresql_is_down_telegram_is_asked_to_retry_later(
+        config, catalog, song_models, face_reader, fake, caplog) -> None:
+    """An outage: 503 with Retry-After (not 500), one warning line per call without a
+    traceback; when the database is back the redelivery is answered, once."""
+    relay = PostgresRelay(await fresh_postgres_database(postgres_server_url(),
+                                                        "moosic_webhook_outage"))
+    await relay.up()
+    try:
+        async with replica(config, catalog, song_models, face_reader, relay.url, fake) as a:
+            update = fake.push_message(private_chat(ANA), user(ANA), "/help")
+            caplog.set_level(logging.INFO)
+            caplog.clear()
+            await relay.down()
+            for _ in range(3):
+                assert await _post_update(fake, update, url_of(a)) == (
+                    503, str(DATABASE_RETRY_AFTER_S))
+            outage = [r for r in caplog.records if r.levelno >= logging.WARNING]
+            assert len(outage) == 3, [r.getMessage() for r in outage]
+            assert all(r.levelno == logging.WARNING and r.exc_info is None
+                       and "the database is unreachable" in r.getMessage() for r in outage)
+            await relay.up()
+            assert await fake.deliver(update, url_of(a)) == 200
+            assert await fake.deliver(update, url_of(a)) == 200  # a redelivery: done
+            assert len(fake.sent("sendMessage", ANA)) == 1
+    finally:
+        await relay.down()
+
+
+async def test_an_unexpected_store_error_is_still_a_500_with_its_traceback(
+        replicas, fake, monkeypatch, caplog) -> None:
+    async with replicas() as a:
+        async def broken(*args: object, **kwargs: object) -> bool:
+            raise RuntimeError("a bug, not an outage")
+
+        monkeypatch.setattr(a.service.store, "claim_update", broken)
+        update = fake.push_message(private_chat(ANA), user(ANA), "/help")
+        assert await _post_update(fake, update, url_of(a)) == (500, None)
+    assert any(r.exc_info and "a bug, not an outage" in str(r.exc_info[1])
+               for r in caplog.records)

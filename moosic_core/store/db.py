@@ -38,7 +38,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from moosic_core.errors import Busy, ConfigError, DataError
+from moosic_core.errors import Busy, ConfigError, DatabaseUnreachable, DataError
 from moosic_core.store.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,14 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 RETRIED_PG_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 POSTGRES_POOL_SIZE = 10
+#: SQLSTATEs that say the server cannot be used NOW but may be soon (PostgreSQL's appendix A,
+#: https://www.postgresql.org/docs/current/errcodes-appendix.html): class 08 (connection
+#: exception), 57P01-57P03 (shutting down, crashed, starting up) and 53300 (too many
+#: connections).
+UNREACHABLE_PG_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+UNREACHABLE_PG_CLASSES = ("08",)
+#: How long opening one PostgreSQL connection may take (seconds; asyncpg's default is 60).
+CONNECT_TIMEOUT_S = 10.0
 #: Replicas over one PostgreSQL compare their wall clocks (update and round leases, round
 #: timers): a process whose clock is further than this (seconds) from the server's is named in
 #: the operator's log when it opens the store.
@@ -110,6 +118,57 @@ def database_url(target: Path | str) -> URL:
     raise ConfigError(f"Config key store.database_url: {url.get_backend_name()!r} databases "
                       "are not supported; use postgresql://... (or leave it empty for the "
                       "SQLite file paths.database)")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database server cannot be reached now (a failure that waiting
+    may fix): :class:`DatabaseUnreachable`, an ``OSError`` (refused, no socket, timed out, reset),
+    a SQLAlchemy error whose connection was invalidated, or a PostgreSQL error with a SQLSTATE
+    of :data:`UNREACHABLE_PG_CLASSES` / :data:`UNREACHABLE_PG_STATES`, anywhere in its chain of
+    causes (``orig``, ``__cause__``, ``__context__``). False for everything else: a wrong
+    database name, user or password, bad SQL, a full disk.
+
+    The one test for "the database is down" used by start-up, the health check, the Telegram
+    webhook and the group-round sweeper."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnreachable | OSError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and (state in UNREACHABLE_PG_STATES
+                                       or state.startswith(UNREACHABLE_PG_CLASSES)):
+            return True
+        orig = getattr(current, "orig", None)
+        todo.extend((orig if isinstance(orig, BaseException) else None,
+                     current.__cause__, current.__context__))
+    return False
+
+
+def describe_unreachable(exc: BaseException) -> str:
+    """A one-line reason for an unreachable database (for a log line; no traceback)."""
+    reason = getattr(exc, "orig", None) or exc
+    text = " ".join(str(reason).split())
+    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException,
+                level: int = logging.ERROR, then: str = "") -> None:
+    """Log "``what`` failed``then``" (e.g. "sweeping group rounds", "; trying again in 1 s"):
+    one WARNING line without a traceback, saying so, when the database is unreachable
+    (:func:`is_unreachable`; an outage would otherwise fill the log with tracebacks), else at
+    ``level`` with ``exc``'s traceback."""
+    if is_unreachable(exc):
+        logger.warning("%s failed%s: the database is unreachable (%s)", what, then,
+                       describe_unreachable(exc))
+    else:
+        logger.log(level, "%s failed%s", what, then, exc_info=exc)
 
 
 def _is_lock_error(exc: BaseException | None) -> bool:
@@ -201,6 +260,7 @@ class Database:
         else:
             writer = reader = create_async_engine(self.url, pool_size=POSTGRES_POOL_SIZE,
                                                   pool_pre_ping=True,
+                                                  connect_args={"timeout": CONNECT_TIMEOUT_S},
                                                   hide_parameters=HIDE_PARAMETERS)
         self._writer, self._reader = writer, reader
         try:
@@ -210,13 +270,33 @@ class Database:
                 await self._check_clock()
         except BaseException as exc:
             await self.close()
-            if isinstance(exc, OSError):
-                raise DataError(f"The database {self.name} cannot be reached (is the server "
-                                f"running, and the address right?): {exc}") from None
+            if isinstance(exc, Exception) and is_unreachable(exc):
+                raise DatabaseUnreachable(
+                    f"The database {self.name} cannot be reached (is the server running, "
+                    f"and the address right?): {describe_unreachable(exc)}") from None
             if isinstance(exc, DBAPIError):
                 raise DataError(f"The database {self.name} is not usable: "
                                 f"{exc.orig or exc}") from None
             raise
+
+    async def ping(self, timeout_s: float) -> None:
+        """Ask the database a trivial question (``SELECT 1``), waiting at most ``timeout_s``
+        seconds. Raises :class:`DatabaseUnreachable` when it cannot be reached or does not
+        answer in time, :class:`DataError` when it is closed or fails otherwise."""
+        if not self.is_open:
+            raise DataError(f"The database {self.name} is closed.")
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.fetchone("SELECT 1")
+        except Exception as exc:
+            if isinstance(exc, TimeoutError):
+                reason = f"no answer in {timeout_s:g} s"
+            elif is_unreachable(exc):
+                reason = describe_unreachable(exc)
+            else:
+                raise DataError(f"The database {self.name} failed: {exc}") from None
+            raise DatabaseUnreachable(f"The database {self.name} cannot be reached: "
+                                      f"{reason}") from None
 
     async def _check_clock(self) -> float:
         """How far the server's clock is ahead of this process's (seconds, negative: behind),
