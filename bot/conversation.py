@@ -28,6 +28,7 @@ from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.saving import SongList, list_title
 from moosic_core.service import MoosicService, Suggestions
 from moosic_core.store.chat_state import ChatStateStore
+from moosic_core.store.db import is_unreachable, log_failure
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
 from moosic_core.types import MoodReading, Track, UserRef
@@ -214,7 +215,10 @@ class Conversation:
         except MoosicError as exc:
             self.service.metrics.answered_error(exc)
             return Reply(exc.user_message)
-        except Exception:
+        except Exception as exc:
+            if is_unreachable(exc):  # an outage: one log line, not a traceback per message
+                log_failure(log, "answering a message", exc)
+                return Reply(replies.STORE_DOWN)
             error_id = secrets.token_hex(4)
             log.exception("unexpected error %s", error_id)
             return Reply(f"Sorry, something went wrong on my side (error id {error_id}). "

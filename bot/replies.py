@@ -81,6 +81,11 @@ FORGET_KEPT = "Nothing was deleted."
 YES_OR_NO = TYPED.answer_again
 
 
+#: A message that arrived while the database could not be reached (an outage, a restart).
+STORE_DOWN = ("I can't reach my memory right now (a hiccup on my side). Please try again in a "
+              "minute.")
+
+
 def mood_headline(s: Suggestions) -> str:
     """The first line of a list: what mood it is for, in the user's words when they gave some."""
     mood = s.mood

@@ -121,3 +121,18 @@ def test_an_unusable_url_exits_2() -> None:
     with pytest.raises(ConfigError) as raised:
         Store("mysql://u:p@localhost/db")
     assert describe_error(raised.value)[2] == 2
+
+
+async def test_a_message_during_an_outage_gets_user_words_and_one_log_line(
+        service, monkeypatch, caplog) -> None:
+    from bot import replies
+    from bot.conversation import Conversation
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(service.store, "last_list", down)
+    with caplog.at_level(logging.WARNING):
+        reply = await Conversation(service).command(UserRef("telegram", "77"), "more")
+    assert reply.text == replies.STORE_DOWN
+    assert "the database is unreachable" in caplog.text and "Traceback" not in caplog.text
