@@ -27,7 +27,7 @@ from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.saving import SongList, list_title
 from moosic_core.service import MoosicService, Suggestions
-from moosic_core.store.chat_state import ChatStateStore
+from moosic_core.store.chat_state import ChatStateStore, StateValue
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
 from moosic_core.types import MoodReading, Track, UserRef
@@ -493,10 +493,8 @@ class Conversation:
             if photo is not None and (waiting is None or waiting.value != photo.where[1]):
                 # Since it came: declined, /forget or a newer photo, on another replica.
                 photo = None
-            if photo is None:  # gone, or waiting in another replica's memory
-                gone = pending.dropped or waiting is not None
-                return Reply(dropped_text(self._pending_photo.max_age_s) if gone
-                             else replies.CONSENT_THANKS)
+            if photo is None:
+                return Reply(self._photo_not_here(pending.dropped, waiting))
             return await self._read_and_answer(user, photo.image, photo.where[0])
         if kind == "group":
             return await self._group_command(user, rest, where)
@@ -517,6 +515,19 @@ class Conversation:
                 return await self._forget(user)
             return Reply(replies.FORGET_KEPT, private=True)
         return Reply("That button has expired. Send a selfie or /mood to start again.")
+
+    def _photo_not_here(self, dropped: bool, waiting: StateValue | None) -> str:
+        """The answer to a yes when this process holds no photo of the user's that the store
+        names (``waiting``: the store's token of the newest waiting photo, or None): this
+        process dropped it (expired, or pushed out), or the store names a photo older than any
+        photo may wait -> the photo is gone; the store names a recent photo -> it waits in
+        another replica's memory (or this one holds an older one the user replaced): send it
+        once more; none named -> thanks (declined or forgotten since, or /agree alone)."""
+        max_age_s = self._pending_photo.max_age_s
+        if dropped or (waiting is not None
+                       and self.store.clock() - waiting.updated_at >= max_age_s):
+            return dropped_text(max_age_s)
+        return replies.CONSENT_SEND_AGAIN if waiting is not None else replies.CONSENT_THANKS
 
     # --- group rounds ----------------------------------------------------------------------
     async def _group_command(self, user: UserRef, arg: str, where: Where) -> Reply:

@@ -59,6 +59,11 @@ as a playful guess. Do you agree? """ + TYPED.yes_or_no
 
 CONSENT_THANKS = "Thanks! Send me a selfie whenever you like."
 
+#: Consent given on a replica that does not hold the photo waiting for it (photos stay in the
+#: memory of the process they reached): the photo is recent, so no word about its expiry.
+CONSENT_SEND_AGAIN = ("Thanks! Please send me your photo once more: it reached another of my "
+                      "servers, and I never pass photos between them.")
+
 #: A photo sent while the consent question waits: it replaces the one waiting.
 CONSENT_NEWER_PHOTO = ("Got it: once you answer the question above, I'll read this newest "
                        "photo.")

@@ -216,18 +216,25 @@ async def test_names_seen_on_one_replica_answer_presses_on_the_other(replicas,
 
 
 async def test_consent_given_where_the_photo_is_not_asks_to_send_it_again(
-        replicas, selfie: bytes) -> None:
+        replicas, selfie: bytes, clock: Clock) -> None:
     a, b = replicas
     asked = await a.chat.photo(ANA, selfie)  # the photo waits in A's memory only
     assert asked.text == replies.CONSENT
+    clock.now += 5  # seconds later: the photo is recent, not "kept only 10 minutes"
     answer = await b.chat.button(ANA, "consent:yes")
-    assert answer.text == dropped_text(b.chat._pending_photo.max_age_s)
-    assert "Please send it again" in answer.text
+    assert answer.text == replies.CONSENT_SEND_AGAIN
+    assert "minutes" not in answer.text and "no longer have" not in answer.text
     assert await a.service.has_consent(ANA)
     # Typed on B, for a photo on A: the same answer.
     await a.chat.photo(BEN, selfie)
     typed = await b.chat.text(BEN, "yes")
-    assert typed is not None and "Please send it again" in typed.text
+    assert typed is not None and typed.text == replies.CONSENT_SEND_AGAIN
+    # A photo named in the store longer ago than any photo may wait: it is gone.
+    cy = UserRef("telegram", "77")
+    await a.chat.photo(cy, selfie)
+    clock.now += b.chat._pending_photo.max_age_s + 1
+    assert (await b.chat.button(cy, "consent:yes")).text == \
+        dropped_text(b.chat._pending_photo.max_age_s)
     # On the replica that holds the photo, the answer reads it.
     cy = UserRef("discord", "9")
     await b.chat.photo(cy, selfie)
@@ -246,7 +253,7 @@ async def test_a_photo_is_not_read_after_a_no_or_a_newer_photo_elsewhere(
     newer = await b.chat.photo(BEN, selfie)  # a newer photo, on B: the one to read
     assert newer.text == replies.CONSENT_NEWER_PHOTO
     on_a = await a.chat.button(BEN, "consent:yes")
-    assert "Please send it again" in on_a.text  # not A's older photo
+    assert on_a.text == replies.CONSENT_SEND_AGAIN  # not A's older photo
     cy = UserRef("discord", "9")
     await a.chat.photo(cy, selfie)
     await b.chat.command(cy, "forget", "yes")  # /forget on B drops A's photo too
