@@ -237,13 +237,21 @@ class Conversation:
             self._photo(user, image, where, said)))
 
     async def album(self, user: UserRef, images: list[bytes],
-                    where: Where | None = None, said: str = "") -> Reply:
+                    where: Where | None = None, said: str = "",
+                    numbers: Sequence[int] | None = None, total: int | None = None) -> Reply:
         """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
         (one selfie for the rate limit; before consent, the first photo waits); ``said`` as
-        for :meth:`photo`."""
+        for :meth:`photo`. ``images`` may be part of the album (the rest reached another
+        replica): ``numbers`` are their numbers in the album (1-based, default 1 to
+        ``len(images)``), ``total`` how many photos it has (default ``len(images)``); when
+        none of ``images`` shows a face and others exist, the answer asks for the selfie on
+        its own. Raises ValueError for no images or one number per image missing."""
+        if not images or (numbers is not None and len(numbers) != len(images)):
+            raise ValueError("an album answer needs its images and one number per image")
         where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(
-            self._album(user, images, where, said)))
+            self._album(user, images, where, said, numbers or range(1, len(images) + 1),
+                        max(total or 0, len(images)))))
 
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
@@ -448,29 +456,32 @@ class Conversation:
                                                    where.name_of(user), faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
 
-    async def _album(self, user: UserRef, images: list[bytes], where: Where,
-                     said: str = "") -> Reply:
-        n = len(images)
-        if n == 1 or not await self.service.has_consent(user) \
+    async def _album(self, user: UserRef, images: list[bytes], where: Where, said: str,
+                     numbers: Sequence[int], total: int) -> Reply:
+        if total == 1 or not await self.service.has_consent(user) \
                 or await self.photo_limit.wait_s(self.store, user) > 0:  # once, for the album
             reply = await self._photo(user, images[0], where, said)
-            if n > 1 and reply.buttons == CONSENT_BUTTONS:
-                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
-                                "I'll read the first one.)")
+            if total > 1 and reply.buttons == CONSENT_BUTTONS:
+                which = "the first one" if numbers[0] == 1 else f"photo {numbers[0]}"
+                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {total} photos; "
+                                f"I'll read {which}.)")
             return reply
         first_error: MoosicError | None = None
-        for i, image in enumerate(images, 1):
+        for i, (image, number) in enumerate(zip(images, numbers, strict=True), 1):
             try:
                 mood = await self.service.read_photo(user, image)
             except (NoFaceFound, ImageRejected) as exc:
                 first_error = first_error or exc
                 continue
             reply = await self._answer_reading(user, mood, where, said)
-            which = "the first photo" if i == 1 else f"photo {i}, the first with a face"
-            return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
+            which = "the first photo" if number == 1 else \
+                f"photo {number}, the first with a face" if number == i else f"photo {number}"
+            return replace(reply, text=f"Your album has {total} photos: I read {which}.\n\n"
                                        f"{reply.text}")
         assert first_error is not None
-        return Reply(replies.album_unread_text(n, first_error))
+        if total > len(images):  # the others reached another replica: never read here
+            return Reply(replies.album_elsewhere_text(total, len(images)))
+        return Reply(replies.album_unread_text(total, first_error))
 
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:

@@ -78,6 +78,20 @@ def album_unread_text(photos: int, first_error: MoosicError) -> str:
     return f"I looked at all {photos} photos in your album. {first_error.user_message}"
 
 
+def album_elsewhere_text(photos: int, looked_at: int) -> str:
+    """The answer for an album of ``photos`` photos of which this bot process held
+    ``looked_at`` (none with a face it could read); the others reached another of the bot's
+    processes (replicas), which never pass photos on."""
+    if looked_at:
+        seen = (f"The {'one' if looked_at == 1 else looked_at} I could look at "
+                f"{'shows' if looked_at == 1 else 'show'} no face I can read; the other "
+                f"{photos - looked_at} reached another of my servers")
+    else:
+        seen = "They all reached another of my servers"
+    return (f"Your album has {photos} photos. {seen}, and I never pass photos between them. "
+            "Please send me your selfie on its own.")
+
+
 CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."
 FORGET_QUESTION = ("This deletes everything I know about you: your links, taste, feedback and "
                    f"history. Are you sure? {TYPED.yes_or_no}")
