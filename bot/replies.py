@@ -85,7 +85,8 @@ def album_elsewhere_text(photos: int, looked_at: int) -> str:
     if looked_at:
         seen = (f"The {'one' if looked_at == 1 else looked_at} I could look at "
                 f"{'shows' if looked_at == 1 else 'show'} no face I can read; the other "
-                f"{photos - looked_at} reached another of my servers")
+                f"{'one' if photos - looked_at == 1 else photos - looked_at} reached another "
+                "of my servers")
     else:
         seen = "They all reached another of my servers"
     return (f"Your album has {photos} photos. {seen}, and I never pass photos between them. "

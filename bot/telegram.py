@@ -91,10 +91,12 @@ ALLOWED_UPDATES = ("message", "callback_query")
 BOOTSTRAP_RETRIES = 5
 #: Album claims (``claims`` table) are pruned at most this often (seconds).
 CLAIMS_PRUNE_EVERY_S = 600.0
-#: ``user_state`` key prefix of the facts about an album part that reached a replica which does
-#: not answer the album: ``album:<album id>:<message id>`` -> JSON ``{"photo": bool,
-#: "caption": bool, "said": str}``. Written while the album's window runs, deleted (read) by the
-#: replica answering it; ``/forget`` deletes any left (``user_state`` is a user table).
+#: What a replica that does not answer an album tells the one answering it, while the album's
+#: window runs (never the photo): a claim ``telegram:album:<album id>:part:<message id>:<p|f>``
+#: per part (a photo or another file; no user content, so it may outlive a /forget until the
+#: claims are pruned), and per part addressed to the bot a ``user_state`` value
+#: ``album:<album id>:<message id>`` -> JSON ``{"photo": bool, "caption": bool, "said": str}``
+#: (``/forget`` deletes it). The answering replica reads and deletes both.
 ALBUM_PART_KEY = "album"
 
 COMMANDS = (
@@ -157,11 +159,13 @@ def album_id(token: str, chat_id: int, media_group_id: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class HandedPart:
     """An album part that reached another replica, as that replica described it in the store:
-    its message id, whether it is a photo (never its bytes), whether it carried a caption and
-    what the caption says (:func:`_said_with`)."""
+    its message id, whether it is a photo (never its bytes), whether it is addressed to the bot
+    (:meth:`TelegramBot._file_is_for_us`), whether it carried a caption and what the caption
+    says (:func:`_said_with`)."""
 
     message_id: int
     photo: bool
+    for_bot: bool
     caption: bool
     said: str
 
@@ -179,7 +183,7 @@ def _album_said(messages: Sequence[Message], others: Sequence[HandedPart]) -> st
     """:func:`_said_with` over an album whose parts are partly here, partly ``others``: the
     caption of the first part (by message id) that has one."""
     captioned = [(m.message_id, _said_with([m])) for m in messages if (m.caption or "").strip()]
-    captioned += [(p.message_id, p.said) for p in others if p.caption]
+    captioned += [(p.message_id, p.said) for p in others if p.for_bot and p.caption]
     return min(captioned)[1] if captioned else ""
 
 
@@ -418,11 +422,12 @@ class TelegramBot:
         With several replicas the parts land on different ones: the album is claimed in the
         store (``telegram:album:<album id>``, :func:`album_id`, a lease of
         ``telegram.update_lease_s`` renewed until it is answered) and only the replica holding
-        the claim answers. A replica that lost the claim describes its parts addressed to the
-        bot in the store (:data:`ALBUM_PART_KEY`: photo or not, the caption's text; never the
-        photo) while the winner's window runs; the winner reads (and deletes) them before it
-        answers, so a ``/mood`` caption or a stated mood on another replica's part counts, and
-        the answer counts every photo of the album. Photos never leave the replica they
+        the claim answers. A replica that lost the claim describes its parts in the store
+        (:data:`ALBUM_PART_KEY`: photo or not, addressed to the bot or not, the caption's
+        text; never the photo) while the winner's window runs; the winner reads (and deletes)
+        them before it answers, so a ``/mood`` caption or a stated mood on another replica's
+        part counts, and the answer counts every photo of the album. Photos never leave the
+        replica they
         reached: the winner reads only its own. When none of them shows a face and other
         replicas hold photos of the album, the answer says so and asks for the selfie on its
         own (:func:`bot.replies.album_elsewhere_text`) rather than "no face". Why not let the
@@ -463,33 +468,44 @@ class TelegramBot:
                 return
             parts.sort(key=lambda m: m.message_id)
             others = await self._handed_over(hashed, update)
+            addressed = any(other.for_bot for other in others)
             for part in parts:
-                if others or await self._file_is_for_us(part, context.bot):
+                if addressed or await self._file_is_for_us(part, context.bot):
                     await self._answer_files(parts, update, context, others=others)
                     break
         await store.claim(f"{name}:answered")  # a late part never takes the lapsed lease
 
     async def _hand_over(self, parts: Sequence[Message], hashed: str, update: Update,
                          bot: TgBot) -> None:
-        """Describe this replica's parts of album ``hashed`` that are addressed to the bot in
-        the store, for the replica answering it (see :meth:`_collect_album`)."""
-        values = {f"{ALBUM_PART_KEY}:{hashed}:{part.message_id}": json.dumps(
-                      {"photo": _is_photo(part), "caption": bool((part.caption or "").strip()),
-                       "said": _said_with([part])})
-                  for part in parts if await self._file_is_for_us(part, bot)}
-        if values:
-            await self.service.store.set_user_state(user_of(update), values)
+        """Describe this replica's parts of album ``hashed`` in the store, for the replica
+        answering it (:data:`ALBUM_PART_KEY`, :meth:`_collect_album`)."""
+        store = self.service.store
+        facts = {}
+        for part in parts:
+            photo = _is_photo(part)
+            await store.claim(f"telegram:album:{hashed}:part:{part.message_id}:"
+                              f"{'p' if photo else 'f'}")
+            if await self._file_is_for_us(part, bot):
+                facts[f"{ALBUM_PART_KEY}:{hashed}:{part.message_id}"] = json.dumps(
+                    {"photo": photo, "caption": bool((part.caption or "").strip()),
+                     "said": _said_with([part])})
+        if facts:
+            await store.set_user_state(user_of(update), facts)
 
     async def _handed_over(self, hashed: str, update: Update) -> list[HandedPart]:
         """The parts of album ``hashed`` that other replicas described (deleted as read)."""
-        prefix = f"{ALBUM_PART_KEY}:{hashed}:"
-        found = await self.service.store.pop_user_state_prefix(user_of(update), prefix)
-        handed = []
-        for key, stored in found.items():
-            facts = json.loads(stored.value)
-            handed.append(HandedPart(int(key[len(prefix):]), bool(facts["photo"]),
-                                     bool(facts["caption"]), str(facts["said"])))
-        return sorted(handed, key=lambda part: part.message_id)
+        store = self.service.store
+        prefix, claimed = f"{ALBUM_PART_KEY}:{hashed}:", f"telegram:album:{hashed}:part:"
+        addressed = {int(key[len(prefix):]): json.loads(stored.value) for key, stored in
+                     (await store.pop_user_state_prefix(user_of(update), prefix)).items()}
+        photos = {int(message_id): kind == "p" for message_id, _, kind in
+                  (name[len(claimed):].partition(":") for name in await store.pop_claims(claimed))}
+        return [HandedPart(message_id, bool(photos.get(message_id)) or
+                           bool(addressed.get(message_id, {}).get("photo")),
+                           message_id in addressed,
+                           bool(addressed.get(message_id, {}).get("caption")),
+                           str(addressed.get(message_id, {}).get("said", "")))
+                for message_id in sorted({*addressed, *photos})]
 
     async def _album_window(self, key: tuple[int, str], started: float) -> None:
         """Wait until no part of the album came for :data:`ALBUM_QUIET_S`, or at most

@@ -215,6 +215,18 @@ async def test_names_seen_on_one_replica_answer_presses_on_the_other(replicas,
     assert answer is not None and answer.text == "This question is for Benjamin."
 
 
+async def test_user_state_popped_by_prefix_is_the_users_only(replicas) -> None:
+    a, b = replicas
+    await a.service.store.set_user_state(ANA, {"album:x:1": "1", "album:x:2": "2",
+                                              "album:y:1": "3", "name": "Ana"})
+    await a.service.store.set_user_state(BEN, {"album:x:1": "4"})
+    popped = await b.service.store.pop_user_state_prefix(ANA, "album:x:")
+    assert {k: v.value for k, v in popped.items()} == {"album:x:1": "1", "album:x:2": "2"}
+    assert await b.service.store.pop_user_state_prefix(ANA, "album:x:") == {}
+    assert (await a.service.store.user_state(ANA, "album:y:1")) is not None
+    assert (await a.service.store.user_state(BEN, "album:x:1")) is not None
+
+
 async def test_consent_given_where_the_photo_is_not_asks_to_send_it_again(
         replicas, selfie: bytes, clock: Clock) -> None:
     a, b = replicas

@@ -55,6 +55,16 @@ async def test_prune_drops_only_old_claims(store_target: Path | str) -> None:
         assert not await store.claimed("old") and await store.claimed("new")
 
 
+async def test_claims_popped_by_prefix_go_to_one_process(store_target: Path | str) -> None:
+    async with Store(store_target) as first, Store(store_target) as second:
+        for name in ("a:part:1:p", "a:part:2:f", "a:answered", "b:part:1:p"):
+            assert await first.claim(name)
+        popped = await asyncio.gather(first.pop_claims("a:part:"), second.pop_claims("a:part:"))
+        assert sorted(popped, key=len) == [[], ["a:part:1:p", "a:part:2:f"]]
+        assert await first.claimed("a:answered") and await first.claimed("b:part:1:p")
+        assert not await first.claimed("a:part:1:p")
+
+
 async def test_an_update_lease_is_renewed_and_done_is_told_apart(
         store_target: Path | str) -> None:
     clock = Clock()

@@ -244,6 +244,14 @@ async def test_an_album_whose_selfie_reached_the_other_replica_asks_for_it_alone
         [answer] = fake.sent("sendMessage", ANA)
         assert answer.text == replies.album_elsewhere_text(2, 1), answer.text
         assert "couldn't find a face" not in answer.text
+        # In a group the part on B carries no caption (not addressed to the bot): still counted.
+        await _split_album(fake, a, b, group_chat(-100302), ANA, [no_face, selfie],
+                           ["/mood", None], "c2")
+        [answer] = fake.sent("sendMessage", -100302)
+        assert answer.text == replies.album_elsewhere_text(2, 1), answer.text
+    async with Store(store_target) as store:  # what B told A is gone once A answered
+        names = [str(row[0]) for row in await store.fetchall("SELECT name FROM claims")]
+    assert not [name for name in names if ":part:" in name], names
 
 
 async def test_album_claims_do_not_name_the_chat(replicas, fake, selfie, store_target) -> None:

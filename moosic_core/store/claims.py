@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from moosic_core.store.db import Database, execute
@@ -59,6 +60,17 @@ class Claims(Database):
         """Whether anybody holds (or held, and it was not pruned) the claim ``name``."""
         return await self.fetchone("SELECT 1 FROM claims WHERE name = :name",
                                    {"name": name}) is not None
+
+    async def pop_claims(self, prefix: str) -> list[str]:
+        """Drop the named claims whose name starts with ``prefix`` and return their names (of
+        two processes popping at once, each name goes to one)."""
+        async def body(conn: AsyncConnection) -> list[str]:
+            rows = (await conn.execute(text(
+                "DELETE FROM claims WHERE substr(name, 1, :n) = :prefix RETURNING name"),
+                {"n": len(prefix), "prefix": prefix})).all()
+            return sorted(str(row[0]) for row in rows)
+
+        return await self.transaction(body)
 
     async def prune_claims(self, keep_s: float = CLAIM_KEEP_S) -> int:
         """Drop named claims older than ``keep_s`` seconds; how many were dropped."""
