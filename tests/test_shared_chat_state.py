@@ -215,6 +215,21 @@ async def test_names_seen_on_one_replica_answer_presses_on_the_other(replicas,
     assert answer is not None and answer.text == "This question is for Benjamin."
 
 
+async def test_one_users_lists_asked_at_the_same_moment_repeat_no_song(replicas) -> None:
+    """8 /more at once (double taps, both replicas) give 8 lists without a song twice, as 8 in
+    a row do; another user's list is made meanwhile."""
+    a, b = replicas
+    first = await a.chat.command(ANA, "mood", "happy")
+    await a.chat.command(BEN, "mood", "happy")
+    answers = await asyncio.gather(*((a, b)[i % 2].chat.command(ANA, "more") for i in range(8)),
+                                   b.chat.command(BEN, "more"))
+    shown = [t for reply in (first, *answers[:8]) for t in _shown_ids(reply)]
+    assert len(shown) == 9 * len(_shown_ids(first)) and len(set(shown)) == len(shown)
+    assert _shown_ids(answers[8])
+    async with a.service.store.holding("x") as held:  # nothing is left held
+        assert held
+
+
 async def test_user_state_popped_by_prefix_is_the_users_only(replicas) -> None:
     a, b = replicas
     await a.service.store.set_user_state(ANA, {"album:x:1": "1", "album:x:2": "2",
