@@ -17,7 +17,7 @@ import pytest
 
 from bot import replies
 from bot.conversation import Conversation, RateLimiter
-from bot.telegram import TelegramBot
+from bot.telegram import TelegramBot, album_id
 from moosic_core.config import TelegramConfig
 from moosic_core.service import FACE_CONSENT, MoosicService
 from moosic_core.store import Store
@@ -200,7 +200,11 @@ async def _split_album(fake: FakeTelegram, a: TelegramBot, b: TelegramBot, chat:
                                media_group_id=group)
              for photo, caption in zip(photos, captions, strict=True)]
     first = asyncio.create_task(fake.deliver(parts[0], url_of(a)))
-    await asyncio.sleep(0.3)  # A holds the claim
+    claim = f"telegram:album:{album_id(fake.token, chat['id'], group)}"
+    for _ in range(100):  # until A holds the claim
+        if await a.service.store.claimed(claim):
+            break
+        await asyncio.sleep(0.02)
     assert [await fake.deliver(part, url_of(b)) for part in parts[1:]] == [200] * (len(parts) - 1)
     assert await first == 200
     return parts
