@@ -27,7 +27,7 @@ from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.saving import SongList, list_title
 from moosic_core.service import MoosicService, Suggestions
-from moosic_core.store.chat_state import ChatStateStore
+from moosic_core.store.chat_state import ChatStateStore, StateValue
 from moosic_core.store.db import is_unreachable, log_failure
 from moosic_core.store.store import LINK_KINDS
 from moosic_core.text import count
@@ -241,13 +241,21 @@ class Conversation:
             self._photo(user, image, where, said)))
 
     async def album(self, user: UserRef, images: list[bytes],
-                    where: Where | None = None, said: str = "") -> Reply:
+                    where: Where | None = None, said: str = "",
+                    numbers: Sequence[int] | None = None, total: int | None = None) -> Reply:
         """Photos sent together (a Telegram album): ONE answer, for the first photo with a face
         (one selfie for the rate limit; before consent, the first photo waits); ``said`` as
-        for :meth:`photo`."""
+        for :meth:`photo`. ``images`` may be part of the album (the rest reached another
+        replica): ``numbers`` are their numbers in the album (1-based, default 1 to
+        ``len(images)``), ``total`` how many photos it has (default ``len(images)``); when
+        none of ``images`` shows a face and others exist, the answer asks for the selfie on
+        its own. Raises ValueError for no images or one number per image missing."""
+        if not images or (numbers is not None and len(numbers) != len(images)):
+            raise ValueError("an album answer needs its images and one number per image")
         where = await self._seen(user, where)
         return self._owned(user, where, await self._safely(
-            self._album(user, images, where, said)))
+            self._album(user, images, where, said, numbers or range(1, len(images) + 1),
+                        max(total or 0, len(images)))))
 
     async def document(self, user: UserRef, data: bytes, filename: str,
                        where: Where | None = None) -> Reply:
@@ -452,29 +460,32 @@ class Conversation:
                                                    where.name_of(user), faces)
         return Reply(replies.group_photo_text(len(faces), len(round_.members)))
 
-    async def _album(self, user: UserRef, images: list[bytes], where: Where,
-                     said: str = "") -> Reply:
-        n = len(images)
-        if n == 1 or not await self.service.has_consent(user) \
+    async def _album(self, user: UserRef, images: list[bytes], where: Where, said: str,
+                     numbers: Sequence[int], total: int) -> Reply:
+        if total == 1 or not await self.service.has_consent(user) \
                 or await self.photo_limit.wait_s(self.store, user) > 0:  # once, for the album
             reply = await self._photo(user, images[0], where, said)
-            if n > 1 and reply.buttons == CONSENT_BUTTONS:
-                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {n} photos; "
-                                "I'll read the first one.)")
+            if total > 1 and reply.buttons == CONSENT_BUTTONS:
+                which = "the first one" if numbers[0] == 1 else f"photo {numbers[0]}"
+                reply = replace(reply, text=f"{reply.text}\n\n(Your album has {total} photos; "
+                                f"I'll read {which}.)")
             return reply
         first_error: MoosicError | None = None
-        for i, image in enumerate(images, 1):
+        for i, (image, number) in enumerate(zip(images, numbers, strict=True), 1):
             try:
                 mood = await self.service.read_photo(user, image)
             except (NoFaceFound, ImageRejected) as exc:
                 first_error = first_error or exc
                 continue
             reply = await self._answer_reading(user, mood, where, said)
-            which = "the first photo" if i == 1 else f"photo {i}, the first with a face"
-            return replace(reply, text=f"Your album has {n} photos: I read {which}.\n\n"
+            which = "the first photo" if number == 1 else \
+                f"photo {number}, the first with a face" if number == i else f"photo {number}"
+            return replace(reply, text=f"Your album has {total} photos: I read {which}.\n\n"
                                        f"{reply.text}")
         assert first_error is not None
-        return Reply(replies.album_unread_text(n, first_error))
+        if total > len(images):  # the others reached another replica: never read here
+            return Reply(replies.album_elsewhere_text(total, len(images)))
+        return Reply(replies.album_unread_text(total, first_error))
 
     async def _document(self, user: UserRef, data: bytes, filename: str,
                         where: Where) -> Reply:
@@ -497,10 +508,8 @@ class Conversation:
             if photo is not None and (waiting is None or waiting.value != photo.where[1]):
                 # Since it came: declined, /forget or a newer photo, on another replica.
                 photo = None
-            if photo is None:  # gone, or waiting in another replica's memory
-                gone = pending.dropped or waiting is not None
-                return Reply(dropped_text(self._pending_photo.max_age_s) if gone
-                             else replies.CONSENT_THANKS)
+            if photo is None:
+                return Reply(self._photo_not_here(pending.dropped, waiting))
             return await self._read_and_answer(user, photo.image, photo.where[0])
         if kind == "group":
             return await self._group_command(user, rest, where)
@@ -521,6 +530,19 @@ class Conversation:
                 return await self._forget(user)
             return Reply(replies.FORGET_KEPT, private=True)
         return Reply("That button has expired. Send a selfie or /mood to start again.")
+
+    def _photo_not_here(self, dropped: bool, waiting: StateValue | None) -> str:
+        """The answer to a yes when this process holds no photo of the user's that the store
+        names (``waiting``: the store's token of the newest waiting photo, or None): this
+        process dropped it (expired, or pushed out), or the store names a photo older than any
+        photo may wait -> the photo is gone; the store names a recent photo -> it waits in
+        another replica's memory (or this one holds an older one the user replaced): send it
+        once more; none named -> thanks (declined or forgotten since, or /agree alone)."""
+        max_age_s = self._pending_photo.max_age_s
+        if dropped or (waiting is not None
+                       and self.store.clock() - waiting.updated_at >= max_age_s):
+            return dropped_text(max_age_s)
+        return replies.CONSENT_SEND_AGAIN if waiting is not None else replies.CONSENT_THANKS
 
     # --- group rounds ----------------------------------------------------------------------
     async def _group_command(self, user: UserRef, arg: str, where: Where) -> Reply:

@@ -59,6 +59,11 @@ as a playful guess. Do you agree? """ + TYPED.yes_or_no
 
 CONSENT_THANKS = "Thanks! Send me a selfie whenever you like."
 
+#: Consent given on a replica that does not hold the photo waiting for it (photos stay in the
+#: memory of the process they reached): the photo is recent, so no word about its expiry.
+CONSENT_SEND_AGAIN = ("Thanks! Please send me your photo once more: it reached another of my "
+                      "servers, and I never pass photos between them.")
+
 #: A photo sent while the consent question waits: it replaces the one waiting.
 CONSENT_NEWER_PHOTO = ("Got it: once you answer the question above, I'll read this newest "
                        "photo.")
@@ -71,6 +76,21 @@ def album_unread_text(photos: int, first_error: MoosicError) -> str:
         return (f"I looked at all {photos} photos in your album and couldn't find a face in any "
                 f"of them. {SELFIE_TIP}")
     return f"I looked at all {photos} photos in your album. {first_error.user_message}"
+
+
+def album_elsewhere_text(photos: int, looked_at: int) -> str:
+    """The answer for an album of ``photos`` photos of which this bot process held
+    ``looked_at`` (none with a face it could read); the others reached another of the bot's
+    processes (replicas), which never pass photos on."""
+    if looked_at:
+        seen = (f"The {'one' if looked_at == 1 else looked_at} I could look at "
+                f"{'shows' if looked_at == 1 else 'show'} no face I can read; the other "
+                f"{'one' if photos - looked_at == 1 else photos - looked_at} reached another "
+                "of my servers")
+    else:
+        seen = "They all reached another of my servers"
+    return (f"Your album has {photos} photos. {seen}, and I never pass photos between them. "
+            "Please send me your selfie on its own.")
 
 
 CONSENT_DECLINED = "OK, I won't read any faces. You can still use /mood."

@@ -24,10 +24,12 @@ import contextlib
 import dataclasses
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Literal
 from urllib.parse import urlparse
 
 from telegram import Bot as TgBot
@@ -65,6 +67,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import QUESTION_KINDS, Conversation, Reply, Where
+from bot.replies import album_elsewhere_text
 from bot.startup import connect_with_retries, token_refused
 from bot.telegram_webhook import WebhookServer, kept_alive
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
@@ -88,6 +91,13 @@ ALLOWED_UPDATES = ("message", "callback_query")
 BOOTSTRAP_RETRIES = 5
 #: Album claims (``claims`` table) are pruned at most this often (seconds).
 CLAIMS_PRUNE_EVERY_S = 600.0
+#: What a replica that does not answer an album tells the one answering it, while the album's
+#: window runs (never the photo): a claim ``telegram:album:<album id>:part:<message id>:<p|f>``
+#: per part (a photo or another file; no user content, so it may outlive a /forget until the
+#: claims are pruned), and per part addressed to the bot a ``user_state`` value
+#: ``album:<album id>:<message id>`` -> JSON ``{"photo": bool, "caption": bool, "said": str}``
+#: (``/forget`` deletes it). The answering replica reads and deletes both.
+ALBUM_PART_KEY = "album"
 
 COMMANDS = (
     ("start", "what I do and how to use me"),
@@ -137,6 +147,45 @@ def webhook_secret(config: TelegramConfig) -> str:
     if config.webhook_secret:
         return config.webhook_secret
     return hmac.new(config.token.encode(), b"moosic telegram webhook", hashlib.sha256).hexdigest()
+
+
+def album_id(token: str, chat_id: int, media_group_id: str) -> str:
+    """An album's name in the store (its claim, its parts' facts): a keyed hash (HMAC-SHA256
+    with the bot token as key, 32 hex characters) of its chat and media group id, so every
+    replica of the bot names it alike while the store never shows whose chat it was."""
+    message = f"moosic album {chat_id}:{media_group_id}".encode()
+    return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclasses.dataclass(frozen=True)
+class HandedPart:
+    """An album part that reached another replica, as that replica described it in the store:
+    its message id, whether it is a photo (never its bytes), whether it is addressed to the bot
+    (:meth:`TelegramBot._file_is_for_us`), whether it carried a caption and what the caption
+    says (:func:`_said_with`)."""
+
+    message_id: int
+    photo: bool
+    for_bot: bool
+    caption: bool
+    said: str
+
+
+def _is_photo(message: Message) -> bool:
+    """A photo, or a file that claims to be an image (its name or type; not yet downloaded)."""
+    if message.photo:
+        return True
+    document = message.document
+    return document is not None and \
+        claimed_kind(document.file_name or "", document.mime_type) == "image"
+
+
+def _album_said(messages: Sequence[Message], others: Sequence[HandedPart]) -> str:
+    """:func:`_said_with` over an album whose parts are partly here, partly ``others``: the
+    caption of the first part (by message id) that has one."""
+    captioned = [(m.message_id, _said_with([m])) for m in messages if (m.caption or "").strip()]
+    captioned += [(p.message_id, p.said) for p in others if p.for_bot and p.caption]
+    return min(captioned)[1] if captioned else ""
 
 
 def file_url_for(api_url: str) -> str:
@@ -372,14 +421,24 @@ class TelegramBot:
         album gets one answer; the later parts only join it.
 
         With several replicas the parts land on different ones: the album is claimed in the
-        store (``telegram:album:<chat>:<media_group_id>``, a lease of
+        store (``telegram:album:<album id>``, :func:`album_id`, a lease of
         ``telegram.update_lease_s`` renewed until it is answered) and only the replica holding
-        the claim answers, with the parts that reached IT; the parts on other replicas are not
-        answered separately. What that costs: only the claiming replica's photos and files are
-        read (an album of 3 split 2+1 is read as 2), and in a group an album is answered only
-        when the claiming replica's parts show it is for the bot (the /mood caption rides on
-        one part). If the claiming replica dies before answering, Telegram's redelivery of its
-        part reaches a replica that takes the expired claim and answers with that part.
+        the claim answers. A replica that lost the claim describes its parts in the store
+        (:data:`ALBUM_PART_KEY`: photo or not, addressed to the bot or not, the caption's
+        text; never the photo) while the winner's window runs; the winner reads (and deletes)
+        them before it answers, so a ``/mood`` caption or a stated mood on another replica's
+        part counts, and the answer counts every photo of the album. Photos never leave the
+        replica they
+        reached: the winner reads only its own. When none of them shows a face and other
+        replicas hold photos of the album, the answer says so and asks for the selfie on its
+        own (:func:`bot.replies.album_elsewhere_text`) rather than "no face". Why not let the
+        losing replica read its photos then: it would have to keep them and wait, polling the
+        store, for the winner's verdict, and the answer, the consent question and the one
+        selfie counted for the rate limit would be split over two processes; a rare
+        album (a landscape and a selfie) costs one more message instead.
+
+        If the claiming replica dies before answering, Telegram's redelivery of its part
+        reaches a replica that takes the expired claim and answers with that part.
         """
         key = (message.chat_id, str(message.media_group_id))
         album = self._albums.get(key)
@@ -390,27 +449,64 @@ class TelegramBot:
         # in memory before the store is asked, so this replica's next parts join it meanwhile
         self._albums[key] = parts = [message]
         self._album_seen[key] = started = time.monotonic()
-        name = f"telegram:album:{key[0]}:{key[1]}"
+        hashed = album_id(self.config.token, *key)
+        name = f"telegram:album:{hashed}"
         store, lease_s = self.service.store, self.config.update_lease_s
         async with contextlib.AsyncExitStack() as held:
             try:
-                won = await self._claim_album(name)
-                if won:  # held (renewed) from now until answered
+                claim = await self._claim_album(name)
+                if claim == "won":  # held (renewed) from now until answered
                     await held.enter_async_context(
                         kept_alive(lambda: store.renew_claim(name), lease_s / 3, "an album"))
                     await self._album_window(key, started)
             finally:
                 del self._albums[key], self._album_seen[key]
-            if not won:
+            if claim != "won":
+                if claim == "taken":
+                    await self._hand_over(parts, hashed, update, context.bot)
                 log.info("Telegram album of %d part(s) here is answered by another replica",
                          len(parts))
                 return
             parts.sort(key=lambda m: m.message_id)
+            others = await self._handed_over(hashed, update)
+            addressed = any(other.for_bot for other in others)
             for part in parts:
-                if await self._file_is_for_us(part, context.bot):
-                    await self._answer_files(parts, update, context)
+                if addressed or await self._file_is_for_us(part, context.bot):
+                    await self._answer_files(parts, update, context, others=others)
                     break
         await store.claim(f"{name}:answered")  # a late part never takes the lapsed lease
+
+    async def _hand_over(self, parts: Sequence[Message], hashed: str, update: Update,
+                         bot: TgBot) -> None:
+        """Describe this replica's parts of album ``hashed`` in the store, for the replica
+        answering it (:data:`ALBUM_PART_KEY`, :meth:`_collect_album`)."""
+        store = self.service.store
+        facts = {}
+        for part in parts:
+            photo = _is_photo(part)
+            await store.claim(f"telegram:album:{hashed}:part:{part.message_id}:"
+                              f"{'p' if photo else 'f'}")
+            if await self._file_is_for_us(part, bot):
+                facts[f"{ALBUM_PART_KEY}:{hashed}:{part.message_id}"] = json.dumps(
+                    {"photo": photo, "caption": bool((part.caption or "").strip()),
+                     "said": _said_with([part])})
+        if facts:
+            await store.set_user_state(user_of(update), facts)
+
+    async def _handed_over(self, hashed: str, update: Update) -> list[HandedPart]:
+        """The parts of album ``hashed`` that other replicas described (deleted as read)."""
+        store = self.service.store
+        prefix, claimed = f"{ALBUM_PART_KEY}:{hashed}:", f"telegram:album:{hashed}:part:"
+        addressed = {int(key[len(prefix):]): json.loads(stored.value) for key, stored in
+                     (await store.pop_user_state_prefix(user_of(update), prefix)).items()}
+        photos = {int(message_id): kind == "p" for message_id, _, kind in
+                  (name[len(claimed):].partition(":") for name in await store.pop_claims(claimed))}
+        return [HandedPart(message_id, bool(photos.get(message_id)) or
+                           bool(addressed.get(message_id, {}).get("photo")),
+                           message_id in addressed,
+                           bool(addressed.get(message_id, {}).get("caption")),
+                           str(addressed.get(message_id, {}).get("said", "")))
+                for message_id in sorted({*addressed, *photos})]
 
     async def _album_window(self, key: tuple[int, str], started: float) -> None:
         """Wait until no part of the album came for :data:`ALBUM_QUIET_S`, or at most
@@ -422,24 +518,27 @@ class TelegramBot:
                 return
             await asyncio.sleep(min(quiet_left, started + ALBUM_MAX_WAIT_S - now))
 
-    async def _claim_album(self, name: str) -> bool:
-        """Whether this replica answers the album ``name`` (see :meth:`_collect_album`)."""
+    async def _claim_album(self, name: str) -> Literal["won", "taken", "answered"]:
+        """Whether this replica answers the album ``name`` ("won"), another one is collecting
+        it ("taken") or it was answered already (see :meth:`_collect_album`)."""
         store = self.service.store
         now = time.monotonic()
         if now - self._claims_pruned_at > CLAIMS_PRUNE_EVERY_S:
             self._claims_pruned_at = now
             await store.prune_claims()
         if await store.claimed(f"{name}:answered"):
-            return False
-        return await store.claim(name, lease_s=self.config.update_lease_s)
+            return "answered"
+        return "won" if await store.claim(name, lease_s=self.config.update_lease_s) else "taken"
 
     async def _answer_files(self, messages: Sequence[Message], update: Update,
-                            context: ContextTypes.DEFAULT_TYPE) -> None:
+                            context: ContextTypes.DEFAULT_TYPE,
+                            others: Sequence[HandedPart] = ()) -> None:
         """Download the photos and files of one message or one album, decide what each is by
         its name, type and first bytes, and answer: a playlist file is imported (the first one),
-        the photos get ONE song list (for the first with a face)."""
+        the photos get ONE song list (for the first with a face). ``others``: the album's parts
+        on other replicas (their caption counts, their photos are counted, never read)."""
         first, bot = messages[0], context.bot
-        wanted: list[tuple[PhotoSize | Document, str, str | None]] = []
+        wanted: list[tuple[PhotoSize | Document, str, str | None, int]] = []
         too_large = unreadable = claimed_image = not_fetched = 0
         name: str
         mime: str | None
@@ -460,11 +559,12 @@ class TelegramBot:
                 too_large += 1
             else:
                 claimed_image += claim == "image"
-                wanted.append((media, name, mime))
+                wanted.append((media, name, mime, message.message_id))
         images: list[bytes] = []
+        image_ids: list[int] = []  # the message id of each image
         playlists: list[tuple[bytes, str]] = []
         async with self.working(bot, first.chat_id):
-            for media, name, mime in wanted:
+            for media, name, mime, message_id in wanted:
                 try:
                     tg_file = await media.get_file()
                     data = bytes(await tg_file.download_as_bytearray())  # memory only
@@ -480,6 +580,7 @@ class TelegramBot:
                 kind = kind_of(data, name, mime)
                 if kind == "image":
                     images.append(data)
+                    image_ids.append(message_id)
                 elif kind == "playlist":
                     suffixed = name if name.lower().endswith((".csv", ".txt")) \
                         else f"{name or 'playlist'}.csv"
@@ -496,9 +597,14 @@ class TelegramBot:
                                        f"{len(playlists) - 1} playlist file(s): send one "
                                        "playlist at a time.")
                 answers.append(reply)
+            # every photo of the album, by message id: its number as the user sees it
+            photo_ids = sorted({*image_ids, *(p.message_id for p in others if p.photo)})
             if images:
-                answers.append(await self.conversation.album(user, images, where,
-                                                             said=_said_with(messages)))
+                answers.append(await self.conversation.album(
+                    user, images, where, said=_album_said(messages, others),
+                    numbers=[photo_ids.index(i) + 1 for i in image_ids], total=len(photo_ids)))
+            elif len(photo_ids) > 0:  # the album's photos all reached other replicas
+                answers.append(Reply(album_elsewhere_text(len(photo_ids), 0)))
             del images, playlists
         if not answers and not_fetched:
             answers.append(Reply(NOT_FETCHED))
@@ -512,7 +618,8 @@ class TelegramBot:
                   ([f"{not_fetched} I couldn't download"] if not_fetched else [])
             skipped = too_large + unreadable + not_fetched
             answers[-1] = _with_note(answers[-1], f"I skipped {skipped} of the "
-                                     f"{len(messages)} files: {' and '.join(why)}.")
+                                     f"{len(messages) + len(others)} files: "
+                                     f"{' and '.join(why)}.")
         for reply in answers:
             await self.deliver(bot, first, reply)
 

@@ -9,6 +9,7 @@ to ``service.max_queue_wait_s`` and past that get :class:`Busy` at once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -155,21 +156,28 @@ class MoosicService:
     # --- recommendations -------------------------------------------------------------------
     async def recommend(self, user: UserRef, mood: MoodReading, mode: Mode = "match",
                         n: int | None = None) -> Suggestions:
-        """A ranked list for ``user``; repeated calls give new songs ("more")."""
+        """A ranked list for ``user``; repeated calls give new songs ("more"), also calls at
+        the same moment (a double tap, several replicas): one user's lists are made one at a
+        time across every process over the store (a claim named by a hash of the user, held
+        from reading the songs shown so far to recording the new ones)."""
         self.metrics.request("recommend")
         n = n or self.config.service.recommendations
         profile = await self.taste.profile(user)
         feedback = await self.store.feedback(user)
-        recent = set(await self.store.recent_recommendations(user, HISTORY_WINDOW_S))
         disliked = {t for t, v in feedback.items() if v < 0}
         liked = tuple(t for t, v in feedback.items() if v > 0)
-        request = personal_request(
-            profile, mood.mood_score, energy=mood.energy, mode=mode, n=n,
-            # Track IDs; the ranker also leaves out every copy of these songs.
-            exclude_ids=frozenset(disliked | recent | set(liked)), liked_ids=liked,
-            familiar_share=DISCOVERY_SHARES[await self.discovery(user)])
-        items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
-        await self.store.record_suggestions(user, mood, mode, [r.track.track_id for r in items])
+        familiar_share = DISCOVERY_SHARES[await self.discovery(user)]
+        lock = f"recommend:{hashlib.sha256(user.key.encode()).hexdigest()[:32]}"
+        async with self.store.holding(lock):
+            recent = set(await self.store.recent_recommendations(user, HISTORY_WINDOW_S))
+            request = personal_request(
+                profile, mood.mood_score, energy=mood.energy, mode=mode, n=n,
+                # Track IDs; the ranker also leaves out every copy of these songs.
+                exclude_ids=frozenset(disliked | recent | set(liked)), liked_ids=liked,
+                familiar_share=familiar_share)
+            items = await self.run_cpu(self.metrics.timed("rank", self.ranker.rank), request)
+            await self.store.record_suggestions(user, mood, mode,
+                                                [r.track.track_id for r in items])
         hints = []
         words = self.hint_words
         if words is not None and profile is None:

@@ -215,19 +215,53 @@ async def test_names_seen_on_one_replica_answer_presses_on_the_other(replicas,
     assert answer is not None and answer.text == "This question is for Benjamin."
 
 
+async def test_one_users_lists_asked_at_the_same_moment_repeat_no_song(replicas) -> None:
+    """8 /more at once (double taps, both replicas) give 8 lists without a song twice, as 8 in
+    a row do; another user's list is made meanwhile."""
+    a, b = replicas
+    first = await a.chat.command(ANA, "mood", "happy")
+    await a.chat.command(BEN, "mood", "happy")
+    answers = await asyncio.gather(*((a, b)[i % 2].chat.command(ANA, "more") for i in range(8)),
+                                   b.chat.command(BEN, "more"))
+    shown = [t for reply in (first, *answers[:8]) for t in _shown_ids(reply)]
+    assert len(shown) == 9 * len(_shown_ids(first)) and len(set(shown)) == len(shown)
+    assert _shown_ids(answers[8])
+    async with a.service.store.holding("x") as held:  # nothing is left held
+        assert held
+
+
+async def test_user_state_popped_by_prefix_is_the_users_only(replicas) -> None:
+    a, b = replicas
+    await a.service.store.set_user_state(ANA, {"album:x:1": "1", "album:x:2": "2",
+                                              "album:y:1": "3", "name": "Ana"})
+    await a.service.store.set_user_state(BEN, {"album:x:1": "4"})
+    popped = await b.service.store.pop_user_state_prefix(ANA, "album:x:")
+    assert {k: v.value for k, v in popped.items()} == {"album:x:1": "1", "album:x:2": "2"}
+    assert await b.service.store.pop_user_state_prefix(ANA, "album:x:") == {}
+    assert (await a.service.store.user_state(ANA, "album:y:1")) is not None
+    assert (await a.service.store.user_state(BEN, "album:x:1")) is not None
+
+
 async def test_consent_given_where_the_photo_is_not_asks_to_send_it_again(
-        replicas, selfie: bytes) -> None:
+        replicas, selfie: bytes, clock: Clock) -> None:
     a, b = replicas
     asked = await a.chat.photo(ANA, selfie)  # the photo waits in A's memory only
     assert asked.text == replies.CONSENT
+    clock.now += 5  # seconds later: the photo is recent, not "kept only 10 minutes"
     answer = await b.chat.button(ANA, "consent:yes")
-    assert answer.text == dropped_text(b.chat._pending_photo.max_age_s)
-    assert "Please send it again" in answer.text
+    assert answer.text == replies.CONSENT_SEND_AGAIN
+    assert "minutes" not in answer.text and "no longer have" not in answer.text
     assert await a.service.has_consent(ANA)
     # Typed on B, for a photo on A: the same answer.
     await a.chat.photo(BEN, selfie)
     typed = await b.chat.text(BEN, "yes")
-    assert typed is not None and "Please send it again" in typed.text
+    assert typed is not None and typed.text == replies.CONSENT_SEND_AGAIN
+    # A photo named in the store longer ago than any photo may wait: it is gone.
+    cy = UserRef("telegram", "77")
+    await a.chat.photo(cy, selfie)
+    clock.now += b.chat._pending_photo.max_age_s + 1
+    assert (await b.chat.button(cy, "consent:yes")).text == \
+        dropped_text(b.chat._pending_photo.max_age_s)
     # On the replica that holds the photo, the answer reads it.
     cy = UserRef("discord", "9")
     await b.chat.photo(cy, selfie)
@@ -246,7 +280,7 @@ async def test_a_photo_is_not_read_after_a_no_or_a_newer_photo_elsewhere(
     newer = await b.chat.photo(BEN, selfie)  # a newer photo, on B: the one to read
     assert newer.text == replies.CONSENT_NEWER_PHOTO
     on_a = await a.chat.button(BEN, "consent:yes")
-    assert "Please send it again" in on_a.text  # not A's older photo
+    assert on_a.text == replies.CONSENT_SEND_AGAIN  # not A's older photo
     cy = UserRef("discord", "9")
     await a.chat.photo(cy, selfie)
     await b.chat.command(cy, "forget", "yes")  # /forget on B drops A's photo too

@@ -55,6 +55,35 @@ async def test_prune_drops_only_old_claims(store_target: Path | str) -> None:
         assert not await store.claimed("old") and await store.claimed("new")
 
 
+async def test_claims_popped_by_prefix_go_to_one_process(store_target: Path | str) -> None:
+    async with Store(store_target) as first, Store(store_target) as second:
+        for name in ("a:part:1:p", "a:part:2:f", "a:answered", "b:part:1:p"):
+            assert await first.claim(name)
+        popped = await asyncio.gather(first.pop_claims("a:part:"), second.pop_claims("a:part:"))
+        assert sorted(popped, key=len) == [[], ["a:part:1:p", "a:part:2:f"]]
+        assert await first.claimed("a:answered") and await first.claimed("b:part:1:p")
+        assert not await first.claimed("a:part:1:p")
+
+
+async def test_a_held_claim_makes_other_processes_wait_their_turn(
+        store_target: Path | str) -> None:
+    async with Store(store_target) as first, Store(store_target) as second:
+        order: list[str] = []
+
+        async def turn(store: Store, who: str) -> None:
+            async with store.holding("recommend:x") as held:
+                assert held
+                order.append(who)
+                await asyncio.sleep(0.1)
+                order.append(who)
+
+        await asyncio.gather(turn(first, "a"), turn(second, "b"), turn(first, "c"))
+        assert [order[i] == order[i + 1] for i in range(0, 6, 2)] == [True] * 3  # one at a time
+        assert not await first.claimed("recommend:x")  # dropped after use
+        async with first.holding("stuck"), second.holding("stuck", wait_s=0.1) as held:
+            assert not held  # a holder that never lets go delays the other 0.1 s, no more
+
+
 async def test_an_update_lease_is_renewed_and_done_is_told_apart(
         store_target: Path | str) -> None:
     clock = Clock()

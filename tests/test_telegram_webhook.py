@@ -16,8 +16,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot import replies
 from bot.conversation import Conversation, RateLimiter
-from bot.telegram import TelegramBot
+from bot.telegram import TelegramBot, album_id
 from bot.telegram_webhook import DATABASE_RETRY_AFTER_S
 from moosic_core.config import TelegramConfig
 from moosic_core.service import FACE_CONSENT, MoosicService
@@ -25,7 +26,7 @@ from moosic_core.store import Store
 from moosic_core.types import UserRef
 from tests.conftest import fresh_postgres_database, postgres_server_url
 from tests.fakes.pg_relay import PostgresRelay
-from tests.fakes.telegram import FakeTelegram, free_port, private_chat, user
+from tests.fakes.telegram import FakeTelegram, free_port, group_chat, private_chat, user
 
 ANA = 801
 
@@ -161,9 +162,8 @@ async def test_an_album_split_over_two_replicas_is_answered_once(replicas, fake,
         await asyncio.sleep(2.0)  # the album window: a second answer would come by now
         [answer] = fake.sent("sendMessage", ANA)
         assert "open.spotify.com/track/" in answer.text
-        # only the claiming replica's parts are read: 2 (A) or 1 (B) of the 3
-        assert answer.text.startswith("Your album has 2 photos") or \
-            "Your album has" not in answer.text
+        # only the claiming replica's parts are read, every photo is counted
+        assert answer.text.startswith("Your album has 3 photos: I read "), answer.text
         for part in parts:  # Telegram delivers the album again: nothing more is sent
             assert await fake.deliver(part, url_of(b)) == 200
         await asyncio.sleep(1.5)
@@ -186,6 +186,88 @@ async def test_an_album_claim_outlives_a_short_lease_while_its_parts_come_in(
         await asyncio.sleep(1.5)
         [answer] = fake.sent("sendMessage", ANA)
         assert "open.spotify.com/track/" in answer.text
+
+
+async def _split_album(fake: FakeTelegram, a: TelegramBot, b: TelegramBot, chat: dict,
+                       sender: int, photos: list[bytes], captions: list[str | None],
+                       group: str) -> list[int]:
+    """An album whose first part reaches A (which claims it) and the others B, while A's
+    window runs; returns the parts' update ids."""
+    parts = [fake.push_message(chat, user(sender), photo=photo, caption=caption,
+                               media_group_id=group)
+             for photo, caption in zip(photos, captions, strict=True)]
+    first = asyncio.create_task(fake.deliver(parts[0], url_of(a)))
+    claim = f"telegram:album:{album_id(fake.token, chat['id'], group)}"
+    for _ in range(100):  # until A holds the claim
+        if await a.service.store.claimed(claim):
+            break
+        await asyncio.sleep(0.02)
+    assert [await fake.deliver(part, url_of(b)) for part in parts[1:]] == [200] * (len(parts) - 1)
+    assert await first == 200
+    return parts
+
+
+async def _user_state_keys(store_target: Path | str) -> list[str]:
+    async with Store(store_target) as store:
+        return [str(row[0]) for row in await store.fetchall("SELECT key FROM user_state")]
+
+
+async def test_an_albums_caption_on_the_replica_that_lost_the_claim_counts(
+        replicas, fake, selfie, store_target) -> None:
+    """Group: the ``/mood`` caption rides on a part that reached B while A answers the album;
+    private: the mood stated in a caption on B's part sets the songs. Both photos counted."""
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas() as a, replicas() as b:
+        await _split_album(fake, a, b, group_chat(-100301), ANA, [selfie, selfie],
+                           [None, "/mood"], "g1")
+        [answer] = fake.sent("sendMessage", -100301)
+        assert answer.text.startswith("Your album has 2 photos: I read the first photo."), \
+            answer.text
+        assert "open.spotify.com/track/" in answer.text
+        await _split_album(fake, a, b, private_chat(ANA), ANA, [selfie, selfie],
+                           [None, "so tired"], "p1")
+        [private] = fake.sent("sendMessage", ANA)
+        assert "you said “so tired" in private.text, private.text
+        assert private.text.startswith("Your album has 2 photos")
+    assert not [k for k in await _user_state_keys(store_target) if k.startswith("album")]
+
+
+async def test_an_album_whose_selfie_reached_the_other_replica_asks_for_it_alone(
+        replicas, fake, selfie, no_face, store_target) -> None:
+    """A photo without a face on A (which answers), the selfie on B: photos never leave B, so
+    the answer says so and asks for the selfie on its own, not "no face"."""
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas() as a, replicas() as b:
+        await _split_album(fake, a, b, private_chat(ANA), ANA, [no_face, selfie],
+                           [None, None], "c1")
+        [answer] = fake.sent("sendMessage", ANA)
+        assert answer.text == replies.album_elsewhere_text(2, 1), answer.text
+        assert "couldn't find a face" not in answer.text
+        # In a group the part on B carries no caption (not addressed to the bot): still counted.
+        await _split_album(fake, a, b, group_chat(-100302), ANA, [no_face, selfie],
+                           ["/mood", None], "c2")
+        [answer] = fake.sent("sendMessage", -100302)
+        assert answer.text == replies.album_elsewhere_text(2, 1), answer.text
+    async with Store(store_target) as store:  # what B told A is gone once A answered
+        names = [str(row[0]) for row in await store.fetchall("SELECT name FROM claims")]
+    assert not [name for name in names if ":part:" in name], names
+
+
+async def test_album_claims_do_not_name_the_chat(replicas, fake, selfie, store_target) -> None:
+    """A private chat's id is the user's Telegram id: the album's claims (kept 2 days, past a
+    /forget) carry a keyed hash of it instead."""
+    async with Store(store_target) as store:
+        await store.set_consent(UserRef("telegram", str(ANA)), FACE_CONSENT)
+    async with replicas() as a, replicas() as b:
+        await _split_album(fake, a, b, private_chat(ANA), ANA, [selfie, selfie], [None, None],
+                           "trip-801")
+        assert len(fake.sent("sendMessage", ANA)) == 1
+    async with Store(store_target) as store:
+        names = [str(row[0]) for row in await store.fetchall("SELECT name FROM claims")]
+    albums = [n for n in names if n.startswith("telegram:album:")]
+    assert albums and not [n for n in albums if str(ANA) in n or "trip" in n], albums
 
 
 async def test_marking_an_update_answered_is_tried_again_when_the_store_fails(

@@ -142,6 +142,20 @@ class ChatStateStore(Database):
 
         return await self.transaction(body)
 
+    async def pop_user_state_prefix(self, user: UserRef, prefix: str) -> dict[str, StateValue]:
+        """Delete the user's values whose key starts with ``prefix`` and return them (key ->
+        value); of two replicas popping at once, each row goes to one."""
+        async def body(conn: AsyncConnection) -> dict[str, StateValue]:
+            rows = (await conn.execute(text(
+                "DELETE FROM user_state WHERE user_id = (SELECT id FROM users WHERE platform = "
+                ":platform AND platform_user_id = :user) AND substr(key, 1, :n) = :prefix "
+                "RETURNING key, value, updated_at"),
+                {"platform": user.platform, "user": user.user_id, "n": len(prefix),
+                 "prefix": prefix})).all()
+            return {str(k): StateValue(str(v), float(at)) for k, v, at in rows}
+
+        return await self.transaction(body)
+
     # --- song lists ------------------------------------------------------------------------
     async def add_song_list(self, list_id: str, title: str, track_ids: Sequence[str], *,
                             owner: UserRef | None, chat: str | None, keep_s: float) -> None:

@@ -14,8 +14,12 @@ alive, and tells a redelivery of a finished update from one still being handled
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from moosic_core.store.db import Database, execute
@@ -23,6 +27,9 @@ from moosic_core.store.db import Database, execute
 #: Named claims older than this are dropped by :meth:`Claims.prune_claims` (Telegram keeps an
 #: undelivered update for 24 hours, so nothing claimed by name comes back later than that).
 CLAIM_KEEP_S = 2 * 86400.0
+#: :meth:`Claims.holding`: the lease of a held claim, the longest wait for it and how often a
+#: waiter asks again (seconds).
+HOLD_LEASE_S, HOLD_WAIT_S, HOLD_POLL_S = 30.0, 10.0, 0.02
 
 
 class Claims(Database):
@@ -47,6 +54,31 @@ class Claims(Database):
 
         return await self.transaction(body)
 
+    @contextlib.asynccontextmanager
+    async def holding(self, name: str, *, lease_s: float = HOLD_LEASE_S,
+                      wait_s: float = HOLD_WAIT_S) -> AsyncIterator[bool]:
+        """Hold the claim ``name`` (with a lease of ``lease_s`` seconds) while the block runs,
+        then drop it: a lock across every process over the database. Waits for a holder,
+        polling every :data:`HOLD_POLL_S` seconds, at most ``wait_s`` seconds; then the block
+        runs anyway (yields False: not held), so a stuck holder never stops the caller."""
+        deadline = time.monotonic() + wait_s
+        held = await self.claim(name, lease_s=lease_s)
+        while not held and time.monotonic() < deadline:
+            await asyncio.sleep(HOLD_POLL_S)
+            held = await self.claim(name, lease_s=lease_s)
+        try:
+            yield held
+        finally:
+            if held:
+                await self.drop_claim(name)
+
+    async def drop_claim(self, name: str) -> None:
+        """Drop the claim ``name`` (it may be taken again at once)."""
+        async def body(conn: AsyncConnection) -> None:
+            await execute(conn, "DELETE FROM claims WHERE name = :name", {"name": name})
+
+        await self.transaction(body)
+
     async def renew_claim(self, name: str) -> None:
         """Keep a claim with a lease held: its time becomes now."""
         async def body(conn: AsyncConnection) -> None:
@@ -59,6 +91,17 @@ class Claims(Database):
         """Whether anybody holds (or held, and it was not pruned) the claim ``name``."""
         return await self.fetchone("SELECT 1 FROM claims WHERE name = :name",
                                    {"name": name}) is not None
+
+    async def pop_claims(self, prefix: str) -> list[str]:
+        """Drop the named claims whose name starts with ``prefix`` and return their names (of
+        two processes popping at once, each name goes to one)."""
+        async def body(conn: AsyncConnection) -> list[str]:
+            rows = (await conn.execute(text(
+                "DELETE FROM claims WHERE substr(name, 1, :n) = :prefix RETURNING name"),
+                {"n": len(prefix), "prefix": prefix})).all()
+            return sorted(str(row[0]) for row in rows)
+
+        return await self.transaction(body)
 
     async def prune_claims(self, keep_s: float = CLAIM_KEEP_S) -> int:
         """Drop named claims older than ``keep_s`` seconds; how many were dropped."""
