@@ -434,7 +434,7 @@ class Conversation:
         if not said.strip():
             return None
         try:
-            return self.service.stated_mood(said)
+            return self.service.stated_mood(said, typos=False)  # a caption: words as written
         except MoosicError:
             return None
 
@@ -442,8 +442,14 @@ class Conversation:
                                said: str = "") -> Reply:
         """Personal songs; or, while the chat has a round, a join (one face) or a group photo.
         A mood stated with the photo wins over the face (the user knows best)."""
-        return await self._answer_reading(user, await self.service.read_photo(user, image),
-                                          where, said)
+        try:
+            mood = await self.service.read_photo(user, image)
+        except NoFaceFound:
+            stated = self._stated_in(said)
+            if stated is None or await self.groups.is_open(where.chat_of(user)):
+                raise
+            return await self._suggest(user, stated, "match", note=replies.NO_FACE_WORDS)
+        return await self._answer_reading(user, mood, where, said)
 
     async def _answer_reading(self, user: UserRef, mood: MoodReading, where: Where,
                               said: str = "") -> Reply:
@@ -596,8 +602,13 @@ class Conversation:
                                    chat=chat)
         return Reply(replies.group_text(result), ((save_button(list_id),),))
 
-    async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode) -> Reply:
+    async def _suggest(self, user: UserRef, mood: MoodReading, mode: Mode,
+                       note: str = "") -> Reply:
+        """The ranked list for ``mood`` with its buttons; ``note`` is shown first among its
+        hints (why the list is for that mood)."""
         s = await self.service.recommend(user, mood, mode)
+        if note:
+            s = replace(s, hints=(note, *s.hints))
         buttons = suggestion_buttons(s)
         if s.items:
             words = describe_reading(mood) + (" · lift" if mode == "lift" else "")

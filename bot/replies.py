@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.hints import TYPED
 from moosic_core.errors import SELFIE_TIP, MoosicError, NoFaceFound
-from moosic_core.recommend.group import GroupList
+from moosic_core.recommend.group import YOU, GroupList
 from moosic_core.recommend.moods import describe_mood, describe_reading
 from moosic_core.recommend.ranking import Mode, can_lift
 from moosic_core.saving import SaveResult, SongList
@@ -13,9 +13,6 @@ from moosic_core.store import Link
 from moosic_core.taste.csv_export import IMPORT_HINT
 from moosic_core.text import count
 from moosic_core.types import MoodReading, Recommendation, TasteProfile, Track
-
-#: The name the console gives its one user; texts then speak to them ("You're in").
-YOU = "you"
 
 HELP = """\
 I'm Moo-Sic. Send me a selfie and I'll suggest songs that fit your mood, from the genres you \
@@ -100,6 +97,9 @@ FORGET_KEPT = "Nothing was deleted."
 #: Before a question asked again: the answer was neither yes nor no ("maybe").
 YES_OR_NO = TYPED.answer_again
 
+
+#: A selfie sent with a stated mood in which no face could be read: the words still count.
+NO_FACE_WORDS = "I couldn't find a face in that photo, so these follow your words."
 
 #: A message that arrived while the database could not be reached (an outage, a restart).
 STORE_DOWN = ("I can't reach my memory right now (a hiccup on my side). Please try again in a "

@@ -176,7 +176,7 @@ class Config:
 
 SECRET_KEYS = frozenset(
     {("spotify", "client_secret"), ("security", "token_key"), ("telegram", "token"),
-     ("discord", "token"), ("store", "database_url")}
+     ("discord", "token"), ("store", "database_url"), ("telegram", "webhook_secret")}
 )
 
 S = TypeVar("S")

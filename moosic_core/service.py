@@ -150,8 +150,9 @@ class MoosicService:
                            faces=tuple(faces))
 
     @staticmethod
-    def stated_mood(text: str) -> MoodReading:
-        return parse_mood(text)
+    def stated_mood(text: str, *, typos: bool = True) -> MoodReading:
+        """A mood the user stated (:func:`moosic_core.recommend.moods.parse_mood`)."""
+        return parse_mood(text, typos=typos)
 
     # --- recommendations -------------------------------------------------------------------
     async def recommend(self, user: UserRef, mood: MoodReading, mode: Mode = "match",

@@ -56,10 +56,12 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, content: str, message: str)
 
 def test_secrets_are_masked() -> None:
     config = load_config(env={"MOOSIC_TELEGRAM_TOKEN": "123:SECRET",
-                              "MOOSIC_SECURITY_TOKEN_KEY": "k" * 44})
+                              "MOOSIC_SECURITY_TOKEN_KEY": "k" * 44,
+                              "MOOSIC_TELEGRAM_WEBHOOK_SECRET": "HOOKSECRET"})
     text = repr(describe(config))
     assert "SECRET" not in text and "kkkk" not in text
     assert describe(config)["telegram"]["token"] == "***"
+    assert describe(config)["telegram"]["webhook_secret"] == "***"  # it lets one post updates
 
 
 def test_cli_reports_config_errors_as_json(moosic, tmp_path: Path) -> None:

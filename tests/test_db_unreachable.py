@@ -136,3 +136,10 @@ async def test_a_message_during_an_outage_gets_user_words_and_one_log_line(
         reply = await Conversation(service).command(UserRef("telegram", "77"), "more")
     assert reply.text == replies.STORE_DOWN
     assert "the database is unreachable" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_port_that_is_no_number_is_a_config_error() -> None:
+    from moosic_core.store.db import database_url
+
+    with pytest.raises(ConfigError, match=r"store\.database_url"):
+        database_url("postgresql://u:p@localhost:notaport/db")

@@ -150,3 +150,14 @@ def test_no(text: str) -> None:
                                   "/mood happy", "maybe", "thanks", "ok but what is it", "now"])
 def test_neither(text: str) -> None:
     assert yes_or_no(text) is None
+
+
+@pytest.mark.parametrize("caption", ["just got hired!!", "engaged!!", "passed my exam",
+                                     "me at the beach"])
+def test_a_caption_counts_only_mood_words_as_written(caption: str) -> None:
+    """A photo's caption was not written as a mood: no typo correction ("hired" is not
+    "tired", "engaged" not "enraged")."""
+    with pytest.raises(BadMood):
+        parse_mood(caption, typos=False)
+    assert parse_mood("so tired", typos=False).label == "so tired"
+    assert parse_mood("feeling saaad 😢", typos=False).mood_score < 0.3

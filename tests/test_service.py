@@ -149,3 +149,17 @@ async def test_forget_deletes_everything(service, config) -> None:
     assert not await service.has_consent(ALICE)
     assert await service.store.feedback(ALICE) == {}
     assert await service.store.find_user(ALICE) is None
+
+
+async def test_a_selfie_without_a_readable_face_but_with_words_gets_songs_for_the_words(
+        service, no_face) -> None:
+    from bot import replies
+    from bot.conversation import Conversation
+
+    ana = UserRef("telegram", "4242")
+    await service.give_consent(ana)
+    conversation = Conversation(service)
+    reply = await conversation.photo(ana, no_face, said="so tired")
+    assert "Songs for feeling so tired" in reply.text and replies.NO_FACE_WORDS in reply.text
+    plain = await conversation.photo(ana, no_face, said="me at the beach")
+    assert "couldn't find a face" in plain.text and "Songs for" not in plain.text

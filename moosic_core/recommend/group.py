@@ -260,19 +260,19 @@ class GroupRanker:
         like = by_name.get("similar")
         if listeners:
             names = _names([n for n, _ in listeners])
-            verb = "listens" if len(listeners) == 1 else "listen"
+            verb = "listens" if len(listeners) == 1 and names != YOU else "listen"
             reasons.insert(0, Reason("artist", round(len(listeners) / len(members), 3),
                                      f"{names} {verb} to {listeners[0][1]}"))
         elif like is not None:
             because = like.text.removeprefix("new to you, like ")
             whose = [m.name for m in members if m.listens_to([because])]
-            suffix = f" ({_names(whose)}'s taste)" if whose else ""
+            suffix = f" ({_possessive(_names(whose))} taste)" if whose else ""
             reasons.insert(0, Reason("similar", like.value, f"new to you, like {because}{suffix}"))
         elif fans:
             genres = sorted({g for _, gs in fans for g in gs})
             reasons.append(Reason("taste", round(len(fans) / len(tasted), 3),
-                                  f"{', '.join(genres)} — from {_names([n for n, _ in fans])}'s"
-                                  " taste"))
+                                  f"{', '.join(genres)} — from "
+                                  f"{_possessive(_names([n for n, _ in fans]))} taste"))
         else:
             reasons.append(Reason("popularity", round(rec.track.popularity, 3),
                                   f"popular in {rec.track.genres[0]}"))
@@ -293,6 +293,16 @@ class GroupRanker:
 
         best = max(items, key=lambda r: (fans(r), r.score))
         return best if fans(best) >= 2 else None
+
+
+#: The name the console gives its one user; texts then speak to them ("you listen to ...",
+#: "your taste", "You're in").
+YOU = "you"
+
+
+def _possessive(names: str) -> str:
+    """"Ana's", "Ana and Ben's", or "your" for the console's "you"."""
+    return "your" if names == YOU else f"{names}'s"
 
 
 def _names(names: Sequence[str]) -> str:

@@ -208,8 +208,9 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _canonical(token: str) -> str | None:
-    """The lexicon word a token stands for (exact, synonym, simple inflection or typo)."""
+def _canonical(token: str, typos: bool = True) -> str | None:
+    """The lexicon word a token stands for (exact, synonym, simple inflection, or with
+    ``typos`` a close misspelling)."""
     token = token.replace("'", "")
     squeezed = re.sub(r"(.)\1{2,}", r"\1", token)  # "happyyyy", "saaad"
     for candidate in (token, squeezed, re.sub(r"(.)\1{2,}", r"\1\1", token),
@@ -218,7 +219,7 @@ def _canonical(token: str) -> str | None:
             return candidate
         if candidate in SYNONYMS:
             return SYNONYMS[candidate]
-    if len(token) >= 4:
+    if typos and len(token) >= 4:
         vocabulary = [*LEXICON, *SYNONYMS]
         close = difflib.get_close_matches(token, vocabulary, n=1, cutoff=_TYPO_CUTOFF)
         if close:
@@ -236,8 +237,9 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(cleaned)
 
 
-def _terms(text: str) -> list[_Term]:
-    """The mood terms of ``text`` with the modifiers before (or "-ish" after) each."""
+def _terms(text: str, typos: bool = True) -> list[_Term]:
+    """The mood terms of ``text`` with the modifiers before (or "-ish" after) each; ``typos``:
+    whether a close misspelling of a mood word counts (see :func:`_canonical`)."""
     terms: list[_Term] = []
     factor, negated = 1.0, False
     for token in _tokens(text):
@@ -256,7 +258,7 @@ def _terms(text: str) -> list[_Term]:
             boost = INTENSIFIERS[word]
             factor *= 0.5 if negated and boost > 1 else boost
         elif word and word not in FILLER and any(c.isalpha() for c in word):
-            canonical = _canonical(word)
+            canonical = _canonical(word, typos)
             if canonical is None:
                 continue  # "happy birthday": the other words don't change the mood
             soft = word.endswith("ish") and canonical != word
@@ -289,14 +291,16 @@ def _label(text: str, terms: list[_Term]) -> str:
     return " and ".join(dict.fromkeys(t.shown for t in terms))[:MAX_LABEL]
 
 
-def parse_mood(text: str) -> MoodReading:
+def parse_mood(text: str, *, typos: bool = True) -> MoodReading:
     """A stated mood -> a :class:`MoodReading` with ``mood_score`` (valence) and ``energy``
     (arousal) in [0, 1] and ``label`` (what the user said, for headlines).
 
     Accepts mood words with modifiers and emoji (see the module docstring) and numbers from 0
     (sad) to 1 (happy) (``0.3``, ``0,3``, ``30%``, ``3/10``; no energy, no label). Raises
     :class:`MoodOutOfRange` for a number outside 0..1 and :class:`BadMood`, whose message
-    tells the user what works, for anything else.
+    tells the user what works, for anything else. ``typos=False`` for text that was not
+    written as a mood (a photo's caption): only mood words as written count, so "got hired"
+    never becomes "tired".
     """
     value = _number(text)
     if value is not None:
@@ -305,7 +309,7 @@ def parse_mood(text: str) -> MoodReading:
         if not 0.0 <= value <= 1.0:
             raise MoodOutOfRange()
         return MoodReading(mood_score=value + 0.0, source="stated")  # -0 reads as 0
-    terms = _terms(text)
+    terms = _terms(text, typos)
     if not terms:
         raise BadMood()
     points = [_point(t) for t in terms]

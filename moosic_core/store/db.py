@@ -107,7 +107,8 @@ def database_url(target: Path | str) -> URL:
         return URL.create("sqlite+aiosqlite", database=str(target))
     try:
         url = make_url(target)
-    except ArgumentError:
+        url.port  # noqa: B018 - parsed lazily: "host:notaport" raises ValueError here
+    except (ArgumentError, ValueError):
         raise ConfigError("Config key store.database_url is not a database URL; use "
                           "postgresql://USER:PASSWORD@HOST:PORT/DB or "
                           "postgresql://USER@/DB?host=/socket/dir") from None
