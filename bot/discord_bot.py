@@ -36,7 +36,7 @@ from bot.startup import connect_with_retries, token_refused
 from moosic_core.attachments import MAX_DOWNLOAD_BYTES, claimed_kind, kind_of
 from moosic_core.config import DiscordConfig, StartupConfig
 from moosic_core.config_check import discord_shards
-from moosic_core.errors import ConfigError, NotAnImage
+from moosic_core.errors import ConfigError, MoosicError, NotAnImage
 from moosic_core.recommend.ranking import can_lift
 from moosic_core.types import UserRef
 
@@ -336,6 +336,15 @@ class MoosicDiscordBot(discord.AutoShardedClient):
                 await interaction.response.send_message(text, ephemeral=True)
 
 
+def _states_a_mood(bot: MoosicDiscordBot, feeling: str) -> bool:
+    """Whether ``feeling`` (typed into /mood's field) reads as a mood."""
+    try:
+        bot.conversation.service.stated_mood(feeling)
+    except MoosicError:
+        return False
+    return True
+
+
 def _bot(interaction: discord.Interaction[Any]) -> MoosicDiscordBot:
     client = interaction.client
     assert isinstance(client, MoosicDiscordBot)
@@ -353,10 +362,10 @@ def _commands() -> list[app_commands.Command[Any, ..., None] | app_commands.Grou
     async def mood(interaction: discord.Interaction[Any],
                    selfie: discord.Attachment | None = None,
                    feeling: str | None = None) -> None:
-        if selfie is not None:
+        if selfie is not None and (not feeling or _states_a_mood(_bot(interaction), feeling)):
             await _bot(interaction).run_file(interaction, selfie, playlist=False,
                                              said=feeling or "")
-        else:
+        else:  # a feeling that is no mood gets /mood's explanation, also with a selfie
             await _bot(interaction).run_command(interaction, "mood", feeling or "")
 
     link = app_commands.Group(name="link", description="Tell me your music taste",

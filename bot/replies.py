@@ -303,8 +303,10 @@ NOTHING_TO_SAVE = ("Ask me for songs first (/mood happy or a selfie), then press
 
 
 def list_gone_text(days: int) -> str:
-    """The answer to a 💾 Save of a list that is unknown or older than ``days`` days."""
-    return (f"I don't have that list any more (I keep lists {count(days, 'day')}). /save keeps "
+    """The answer to a 💾 Save of a list that is unknown, forgotten or older than ``days``
+    days."""
+    return (f"I don't have that list any more (I keep lists {count(days, 'day')}, until you "
+            "/forget). /save keeps "
             "your last list; or ask me again (/more or /mood) and press 💾 Save under the new "
             "list.")
 

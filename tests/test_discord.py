@@ -195,6 +195,8 @@ async def test_selfie_asks_consent_then_reads_the_face(bot, fake, selfie) -> Non
     assert again.embed["title"].startswith("You look")
     said = await ask(fake, _selfie(fake, selfie, feeling="calm"))  # the words win
     assert "you said “calm”" in said.embed["title"], said.embed["title"]
+    unread = await ask(fake, _selfie(fake, selfie, feeling="1.5"))  # /mood's explanation
+    assert "from 0 (sad) to 1 (happy)" in unread.text, unread.text
     assert sum(r.path.startswith("/cdn/") for r in fake.requests) == 3
 
 
