@@ -17,7 +17,7 @@ holding the lease leaves the round to the others: it is taken again once the lea
 
 **The remaining window** (a list posted twice): only when the holder dies after the platform
 accepted its post and before its ``DELETE`` committed (a ``DELETE`` that fails is tried again
-for a few seconds, :data:`FINISH_RETRY_S`), i.e. the post's HTTP response on its way
+for a few seconds, ``DONE_WRITE_WAITS_S``), i.e. the post's HTTP response on its way
 back plus one single-statement transaction (milliseconds); another replica then posts the list
 again when the lease (``lease_s``, 60 s) expires. Nothing else can double it: the lease is
 confirmed and extended just before the post, and the post is cut off at half the lease, so a
@@ -55,9 +55,6 @@ ROUND_LEASE_S = 60.0
 CLOSE_DRAIN_S = 5.0
 #: The sweeper never loops faster than this (a due round another replica just took).
 MIN_SWEEP_S = 0.02
-#: Waits (seconds) before trying again a round's DELETE that failed after its list was
-#: posted (a dropped connection): a round left behind is posted again by another replica.
-FINISH_RETRY_S = (0.2, 0.5, 1.0, 2.0)
 
 
 class NoRound(MoosicError):
@@ -250,12 +247,12 @@ class GroupRounds:
             log_failure(log, "closing a group round on its timer", exc)
 
     async def _finish_posted(self, chat: str, lease: float) -> None:
-        """Delete a round whose list was posted, trying again (:data:`FINISH_RETRY_S`, well
+        """Delete a round whose list was posted, trying again (``DONE_WRITE_WAITS_S``, well
         within the half lease left) when the store fails: a round left behind would be posted
         a second time by the replica that takes it when the lease expires. Raises the store's
         last error."""
         await retry_done_write(lambda: self.store.finish_round(chat, lease),
-                               "deleting a posted group round", FINISH_RETRY_S)
+                               "deleting a posted group round")
 
     async def _sweep_forever(self) -> None:
         """Sweep at every wake until the store closes. A failed sweep is logged with its
